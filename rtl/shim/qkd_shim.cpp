@@ -321,17 +321,18 @@ size_t qkd_tt_step(QkdTt* s, uint64_t n, const QkdHit* hits, size_t n_hits, int 
         continue;
       }
       const uint8_t ch = h.channel & 7;
+      const uint16_t fine = h.fine & 0x3FF;  // the ports are 10 bits; Verilator does not mask
       if (hv & (1u << ch)) continue;  // one hit per channel per cycle
       hv |= (uint8_t)(1u << ch);
       switch (ch) {
-        case 0: m->fine0 = h.fine; break;
-        case 1: m->fine1 = h.fine; break;
-        case 2: m->fine2 = h.fine; break;
-        case 3: m->fine3 = h.fine; break;
-        case 4: m->fine4 = h.fine; break;
-        case 5: m->fine5 = h.fine; break;
-        case 6: m->fine6 = h.fine; break;
-        default: m->fine7 = h.fine; break;
+        case 0: m->fine0 = fine; break;
+        case 1: m->fine1 = fine; break;
+        case 2: m->fine2 = fine; break;
+        case 3: m->fine3 = fine; break;
+        case 4: m->fine4 = fine; break;
+        case 5: m->fine5 = fine; break;
+        case 6: m->fine6 = fine; break;
+        default: m->fine7 = fine; break;
       }
     }
     m->hit = hv;

@@ -34,7 +34,13 @@ extern "C" {
     pub(crate) fn qkd_tt_free(s: *mut QkdTt);
     pub(crate) fn qkd_tt_trace(s: *mut QkdTt, path: *const std::ffi::c_char) -> i32;
     pub(crate) fn qkd_tt_cycle(s: *const QkdTt) -> u64;
-    pub(crate) fn qkd_tt_reg(s: *mut QkdTt, write: i32, addr: u8, wdata: u32, rdata: *mut u32) -> u8;
+    pub(crate) fn qkd_tt_reg(
+        s: *mut QkdTt,
+        write: i32,
+        addr: u8,
+        wdata: u32,
+        rdata: *mut u32,
+    ) -> u8;
     pub(crate) fn qkd_tt_step(
         s: *mut QkdTt,
         n: u64,

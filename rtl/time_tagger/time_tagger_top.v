@@ -127,6 +127,7 @@ module time_tagger_top #(
   reg [4:0] ntag;
   reg [DEPTH_LOG2-1:0] widx;
   reg [9:0] fclamp;
+  reg [31:0] rel_word;
   reg [DEPTH_LOG2:0] level_next;
 
   task automatic put(input [31:0] word);
@@ -196,6 +197,8 @@ module time_tagger_top #(
       det_any = (acc & det_mask & ~(8'd1 << sync_ch)) != 8'd0;
       release_sync = cond_on && pend_valid && det_any && (coarse - pend_coarse <= {32'd0, cond_window})
                      && (pend_coarse[63:18] == coarse[63:18]);
+      // keep the released sync: a new sync in this cycle takes its place in the hold register
+      rel_word = {1'b0, sync_ch, pend_coarse[17:0], pend_fine};
       if (release_sync) pend_valid = 1'b0;
       if (cond_on && sync_pass) begin
         pend_valid = 1'b1;
@@ -218,7 +221,7 @@ module time_tagger_top #(
           missed_total = missed_total + {27'd0, ntag};
         end else begin
           if (wrap_now) put({K_WRAP, epoch});
-          if (release_sync) put({1'b0, sync_ch, pend_coarse[17:0], pend_fine});
+          if (release_sync) put(rel_word);
           for (k = 0; k < 8; k = k + 1) begin
             fclamp = clamp_fine(fine_in[k]);
             if (acc[k]) put({1'b0, k[2:0], coarse_lo, fclamp});

@@ -35,10 +35,18 @@ pub struct PatternSettings {
 impl Default for PatternSettings {
     /// The reset values of the registers.
     fn default() -> Self {
-        let r = |addr| crate::regmap::lookup(reg::REGISTERS, addr).expect("register in map").reset;
+        let r = |addr| {
+            crate::regmap::lookup(reg::REGISTERS, addr)
+                .expect("register in map")
+                .reset
+        };
         PatternSettings {
             seed: (r(reg::SEED_HI) << 32) | r(reg::SEED_LO),
-            class_thr: [r(reg::CLASS_THR0) as u32, r(reg::CLASS_THR1) as u32, r(reg::CLASS_THR2) as u32],
+            class_thr: [
+                r(reg::CLASS_THR0) as u32,
+                r(reg::CLASS_THR1) as u32,
+                r(reg::CLASS_THR2) as u32,
+            ],
             basis_thr: r(reg::BASIS_THR) as u32,
             dac_code: [
                 r(reg::DAC_CODE0) as u16,
@@ -123,8 +131,16 @@ pub fn symbol_from_word(s: &PatternSettings, r: u64) -> Symbol {
     } else {
         3
     };
-    let basis = if (((r >> 16) & 0xFFFF) as u32) < s.basis_thr { Basis::Z } else { Basis::X };
-    Symbol { class, basis, bit: ((r >> 32) & 1) as u8 }
+    let basis = if (((r >> 16) & 0xFFFF) as u32) < s.basis_thr {
+        Basis::Z
+    } else {
+        Basis::X
+    };
+    Symbol {
+        class,
+        basis,
+        bit: ((r >> 32) & 1) as u8,
+    }
 }
 
 /// The symbol of pulse slot `i` in bench mode: O(1) for any `i`.
@@ -152,7 +168,16 @@ pub fn slot_word_from(s: &PatternSettings, i: u64, r: u64) -> SlotWord {
     let sym = symbol_from_word(s, r);
     let state = (sym.basis as u16) * 2 + u16::from(sym.bit);
     let pol = ((s.pol_map >> (4 * state)) & 0xF) as u8;
-    SlotWord::pack(sym.class, sym.basis, sym.bit, true, is_sync(s, i), is_frame(s, i), pol, s.dac_code[sym.class as usize])
+    SlotWord::pack(
+        sym.class,
+        sym.basis,
+        sym.bit,
+        true,
+        is_sync(s, i),
+        is_frame(s, i),
+        pol,
+        s.dac_code[sym.class as usize],
+    )
 }
 
 /// The slot word of slot `i` in bench mode.
@@ -180,13 +205,20 @@ mod tests {
 
     #[test]
     fn class_probabilities_follow_thresholds() {
-        let s = PatternSettings { class_thr: [32768, 49152, 65536], ..Default::default() };
+        let s = PatternSettings {
+            class_thr: [32768, 49152, 65536],
+            ..Default::default()
+        };
         assert_eq!(s.class_probabilities(), [0.5, 0.25, 0.25, 0.0]);
     }
 
     #[test]
     fn sync_and_frame_marks() {
-        let s = PatternSettings { sync_period: 10, frame_period: 3, ..Default::default() };
+        let s = PatternSettings {
+            sync_period: 10,
+            frame_period: 3,
+            ..Default::default()
+        };
         assert!(is_sync(&s, 0) && is_frame(&s, 0));
         assert!(is_sync(&s, 10) && !is_frame(&s, 10));
         assert!(is_frame(&s, 30) && !is_sync(&s, 31));
