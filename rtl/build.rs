@@ -87,6 +87,17 @@ fn main() {
         trace,
     );
 
+    // One eval per clock cycle where the model exposes its edge-detection state (see the
+    // shim's rising_edge); the portable two-eval clocking otherwise.
+    println!("cargo:rerun-if-env-changed=QKD_TWO_EVALS");
+    let one_eval = env::var_os("QKD_TWO_EVALS").is_none()
+        && ["Vpg", "Vtt"].iter().zip([&pg_dir, &tt_dir]).all(|(p, d)| {
+            fs::read_to_string(d.join(format!("{p}___024root.h")))
+                .is_ok_and(|h| h.contains("__Vtrigrprev__TOP__clk;"))
+        });
+    if !one_eval {
+        println!("cargo:warning=this Verilator's models do not expose __Vtrigrprev__TOP__clk: using two evals per clock (slower, same results)");
+    }
     let include = root.join("include");
     let mut build = cc::Build::new();
     build
@@ -105,6 +116,7 @@ fn main() {
             "QKD_UART_CLKS_PER_BIT",
             UART_CLKS_PER_BIT.to_string().as_str(),
         )
+        .define("QKD_ONE_EVAL_PER_CYCLE", if one_eval { "1" } else { "0" })
         .define("VM_TRACE", if trace { "1" } else { "0" })
         .define("VM_TRACE_FST", if trace { "1" } else { "0" })
         .file(manifest.join("shim/qkd_shim.cpp"))

@@ -1,1 +1,30 @@
-fn main() {}
+//! `qkdbench`: the command-line front end.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// qkdbench — a hardware-in-the-loop test harness for decoy-state BB84 QKD optics.
+///
+/// Drives a pattern-generator FPGA and a time tagger (or their RTL under Verilator),
+/// measures QBER, gains, sync and finite-key rates, and records everything.
+#[derive(Debug, Parser)]
+#[command(name = "qkdbench", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure the speed of a part of qkdbench, with a baseline from the same run.
+    Bench(cli::bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bench(args) => cli::bench::run(args),
+    }
+}

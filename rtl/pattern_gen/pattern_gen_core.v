@@ -39,15 +39,6 @@ module pattern_gen_core (
 `include "regmap.vh"
   localparam [63:0] GAMMA = 64'h9E3779B97F4A7C15;
 
-  function automatic [63:0] mix64(input [63:0] z0);
-    reg [63:0] z;
-    begin
-      z = (z0 ^ (z0 >> 30)) * 64'hBF58476D1CE4E5B9;
-      z = (z ^ (z >> 27)) * 64'h94D049BB133111EB;
-      mix64 = z ^ (z >> 31);
-    end
-  endfunction
-
   // Registers.
   reg run, ext_mode, underflow_seen;
   reg [63:0] seed;
@@ -90,7 +81,12 @@ module pattern_gen_core (
   end
 
   // ---- symbol of the current slot (combinational) ----
-  wire [63:0] r_prng = mix64(seed + (pulse_cnt + 64'd1) * GAMMA);
+  // mix64 as three wires (a function inlined into the clocked block costs the simulation
+  // a set of temporaries per cycle; in hardware it is the same two-multiplier pipeline).
+  wire [63:0] z0 = seed + (pulse_cnt + 64'd1) * GAMMA;
+  wire [63:0] z1 = (z0 ^ (z0 >> 30)) * 64'hBF58476D1CE4E5B9;
+  wire [63:0] z2 = (z1 ^ (z1 >> 27)) * 64'h94D049BB133111EB;
+  wire [63:0] r_prng = z2 ^ (z2 >> 31);
   wire [63:0] r = ext_mode ? ext_rand : r_prng;
   wire fire = !ext_mode || ext_valid;
   wire [1:0] cls = ({1'b0, r[15:0]} < thr0) ? 2'd0 : ({1'b0, r[15:0]} < thr1) ? 2'd1 :

@@ -162,8 +162,8 @@ mod tests {
             }
         );
         assert_eq!(
-            Record::from_word(wrap(0x1234_5678_9)),
-            Record::Wrap { epoch: 0x2345_6789 }
+            Record::from_word(wrap(0x0001_2345_6789)),
+            Record::Wrap { epoch: 0x0345_6789 }
         );
         assert_eq!(
             Record::from_word(overflow(kind::OVF_BEGIN, 77)),

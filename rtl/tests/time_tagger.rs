@@ -434,7 +434,7 @@ fn cosim(c: &Case) -> Result<u32, TestCaseError> {
     let total: u64 = c.segments.iter().map(|s| s.0).sum();
     prop_assert!(total >= 1_000_000);
     let start = rtl.cycle();
-    let hits = make_hits(&c, start, total);
+    let hits = make_hits(c, start, total);
     let (mut hr, mut hm) = (0usize, 0usize);
     let (mut wr, mut wm) = (Vec::new(), Vec::new());
     for (k, &(n, ready)) in c.segments.iter().enumerate() {

@@ -64,7 +64,9 @@ module time_tagger_top #(
   // ---- state ----
   reg [63:0] coarse;
   reg was_running, ovf;
-  reg [15:0] dead_cnt[0:7];
+  // First cycle each channel accepts a hit again (dead time as a time stamp, not a down
+  // counter: an idle cycle then costs nothing per channel).
+  reg [63:0] dead_until[0:7];
   reg [49:0] missed[0:7];
   reg [15:0] div_cnt;
   reg pend_valid;
@@ -126,21 +128,15 @@ module time_tagger_top #(
   reg sync_pass, release_sync, cond_on, wrap_now, det_any;
   reg [4:0] ntag;
   reg [DEPTH_LOG2-1:0] widx;
-  reg [9:0] fclamp;
   reg [31:0] rel_word;
   reg [DEPTH_LOG2:0] level_next;
 
-  task automatic put(input [31:0] word);
-    begin
-      widx = wp[DEPTH_LOG2-1:0] + n[DEPTH_LOG2-1:0];
-      mem[widx] = word;
-      n = n + 1;
-    end
-  endtask
+  // Appends a word at the n-th free place (a macro, not a task: an inlined task costs the
+  // simulation temporaries in every cycle).
+`define PUT(word) begin widx = wp[DEPTH_LOG2-1:0] + n[DEPTH_LOG2-1:0]; mem[widx] = (word); n = n + 1; end
 
-  function automatic [9:0] clamp_fine(input [9:0] f);
-    clamp_fine = ({1'b0, f} >= fine_bins) ? fine_bins[9:0] - 10'd1 : f;
-  endfunction
+  // A fine code clamped to FINE_BINS - 1 (a macro: computed only for accepted hits).
+`define CLAMP(f) (({1'b0, (f)} >= fine_bins) ? fine_bins[9:0] - 10'd1 : (f))
 
   always @(posedge clk) begin
     if (rst) begin
@@ -171,7 +167,7 @@ module time_tagger_top #(
       tag_count = 64'd0;
       tag_hi_latch = 32'd0;
       for (k = 0; k < 8; k = k + 1) begin
-        dead_cnt[k] = 16'd0;
+        dead_until[k] = 64'd0;
         missed[k] = 50'd0;
       end
       if (!rst) run = reg_wdata[0];
@@ -180,11 +176,13 @@ module time_tagger_top #(
       cond_on = cond_window != 32'd0;
       // 1. front end
       acc = 8'd0;
-      for (k = 0; k < 8; k = k + 1) begin
-        if (run && ch_enable[k] && hit[k] && dead_cnt[k] == 16'd0) begin
-          acc[k] = 1'b1;
-          dead_cnt[k] = dead_cyc[k];
-        end else if (dead_cnt[k] != 16'd0) dead_cnt[k] = dead_cnt[k] - 16'd1;
+      if (run && (hit & ch_enable) != 8'd0) begin
+        for (k = 0; k < 8; k = k + 1) begin
+          if (ch_enable[k] && hit[k] && coarse >= dead_until[k]) begin
+            acc[k] = 1'b1;
+            dead_until[k] = coarse + {48'd0, dead_cyc[k]} + 64'd1;
+          end
+        end
       end
       // 2. sync reduction
       sync_pass = 1'b0;
@@ -203,42 +201,40 @@ module time_tagger_top #(
       if (cond_on && sync_pass) begin
         pend_valid = 1'b1;
         pend_coarse = coarse;
-        pend_fine = clamp_fine(fine_in[sync_ch]);
+        pend_fine = `CLAMP(fine_in[sync_ch]);
       end
       // 4. packer
       wrap_now = run && (coarse_lo == 18'd0 || !was_running);
       was_running = run;
       ntag = {4'd0, release_sync};
-      for (k = 0; k < 8; k = k + 1) ntag = ntag + {4'd0, acc[k]};
+      if (acc != 8'd0) for (k = 0; k < 8; k = k + 1) ntag = ntag + {4'd0, acc[k]};
       if (!ovf) begin
         if ({21'd0, level} + {31'd0, wrap_now} + {27'd0, ntag} > DEPTH - RESERVE) begin
-          if (wrap_now) put({K_WRAP, epoch});
-          put({K_OVF_BEGIN, coarse_lo, 10'd0});
+          if (wrap_now) `PUT({K_WRAP, epoch})
+          `PUT({K_OVF_BEGIN, coarse_lo, 10'd0})
           ovf = 1'b1;
           ovf_count = ovf_count + 32'd1;
           if (release_sync) missed[sync_ch] = missed[sync_ch] + 50'd1;
-          for (k = 0; k < 8; k = k + 1) if (acc[k]) missed[k] = missed[k] + 50'd1;
+          if (acc != 8'd0) for (k = 0; k < 8; k = k + 1) if (acc[k]) missed[k] = missed[k] + 50'd1;
           missed_total = missed_total + {27'd0, ntag};
         end else begin
-          if (wrap_now) put({K_WRAP, epoch});
-          if (release_sync) put(rel_word);
-          for (k = 0; k < 8; k = k + 1) begin
-            fclamp = clamp_fine(fine_in[k]);
-            if (acc[k]) put({1'b0, k[2:0], coarse_lo, fclamp});
-          end
+          if (wrap_now) `PUT({K_WRAP, epoch})
+          if (release_sync) `PUT(rel_word)
+          if (acc != 8'd0)
+            for (k = 0; k < 8; k = k + 1) if (acc[k]) `PUT({1'b0, k[2:0], coarse_lo, `CLAMP(fine_in[k])})
           tag_count = tag_count + {59'd0, ntag};
         end
       end else begin
         if (release_sync) missed[sync_ch] = missed[sync_ch] + 50'd1;
-        for (k = 0; k < 8; k = k + 1) if (acc[k]) missed[k] = missed[k] + 50'd1;
+        if (acc != 8'd0) for (k = 0; k < 8; k = k + 1) if (acc[k]) missed[k] = missed[k] + 50'd1;
         missed_total = missed_total + {27'd0, ntag};
         if ({21'd0, level} <= LOW_WM) begin
-          put({K_WRAP, epoch});
-          put({K_OVF_END, coarse_lo, 10'd0});
+          `PUT({K_WRAP, epoch})
+          `PUT({K_OVF_END, coarse_lo, 10'd0})
           for (k = 0; k < 8; k = k + 1) begin
             if (missed[k] != 50'd0) begin
-              if (missed[k][49:25] != 25'd0) put({K_MISSED_HI, k[2:0], missed[k][49:25]});
-              put({K_MISSED, k[2:0], missed[k][24:0]});
+              if (missed[k][49:25] != 25'd0) `PUT({K_MISSED_HI, k[2:0], missed[k][49:25]})
+              `PUT({K_MISSED, k[2:0], missed[k][24:0]})
               missed[k] = 50'd0;
             end
           end
@@ -272,4 +268,6 @@ module time_tagger_top #(
     end
   end
   /* verilator lint_on BLKSEQ */
+`undef PUT
+`undef CLAMP
 endmodule

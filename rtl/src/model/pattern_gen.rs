@@ -122,15 +122,13 @@ pub fn random_word(seed: u64, i: u64) -> u64 {
 #[inline(always)]
 pub fn symbol_from_word(s: &PatternSettings, r: u64) -> Symbol {
     let u = (r & 0xFFFF) as u32;
-    let class = if u < s.class_thr[0] {
-        0
-    } else if u < s.class_thr[1] {
-        1
-    } else if u < s.class_thr[2] {
-        2
-    } else {
-        3
-    };
+    // The RTL's priority chain "first k with u < THRk, else 3", without branches: a random
+    // class would mispredict every other time. Exact for unsorted thresholds too.
+    let below = u32::from(u < s.class_thr[0])
+        | u32::from(u < s.class_thr[1]) << 1
+        | u32::from(u < s.class_thr[2]) << 2
+        | 8;
+    let class = below.trailing_zeros() as u8;
     let basis = if (((r >> 16) & 0xFFFF) as u32) < s.basis_thr {
         Basis::Z
     } else {
@@ -152,14 +150,14 @@ pub fn symbol(s: &PatternSettings, i: u64) -> Symbol {
 /// Whether slot `i` carries the sync output.
 #[inline]
 pub fn is_sync(s: &PatternSettings, i: u64) -> bool {
-    i % u64::from(s.sync_period.max(1)) == 0
+    i.is_multiple_of(u64::from(s.sync_period.max(1)))
 }
 
 /// Whether slot `i` carries the frame mark.
 #[inline]
 pub fn is_frame(s: &PatternSettings, i: u64) -> bool {
     let n = u64::from(s.sync_period.max(1));
-    i % n == 0 && (i / n) % u64::from(s.frame_period.max(1)) == 0
+    i.is_multiple_of(n) && (i / n).is_multiple_of(u64::from(s.frame_period.max(1)))
 }
 
 /// The full slot word the RTL emits for a fired slot `i` whose random word is `r`.

@@ -1,0 +1,56 @@
+//! `qkdbench bench ...`
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+/// Arguments of `qkdbench bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+    /// Print one JSON object instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchWhat {
+    /// Verilated pattern generator + time tagger, and the golden symbol(i) function.
+    ///
+    /// Prints rtl_slots_per_s (both designs stepped together, one clock each per pulse
+    /// slot), model_symbols_per_s (symbol(i) at random i) and baseline (the same loop
+    /// without symbol(i)).
+    Rtl {
+        /// Pulse slots per RTL measurement.
+        #[arg(long, default_value_t = 20_000_000)]
+        slots: u64,
+    },
+}
+
+/// Runs `qkdbench bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        BenchWhat::Rtl { slots } => {
+            eprintln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
+            print(&harness::bench::rtl::run(slots), args.json)
+        }
+    }
+}
+
+fn print<T: Serialize>(report: &T, json: bool) -> Result<()> {
+    let value = serde_json::to_value(report)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if let Some(map) = value.as_object() {
+        let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, v) in map {
+            match v.as_f64() {
+                Some(x) if x >= 1e4 => println!("{k:width$}  {x:.4e}"),
+                Some(x) => println!("{k:width$}  {x}"),
+                None => println!("{k:width$}  {v}"),
+            }
+        }
+    }
+    Ok(())
+}
