@@ -18,6 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the simulated FPGAs and check them against their golden models.
+    Demo(cli::demo::DemoArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
 }
@@ -26,5 +28,6 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench(args) => cli::bench::run(args),
+        Command::Demo(args) => cli::demo::run(args),
     }
 }
