@@ -129,7 +129,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             let r = pg_model::mix64(i ^ 0xC11C);
             if r & 0xFFFF_FFFF < threshold {
                 // Toy optics: the detector of the sent state, 1% of the time its partner.
-                let flip = u8::from((r >> 32) % 100 == 0);
+                let flip = u8::from((r >> 32).is_multiple_of(100));
                 let det = (w.basis() as u8) * 2 + (w.bit() ^ flip);
                 hits.push(Hit::new(c, det, ((r >> 40) % 1000) as u16));
             }
