@@ -1,6 +1,16 @@
 //! Device roles (pattern generator, time tagger), their wire protocols, transports and
-//! backends (hardware, simulated bench, replay).
+//! backends: hardware (serial, USB) and the simulated bench (RTL or golden models with a
+//! physical optics model in between).
 //!
-//! Not built yet: see the open issue "Drivers and the simulated bench". The crate exists so
-//! the workspace has its final shape and the dependency direction is fixed from the start.
+//! A driver is generic over a small transport trait, so a lab's board and CI's simulated
+//! bench run the same driver code (DESIGN.md decision 4).
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod protocol;
+pub mod stream;
+
+pub use error::DriverError;
+pub mod pattern_gen;
+pub mod sim;
+pub mod transport;

@@ -1,0 +1,138 @@
+//! The pattern-generator RTL behind a pseudo-terminal, so drivers reach it through the real
+//! `serialport` code exactly as they reach a board's USB-UART (serialport's TESTING.md idea).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::pty::openpty;
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rtl::PatternGenRtl;
+
+use crate::error::DriverError;
+
+/// Clock cycles stepped per loop turn while the UART is busy (one byte time).
+fn chunk_cycles() -> u64 {
+    u64::from(rtl::uart_clks_per_bit()) * 10
+}
+
+/// A running pattern-generator RTL, reachable at [`PtyPatternGen::path`].
+#[derive(Debug)]
+pub struct PtyPatternGen {
+    path: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How the hosted RTL is clocked.
+#[derive(Debug)]
+pub enum Clocking {
+    /// Only while register traffic is in flight (and a while after, for the reply).
+    OnDemand,
+    /// Continuously, as fast as possible, handing every batch of slot words to `sink`
+    /// (the RTL bench's optics). Back-pressure from the sink slows the clock.
+    FreeRun {
+        /// Receives each batch of slot words, in order.
+        sink: SyncSender<Vec<u32>>,
+    },
+}
+
+impl PtyPatternGen {
+    /// Creates the pseudo-terminal and starts the RTL on its own thread.
+    pub fn spawn(clocking: Clocking) -> Result<Self, DriverError> {
+        let sim = |what: &str, e: nix::Error| {
+            DriverError::Simulation(format!("pseudo-terminal: {what}: {e}"))
+        };
+        let pty = openpty(None, None).map_err(|e| sim("openpty", e))?;
+        let mut t = tcgetattr(pty.slave.as_fd()).map_err(|e| sim("tcgetattr", e))?;
+        cfmakeraw(&mut t);
+        tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &t).map_err(|e| sim("tcsetattr", e))?;
+        let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(|e| sim("ttyname", e))?;
+        let flags = fcntl(pty.master.as_fd(), FcntlArg::F_GETFL).map_err(|e| sim("fcntl", e))?;
+        fcntl(
+            pty.master.as_fd(),
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| sim("fcntl", e))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let (master, slave) = (pty.master, pty.slave);
+        let thread = std::thread::Builder::new()
+            .name("pattern-gen-rtl".into())
+            .spawn(move || serve(master, slave, clocking, &stop2))
+            .map_err(|e| DriverError::Simulation(format!("spawning the RTL thread: {e}")))?;
+        Ok(PtyPatternGen {
+            path: path.to_string_lossy().into_owned(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Path of the pseudo-terminal to open as a serial port (e.g. `/dev/pts/3`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl Drop for PtyPatternGen {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(master: OwnedFd, _slave: OwnedFd, clocking: Clocking, stop: &AtomicBool) {
+    // `_slave` stays open so the master never reads EIO while no client is attached.
+    let mut pg = PatternGenRtl::new();
+    let reply_window = chunk_cycles() * 30;
+    let mut last_rx_cycle = 0u64;
+    let mut rx = [0u8; 4096];
+    let mut tx = Vec::new();
+    let mut slots = Vec::new();
+    let (free_run, sink) = match clocking {
+        Clocking::OnDemand => (false, None),
+        Clocking::FreeRun { sink } => (true, Some(sink)),
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let busy = pg.uart_pending() > 0 || pg.cycle().saturating_sub(last_rx_cycle) < reply_window;
+        let timeout = if busy || free_run {
+            PollTimeout::ZERO
+        } else {
+            PollTimeout::from(5u8)
+        };
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, timeout);
+        match nix::unistd::read(master.as_fd(), &mut rx) {
+            Ok(n) if n > 0 => {
+                pg.uart_write(&rx[..n]);
+                last_rx_cycle = pg.cycle();
+            }
+            _ => {}
+        }
+        if busy || free_run {
+            slots.clear();
+            pg.step(if free_run { 1 << 16 } else { chunk_cycles() }, &mut slots);
+            if let Some(s) = &sink {
+                if s.send(std::mem::take(&mut slots)).is_err() {
+                    return; // the bench went away
+                }
+            }
+        }
+        tx.clear();
+        pg.uart_read(&mut tx);
+        let mut sent = 0;
+        while sent < tx.len() && !stop.load(Ordering::Relaxed) {
+            match nix::unistd::write(master.as_fd(), &tx[sent..]) {
+                Ok(n) => sent += n,
+                Err(nix::Error::EAGAIN) => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Err(_) => break,
+            }
+        }
+    }
+}

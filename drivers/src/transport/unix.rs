@@ -1,0 +1,1 @@
+//! Unix-socket transport to `qkdbench sim serve` (placeholder filled in below).

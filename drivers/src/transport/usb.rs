@@ -1,0 +1,1 @@
+//! USB bulk transport (placeholder filled in below).
