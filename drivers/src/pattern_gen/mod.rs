@@ -75,7 +75,7 @@ impl Default for PatternConfig {
     /// / 0.25, bases 50/50; sync every 10,000 pulses (10 kHz at 100 MHz).
     fn default() -> Self {
         PatternConfig {
-            seed: 0x5EED_0F_0B84,
+            seed: 0x005E_ED0F_0B84,
             mu: vec![0.8, 0.1, 0.0],
             class_probabilities: vec![0.5, 0.25, 0.25],
             z_basis_probability: 0.5,
