@@ -7,6 +7,7 @@
 //! word. Formats: `docs/register-map.md`, `docs/wire-format.md`.
 #![warn(missing_docs)]
 
+mod core;
 mod error;
 mod ffi;
 pub mod frame;
@@ -18,6 +19,7 @@ pub mod slot;
 mod time_tagger_rtl;
 pub mod wire;
 
+pub use crate::core::TimeTaggerCore;
 pub use error::RtlError;
 pub use hit::{Hit, StepReport};
 pub use pattern_gen_rtl::PatternGenRtl;

@@ -266,3 +266,36 @@ fn class_and_basis_frequencies_match_thresholds() {
     );
     assert!(c1 < 10.83, "basis chi-square {c1:.2} for counts {basis:?}");
 }
+
+/// The frame-level register model (used by the fast bench) answers like the RTL bridge.
+#[test]
+fn register_model_replies_like_the_rtl_bridge() {
+    use rtl::model::pattern_gen_regs::PatternGenRegisters;
+    let mut pg = PatternGenRtl::new();
+    let mut regs = PatternGenRegisters::new();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for k in 0..300 {
+        x = model::mix64(x);
+        // Addresses around the map, both ops, a few bad opcodes, values of every size.
+        let addr = (x % 0x18) as u8;
+        let op = match (x >> 8) % 10 {
+            0 => 0x07,
+            1..=5 => Op::Write as u8,
+            _ => Op::Read as u8,
+        };
+        // Never start the generator: its counters would then depend on timing.
+        let data = if addr == reg::CTRL {
+            ((x >> 16) as u32) & 6
+        } else {
+            (x >> 16) as u32 >> ((x >> 50) % 32)
+        };
+        let mut f = frame::encode_request(Op::Read, addr, data);
+        f[1] = op;
+        f[7] = frame::crc8(&f[..7]);
+        if (x >> 60) == 0 {
+            f[7] ^= 0x40;
+        }
+        let want = pg.exchange(&f).unwrap();
+        assert_eq!(regs.handle_request(&f), want, "frame {k}: {f:02x?}");
+    }
+}

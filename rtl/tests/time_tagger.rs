@@ -6,51 +6,16 @@ use rtl::model::time_tagger::{
 };
 use rtl::regmap::{status, time_tagger as reg};
 use rtl::wire::Record;
-use rtl::{Hit, RtlError, TimeTaggerRtl};
+use rtl::{Hit, RtlError, TimeTaggerCore, TimeTaggerRtl};
 
-/// Both implementations behind one interface, so every test runs on each.
-trait Tagger {
-    fn write_reg(&mut self, addr: u8, v: u32) -> Result<(), RtlError>;
-    fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError>;
-    fn step(&mut self, n: u64, hits: &[Hit], ready: bool, out: &mut Vec<u32>) -> rtl::StepReport;
-    fn cycle(&self) -> u64;
-}
-
-macro_rules! impl_tagger {
-    ($t:ty) => {
-        impl Tagger for $t {
-            fn write_reg(&mut self, addr: u8, v: u32) -> Result<(), RtlError> {
-                <$t>::write_reg(self, addr, v)
-            }
-            fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError> {
-                <$t>::read_reg(self, addr)
-            }
-            fn step(
-                &mut self,
-                n: u64,
-                hits: &[Hit],
-                ready: bool,
-                out: &mut Vec<u32>,
-            ) -> rtl::StepReport {
-                <$t>::step(self, n, hits, ready, out)
-            }
-            fn cycle(&self) -> u64 {
-                <$t>::cycle(self)
-            }
-        }
-    };
-}
-impl_tagger!(TimeTaggerRtl);
-impl_tagger!(TaggerModel);
-
-fn both() -> Vec<(&'static str, Box<dyn Tagger>)> {
+fn both() -> Vec<(&'static str, Box<dyn TimeTaggerCore>)> {
     vec![
         ("rtl", Box::new(TimeTaggerRtl::new())),
         ("model", Box::new(TaggerModel::new())),
     ]
 }
 
-fn program(t: &mut dyn Tagger, s: &TaggerSettings) {
+fn program(t: &mut dyn TimeTaggerCore, s: &TaggerSettings) {
     for (addr, v) in s.register_writes() {
         t.write_reg(addr, v)
             .unwrap_or_else(|e| panic!("write {addr:#x} = {v}: {e}"));
@@ -58,7 +23,7 @@ fn program(t: &mut dyn Tagger, s: &TaggerSettings) {
 }
 
 /// Steps until `cycles` have passed from now, with all hits, ready throughout, then drains.
-fn run(t: &mut dyn Tagger, hits: &[Hit], cycles: u64) -> Vec<u32> {
+fn run(t: &mut dyn TimeTaggerCore, hits: &[Hit], cycles: u64) -> Vec<u32> {
     let mut out = Vec::new();
     let r = t.step(cycles, hits, true, &mut out);
     assert_eq!(r.late, 0);

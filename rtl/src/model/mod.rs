@@ -5,6 +5,7 @@
 //! happens (a hit, an epoch start, the end of an overflow), so a whole satellite pass costs
 //! time in proportion to its detections, not its 2.7e10 clock cycles.
 pub mod pattern_gen;
+pub mod pattern_gen_regs;
 pub mod time_tagger;
 
 pub use pattern_gen::{PatternSettings, Symbol};
