@@ -13,4 +13,5 @@ pub mod stream;
 pub use error::DriverError;
 pub mod pattern_gen;
 pub mod sim;
+pub mod time_tagger;
 pub mod transport;

@@ -4,6 +4,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
+
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -36,8 +37,8 @@ pub enum Clocking {
     /// Continuously, as fast as possible, handing every batch of slot words to `sink`
     /// (the RTL bench's optics). Back-pressure from the sink slows the clock.
     FreeRun {
-        /// Receives each batch of slot words, in order.
-        sink: SyncSender<Vec<u32>>,
+        /// Receives each batch as (clock cycles stepped, slot words emitted), in order.
+        sink: SyncSender<(u64, Vec<u32>)>,
     },
 }
 
@@ -117,9 +118,10 @@ fn serve(master: OwnedFd, _slave: OwnedFd, clocking: Clocking, stop: &AtomicBool
         }
         if busy || free_run {
             slots.clear();
-            pg.step(if free_run { 1 << 16 } else { chunk_cycles() }, &mut slots);
+            let cycles = if free_run { 1 << 16 } else { chunk_cycles() };
+            pg.step(cycles, &mut slots);
             if let Some(s) = &sink {
-                if s.send(std::mem::take(&mut slots)).is_err() {
+                if s.send((cycles, std::mem::take(&mut slots))).is_err() {
                     return; // the bench went away
                 }
             }
