@@ -68,32 +68,15 @@ fn main() {
     let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".into());
     let root = verilator_root(&verilator);
 
-    let pg_dir = verilate(
-        &verilator,
-        &manifest,
-        &out,
-        "pattern_gen_top",
-        "Vpg",
-        &["pattern_gen", "common"],
-        trace,
-    );
-    let tt_dir = verilate(
-        &verilator,
-        &manifest,
-        &out,
-        "time_tagger_top",
-        "Vtt",
-        &["time_tagger", "common"],
-        trace,
-    );
+    let pg_dir = verilate(&verilator, &manifest, &out, "pattern_gen_top", "Vpg", &["pattern_gen", "common"], trace);
+    let tt_dir = verilate(&verilator, &manifest, &out, "time_tagger_top", "Vtt", &["time_tagger", "common"], trace);
 
     // One eval per clock cycle where the model exposes its edge-detection state (see the
     // shim's rising_edge); the portable two-eval clocking otherwise.
     println!("cargo:rerun-if-env-changed=QKD_TWO_EVALS");
     let one_eval = env::var_os("QKD_TWO_EVALS").is_none()
         && ["Vpg", "Vtt"].iter().zip([&pg_dir, &tt_dir]).all(|(p, d)| {
-            fs::read_to_string(d.join(format!("{p}___024root.h")))
-                .is_ok_and(|h| h.contains("__Vtrigrprev__TOP__clk;"))
+            fs::read_to_string(d.join(format!("{p}___024root.h"))).is_ok_and(|h| h.contains("__Vtrigrprev__TOP__clk;"))
         });
     if !one_eval {
         println!("cargo:warning=this Verilator's models do not expose __Vtrigrprev__TOP__clk: using two evals per clock (slower, same results)");
@@ -112,10 +95,7 @@ fn main() {
         .include(include.join("vltstd"))
         .include(&pg_dir)
         .include(&tt_dir)
-        .define(
-            "QKD_UART_CLKS_PER_BIT",
-            UART_CLKS_PER_BIT.to_string().as_str(),
-        )
+        .define("QKD_UART_CLKS_PER_BIT", UART_CLKS_PER_BIT.to_string().as_str())
         .define("QKD_ONE_EVAL_PER_CYCLE", if one_eval { "1" } else { "0" })
         .define("VM_TRACE", if trace { "1" } else { "0" })
         .define("VM_TRACE_FST", if trace { "1" } else { "0" })
@@ -145,10 +125,7 @@ fn main() {
 /// Asks verilator where its runtime sources are; a missing verilator is the most common
 /// failure on a fresh machine, so it gets a message that says what to install.
 fn verilator_root(verilator: &str) -> PathBuf {
-    let output = Command::new(verilator)
-        .arg("--getenv")
-        .arg("VERILATOR_ROOT")
-        .output();
+    let output = Command::new(verilator).arg("--getenv").arg("VERILATOR_ROOT").output();
     match output {
         Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
         _ => panic!(
@@ -199,44 +176,25 @@ fn verilate(
         cmd.arg(format!("-I{}", manifest.join(d).display()));
     }
     cmd.arg(manifest.join(dirs[0]).join(format!("{top}.v")));
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("running {verilator}: {e}"));
-    assert!(
-        status.success(),
-        "verilator failed on {top} (see the messages above)"
-    );
+    let status = cmd.status().unwrap_or_else(|e| panic!("running {verilator}: {e}"));
+    assert!(status.success(), "verilator failed on {top} (see the messages above)");
     mdir
 }
 
 fn check_map(map: &RegMap) {
-    for (block, name) in [
-        (&map.pattern_gen, "pattern_gen"),
-        (&map.time_tagger, "time_tagger"),
-    ] {
+    for (block, name) in [(&map.pattern_gen, "pattern_gen"), (&map.time_tagger, "time_tagger")] {
         let mut seen = BTreeMap::new();
         for r in &block.reg {
             if let Some(other) = seen.insert(r.addr, &r.name) {
-                panic!(
-                    "rtl/regmap.toml: {name}: {} and {other} share address {:#04x}",
-                    r.name, r.addr
-                );
+                panic!("rtl/regmap.toml: {name}: {} and {other} share address {:#04x}", r.name, r.addr);
             }
             assert!(
                 r.access == "rw" || r.access == "ro",
                 "rtl/regmap.toml: {name}.{}: access must be rw or ro",
                 r.name
             );
-            assert!(
-                r.min <= r.max,
-                "rtl/regmap.toml: {name}.{}: min > max",
-                r.name
-            );
-            assert!(
-                !block.doc.is_empty() && !r.doc.is_empty(),
-                "rtl/regmap.toml: {name}.{}: doc missing",
-                r.name
-            );
+            assert!(r.min <= r.max, "rtl/regmap.toml: {name}.{}: min > max", r.name);
+            assert!(!block.doc.is_empty() && !r.doc.is_empty(), "rtl/regmap.toml: {name}.{}: doc missing", r.name);
         }
     }
 }
@@ -249,30 +207,16 @@ fn verilog_regmap(map: &RegMap) -> String {
     for (block, p) in [(&map.pattern_gen, "PG"), (&map.time_tagger, "TT")] {
         for r in &block.reg {
             writeln!(s, "localparam [7:0] {p}_{} = 8'h{:02X};", r.name, r.addr).unwrap();
-            writeln!(
-                s,
-                "localparam [31:0] {p}_{}_RESET = 32'h{:X};",
-                r.name, r.reset
-            )
-            .unwrap();
+            writeln!(s, "localparam [31:0] {p}_{}_RESET = 32'h{:X};", r.name, r.reset).unwrap();
         }
         // Write check: unknown address, read-only register, value out of range.
         let lower = p.to_lowercase();
-        writeln!(
-            s,
-            "function automatic [2:0] {lower}_write_status(input [7:0] addr, input [31:0] v);"
-        )
-        .unwrap();
+        writeln!(s, "function automatic [2:0] {lower}_write_status(input [7:0] addr, input [31:0] v);").unwrap();
         writeln!(s, "  case (addr)").unwrap();
         for r in &block.reg {
             let mut cond = Vec::new();
             if r.access == "ro" {
-                writeln!(
-                    s,
-                    "    {p}_{}: {lower}_write_status = ST_READ_ONLY;",
-                    r.name
-                )
-                .unwrap();
+                writeln!(s, "    {p}_{}: {lower}_write_status = ST_READ_ONLY;", r.name).unwrap();
                 continue;
             }
             if r.min > 0 {
@@ -301,24 +245,13 @@ fn verilog_regmap(map: &RegMap) -> String {
 
 fn rust_regmap(map: &RegMap) -> String {
     let mut s = String::from("// Generated by rtl/build.rs from rtl/regmap.toml. Do not edit.\n");
-    writeln!(
-        s,
-        "/// Status codes of register accesses (bridge replies and the tagger's control endpoint)."
-    )
-    .unwrap();
+    writeln!(s, "/// Status codes of register accesses (bridge replies and the tagger's control endpoint).").unwrap();
     writeln!(s, "pub mod status {{").unwrap();
     for (name, value) in &map.status {
-        writeln!(
-            s,
-            "    #[allow(missing_docs)]\n    pub const {name}: u8 = {value};"
-        )
-        .unwrap();
+        writeln!(s, "    #[allow(missing_docs)]\n    pub const {name}: u8 = {value};").unwrap();
     }
     writeln!(s, "}}").unwrap();
-    for (block, m) in [
-        (&map.pattern_gen, "pattern_gen"),
-        (&map.time_tagger, "time_tagger"),
-    ] {
+    for (block, m) in [(&map.pattern_gen, "pattern_gen"), (&map.time_tagger, "time_tagger")] {
         writeln!(s, "/// {}", block.doc).unwrap();
         writeln!(s, "pub mod {m} {{").unwrap();
         writeln!(s, "    use super::{{Access, RegisterInfo}};").unwrap();
@@ -326,18 +259,10 @@ fn rust_regmap(map: &RegMap) -> String {
             writeln!(s, "    /// {}", r.doc).unwrap();
             writeln!(s, "    pub const {}: u8 = {:#04x};", r.name, r.addr).unwrap();
         }
-        writeln!(
-            s,
-            "    /// Every register of this block, in address order of the source file."
-        )
-        .unwrap();
+        writeln!(s, "    /// Every register of this block, in address order of the source file.").unwrap();
         writeln!(s, "    pub static REGISTERS: &[RegisterInfo] = &[").unwrap();
         for r in &block.reg {
-            let access = if r.access == "rw" {
-                "ReadWrite"
-            } else {
-                "ReadOnly"
-            };
+            let access = if r.access == "rw" { "ReadWrite" } else { "ReadOnly" };
             writeln!(
                 s,
                 "        RegisterInfo {{ name: {:?}, addr: {:#04x}, access: Access::{access}, reset: {:#x}, min: {:#x}, max: {:#x}, doc: {:?} }},",

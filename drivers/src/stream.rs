@@ -62,11 +62,7 @@ pub struct TagBatch {
 impl TagBatch {
     /// An empty batch with room for `n` tags.
     pub fn with_capacity(n: usize) -> Self {
-        TagBatch {
-            time_ps: Vec::with_capacity(n),
-            channel: Vec::with_capacity(n),
-            events: Vec::new(),
-        }
+        TagBatch { time_ps: Vec::with_capacity(n), channel: Vec::with_capacity(n), events: Vec::new() }
     }
 
     /// Tags in the batch.
@@ -101,8 +97,7 @@ impl TagBatch {
     /// Moves everything of `other` to the end of this batch.
     pub fn append(&mut self, other: &mut TagBatch) {
         let base = self.time_ps.len();
-        self.events
-            .extend(other.events.drain(..).map(|(i, e)| (i + base, e)));
+        self.events.extend(other.events.drain(..).map(|(i, e)| (i + base, e)));
         self.time_ps.append(&mut other.time_ps);
         self.channel.append(&mut other.channel);
     }

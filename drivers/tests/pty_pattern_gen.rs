@@ -7,8 +7,7 @@ use drivers::DriverError;
 use rtl::regmap::pattern_gen as reg;
 
 fn driver(sim: &PtyPatternGen) -> UartPatternGenerator<SerialLink> {
-    let link =
-        SerialLink::open(sim.path(), PATTERN_GEN_BAUD).expect("open the pty as a serial port");
+    let link = SerialLink::open(sim.path(), PATTERN_GEN_BAUD).expect("open the pty as a serial port");
     let mut d = UartPatternGenerator::new(link);
     // The RTL steps at ~1e7 cycles/s: a 1.4 ms exchange at 115200 baud takes ~15 ms here.
     d.timeout = std::time::Duration::from_secs(2);
@@ -21,23 +20,13 @@ fn write_read_back_start_and_count_pulses() {
     let mut pg = driver(&sim);
     let id = pg.identify().unwrap();
     assert_eq!(id.id, 0x5150_4731);
-    let cfg = PatternConfig {
-        seed: 0x0123_4567_89AB_CDEF,
-        sync_period_pulses: 777,
-        ..Default::default()
-    };
+    let cfg = PatternConfig { seed: 0x0123_4567_89AB_CDEF, sync_period_pulses: 777, ..Default::default() };
     let settings = pg.configure(&cfg).unwrap();
     assert_eq!(pg.read_register(reg::SEED_LO).unwrap(), 0x89AB_CDEF);
     assert_eq!(pg.read_register(reg::SEED_HI).unwrap(), 0x0123_4567);
     assert_eq!(pg.read_register(reg::SYNC_PERIOD).unwrap(), 777);
-    assert_eq!(
-        pg.read_register(reg::CLASS_THR0).unwrap(),
-        settings.class_thr[0]
-    );
-    assert_eq!(
-        pg.read_register(reg::DAC_CODE0).unwrap(),
-        u32::from(settings.dac_code[0])
-    );
+    assert_eq!(pg.read_register(reg::CLASS_THR0).unwrap(), settings.class_thr[0]);
+    assert_eq!(pg.read_register(reg::DAC_CODE0).unwrap(), u32::from(settings.dac_code[0]));
     pg.start().unwrap();
     let first = pg.status().unwrap();
     let second = pg.status().unwrap();
@@ -51,11 +40,7 @@ fn write_read_back_start_and_count_pulses() {
     pg.stop().unwrap();
     let stopped = pg.status().unwrap();
     assert!(!stopped.running);
-    assert_eq!(
-        pg.status().unwrap().pulses,
-        stopped.pulses,
-        "stopped: the counter holds"
-    );
+    assert_eq!(pg.status().unwrap().pulses, stopped.pulses, "stopped: the counter holds");
 }
 
 #[test]
@@ -75,17 +60,8 @@ fn device_errors_come_back_typed_and_bad_settings_never_reach_the_device() {
         other => panic!("expected a device error, got {other:?}"),
     }
     pg.write_register(reg::SCRATCH, 5).unwrap();
-    let bad = PatternConfig {
-        class_probabilities: vec![0.6, 0.6, -0.2],
-        ..Default::default()
-    };
-    assert!(matches!(
-        pg.configure(&bad),
-        Err(DriverError::InvalidSetting {
-            field: "class_probabilities",
-            ..
-        })
-    ));
+    let bad = PatternConfig { class_probabilities: vec![0.6, 0.6, -0.2], ..Default::default() };
+    assert!(matches!(pg.configure(&bad), Err(DriverError::InvalidSetting { field: "class_probabilities", .. })));
     assert_eq!(pg.read_register(reg::SCRATCH).unwrap(), 5);
 }
 

@@ -1,8 +1,6 @@
 use std::time::Instant;
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .map_or(5_000_000, |a| a.parse().unwrap());
+    let n: u64 = std::env::args().nth(1).map_or(5_000_000, |a| a.parse().unwrap());
     let mut pg = rtl::PatternGenRtl::new();
     let mut v = Vec::new();
     let t = Instant::now();

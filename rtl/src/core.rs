@@ -14,13 +14,7 @@ pub trait TimeTaggerCore: Send {
     fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError>;
     /// Steps `cycles` clocks with `hits` (sorted by cycle); reads words into `out` when
     /// `out_ready`.
-    fn step(
-        &mut self,
-        cycles: u64,
-        hits: &[Hit],
-        out_ready: bool,
-        out: &mut Vec<u32>,
-    ) -> StepReport;
+    fn step(&mut self, cycles: u64, hits: &[Hit], out_ready: bool, out: &mut Vec<u32>) -> StepReport;
     /// The current coarse cycle.
     fn cycle(&self) -> u64;
     /// "rtl" or "model", for messages.
@@ -34,13 +28,7 @@ impl TimeTaggerCore for TimeTaggerRtl {
     fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError> {
         TimeTaggerRtl::read_reg(self, addr)
     }
-    fn step(
-        &mut self,
-        cycles: u64,
-        hits: &[Hit],
-        out_ready: bool,
-        out: &mut Vec<u32>,
-    ) -> StepReport {
+    fn step(&mut self, cycles: u64, hits: &[Hit], out_ready: bool, out: &mut Vec<u32>) -> StepReport {
         TimeTaggerRtl::step(self, cycles, hits, out_ready, out)
     }
     fn cycle(&self) -> u64 {
@@ -58,13 +46,7 @@ impl TimeTaggerCore for TaggerModel {
     fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError> {
         TaggerModel::read_reg(self, addr)
     }
-    fn step(
-        &mut self,
-        cycles: u64,
-        hits: &[Hit],
-        out_ready: bool,
-        out: &mut Vec<u32>,
-    ) -> StepReport {
+    fn step(&mut self, cycles: u64, hits: &[Hit], out_ready: bool, out: &mut Vec<u32>) -> StepReport {
         TaggerModel::step(self, cycles, hits, out_ready, out)
     }
     fn cycle(&self) -> u64 {

@@ -24,19 +24,13 @@ pub enum RtlError {
     #[error("bad reply frame: {0}")]
     Frame(#[from] crate::frame::FrameError),
     /// FST tracing was asked for but the crate was built without the `trace` feature.
-    #[error(
-        "FST tracing needs the `trace` feature of the rtl crate (cargo build --features rtl/trace)"
-    )]
+    #[error("FST tracing needs the `trace` feature of the rtl crate (cargo build --features rtl/trace)")]
     TraceUnavailable,
 }
 
 impl RtlError {
     /// The error for a non-OK status code.
     pub fn from_status(addr: u8, status: u8) -> Self {
-        RtlError::Status {
-            addr,
-            status,
-            what: crate::frame::status_name(status),
-        }
+        RtlError::Status { addr, status, what: crate::frame::status_name(status) }
     }
 }

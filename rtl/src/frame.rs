@@ -49,11 +49,7 @@ pub fn crc8(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |mut c, &b| {
         c ^= b;
         for _ in 0..8 {
-            c = if c & 0x80 != 0 {
-                (c << 1) ^ 0x07
-            } else {
-                c << 1
-            };
+            c = if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 };
         }
         c
     })
@@ -87,11 +83,7 @@ pub fn decode_reply(f: &[u8; FRAME_LEN]) -> Result<Reply, FrameError> {
     if f[7] != want {
         return Err(FrameError::BadCrc { got: f[7], want });
     }
-    Ok(Reply {
-        status: f[1],
-        addr: f[2],
-        data: u32::from_le_bytes([f[3], f[4], f[5], f[6]]),
-    })
+    Ok(Reply { status: f[1], addr: f[2], data: u32::from_le_bytes([f[3], f[4], f[5], f[6]]) })
 }
 
 /// Encodes a reply frame (what the bridge sends; used by tests and by simulated devices).
@@ -128,14 +120,7 @@ mod tests {
     #[test]
     fn reply_round_trips_and_rejects_damage() {
         let f = encode_reply(status::OK, 0x14, 0xDEAD_BEEF);
-        assert_eq!(
-            decode_reply(&f),
-            Ok(Reply {
-                status: 0,
-                addr: 0x14,
-                data: 0xDEAD_BEEF
-            })
-        );
+        assert_eq!(decode_reply(&f), Ok(Reply { status: 0, addr: 0x14, data: 0xDEAD_BEEF }));
         for i in 0..FRAME_LEN {
             let mut g = f;
             g[i] ^= 0x10;

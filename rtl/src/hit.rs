@@ -18,12 +18,7 @@ pub struct Hit {
 impl Hit {
     /// A hit on `channel` in `cycle` with fine code `fine`.
     pub fn new(cycle: u64, channel: u8, fine: u16) -> Self {
-        Hit {
-            cycle,
-            fine,
-            channel,
-            _pad: [0; 5],
-        }
+        Hit { cycle, fine, channel, _pad: [0; 5] }
     }
 }
 

@@ -39,10 +39,7 @@ impl PatternGenRtl {
     pub fn new() -> Self {
         // SAFETY: qkd_pg_new returns a valid, owned object.
         let raw = unsafe { ffi::qkd_pg_new() };
-        PatternGenRtl {
-            raw: NonNull::new(raw).expect("qkd_pg_new returned null"),
-            backlog: Vec::new(),
-        }
+        PatternGenRtl { raw: NonNull::new(raw).expect("qkd_pg_new returned null"), backlog: Vec::new() }
     }
 
     /// Clock cycles stepped since reset.
@@ -73,11 +70,7 @@ impl PatternGenRtl {
     /// Steps one clock per entry of `ext`, presenting that external random word (EXT_MODE)
     /// with its valid flag, and appends each emitted slot's word.
     pub fn step_ext(&mut self, ext: &[u64], ext_valid: &[bool], slots: &mut Vec<u32>) {
-        assert_eq!(
-            ext.len(),
-            ext_valid.len(),
-            "one valid flag per external word"
-        );
+        assert_eq!(ext.len(), ext_valid.len(), "one valid flag per external word");
         slots.append(&mut self.backlog);
         let start = slots.len();
         slots.reserve(ext.len());
@@ -149,8 +142,7 @@ impl PatternGenRtl {
 
     /// Writes a register through the UART bridge.
     pub fn write_reg(&mut self, addr: u8, value: u32) -> Result<(), RtlError> {
-        let reply =
-            frame::decode_reply(&self.exchange(&frame::encode_request(Op::Write, addr, value))?)?;
+        let reply = frame::decode_reply(&self.exchange(&frame::encode_request(Op::Write, addr, value))?)?;
         match reply.status {
             status::OK => Ok(()),
             s => Err(RtlError::from_status(addr, s)),
@@ -159,8 +151,7 @@ impl PatternGenRtl {
 
     /// Reads a register through the UART bridge.
     pub fn read_reg(&mut self, addr: u8) -> Result<u32, RtlError> {
-        let reply =
-            frame::decode_reply(&self.exchange(&frame::encode_request(Op::Read, addr, 0))?)?;
+        let reply = frame::decode_reply(&self.exchange(&frame::encode_request(Op::Read, addr, 0))?)?;
         match reply.status {
             status::OK => Ok(reply.data),
             s => Err(RtlError::from_status(addr, s)),
@@ -169,8 +160,7 @@ impl PatternGenRtl {
 
     /// Starts writing an FST waveform of every signal to `path` (needs the `trace` feature).
     pub fn trace(&mut self, path: &Path) -> Result<(), RtlError> {
-        let c = CString::new(path.to_string_lossy().as_bytes())
-            .map_err(|_| RtlError::TraceUnavailable)?;
+        let c = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| RtlError::TraceUnavailable)?;
         // SAFETY: c is a valid NUL-terminated string that outlives the call (the shim copies it).
         match unsafe { ffi::qkd_pg_trace(self.raw.as_ptr(), c.as_ptr()) } {
             0 => Ok(()),

@@ -24,16 +24,7 @@ pub struct SlotWord(pub u32);
 impl SlotWord {
     /// Packs the fields.
     #[allow(clippy::too_many_arguments)]
-    pub fn pack(
-        class: u8,
-        basis: Basis,
-        bit: u8,
-        fired: bool,
-        sync: bool,
-        frame: bool,
-        pol: u8,
-        dac: u16,
-    ) -> Self {
+    pub fn pack(class: u8, basis: Basis, bit: u8, fired: bool, sync: bool, frame: bool, pol: u8, dac: u16) -> Self {
         SlotWord(
             u32::from(class & 3)
                 | (basis as u32) << 2
@@ -91,16 +82,7 @@ mod tests {
     fn fields_round_trip() {
         let w = SlotWord::pack(2, Basis::X, 1, true, false, true, 0xA, 0x1234);
         assert_eq!(
-            (
-                w.class(),
-                w.basis(),
-                w.bit(),
-                w.fired(),
-                w.sync(),
-                w.frame(),
-                w.pol_sel(),
-                w.dac_code()
-            ),
+            (w.class(), w.basis(), w.bit(), w.fired(), w.sync(), w.frame(), w.pol_sel(), w.dac_code()),
             (2, Basis::X, 1, true, false, true, 0xA, 0x1234)
         );
     }

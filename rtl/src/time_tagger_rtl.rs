@@ -32,9 +32,7 @@ impl TimeTaggerRtl {
     pub fn new() -> Self {
         // SAFETY: qkd_tt_new returns a valid, owned object.
         let raw = unsafe { ffi::qkd_tt_new() };
-        TimeTaggerRtl {
-            raw: NonNull::new(raw).expect("qkd_tt_new returned null"),
-        }
+        TimeTaggerRtl { raw: NonNull::new(raw).expect("qkd_tt_new returned null") }
     }
 
     /// The current coarse cycle (the next cycle a hit can be presented in).
@@ -46,8 +44,7 @@ impl TimeTaggerRtl {
     /// Writes a register (one cycle).
     pub fn write_reg(&mut self, addr: u8, value: u32) -> Result<(), RtlError> {
         // SAFETY: raw is valid; rdata may be null.
-        let st =
-            unsafe { ffi::qkd_tt_reg(self.raw.as_ptr(), 1, addr, value, std::ptr::null_mut()) };
+        let st = unsafe { ffi::qkd_tt_reg(self.raw.as_ptr(), 1, addr, value, std::ptr::null_mut()) };
         match st {
             status::OK => Ok(()),
             s => Err(RtlError::from_status(addr, s)),
@@ -67,13 +64,7 @@ impl TimeTaggerRtl {
 
     /// Steps `cycles` clocks presenting `hits` (sorted by cycle; the first hit per channel
     /// and cycle counts). With `out_ready` the FIFO is read, one word per cycle, into `words`.
-    pub fn step(
-        &mut self,
-        cycles: u64,
-        hits: &[Hit],
-        out_ready: bool,
-        words: &mut Vec<u32>,
-    ) -> StepReport {
+    pub fn step(&mut self, cycles: u64, hits: &[Hit], out_ready: bool, words: &mut Vec<u32>) -> StepReport {
         let start = words.len();
         words.reserve(cycles as usize);
         let (mut consumed, mut late) = (0usize, 0usize);
@@ -97,8 +88,7 @@ impl TimeTaggerRtl {
 
     /// Starts writing an FST waveform of every signal to `path` (needs the `trace` feature).
     pub fn trace(&mut self, path: &Path) -> Result<(), RtlError> {
-        let c = CString::new(path.to_string_lossy().as_bytes())
-            .map_err(|_| RtlError::TraceUnavailable)?;
+        let c = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| RtlError::TraceUnavailable)?;
         // SAFETY: c is a valid NUL-terminated string.
         match unsafe { ffi::qkd_tt_trace(self.raw.as_ptr(), c.as_ptr()) } {
             0 => Ok(()),

@@ -124,23 +124,11 @@ impl Record {
         }
         let ch = ((w >> MISSED_BITS) & 7) as u8;
         match w >> 28 {
-            kind::WRAP => Record::Wrap {
-                epoch: w & 0x0FFF_FFFF,
-            },
-            kind::OVF_BEGIN => Record::OverflowBegin {
-                coarse_lo: (w >> FINE_BITS) & 0x3FFFF,
-            },
-            kind::OVF_END => Record::OverflowEnd {
-                coarse_lo: (w >> FINE_BITS) & 0x3FFFF,
-            },
-            kind::MISSED => Record::Missed {
-                channel: ch,
-                count_lo: w & 0x01FF_FFFF,
-            },
-            kind::MISSED_HI => Record::MissedHi {
-                channel: ch,
-                count_hi: w & 0x01FF_FFFF,
-            },
+            kind::WRAP => Record::Wrap { epoch: w & 0x0FFF_FFFF },
+            kind::OVF_BEGIN => Record::OverflowBegin { coarse_lo: (w >> FINE_BITS) & 0x3FFFF },
+            kind::OVF_END => Record::OverflowEnd { coarse_lo: (w >> FINE_BITS) & 0x3FFFF },
+            kind::MISSED => Record::Missed { channel: ch, count_lo: w & 0x01FF_FFFF },
+            kind::MISSED_HI => Record::MissedHi { channel: ch, count_hi: w & 0x01FF_FFFF },
             kind::PAD if w == PAD => Record::Pad,
             _ => Record::Unknown(w),
         }
@@ -153,40 +141,15 @@ mod tests {
 
     #[test]
     fn encoders_and_classifier_agree() {
-        assert_eq!(
-            Record::from_word(tag(5, 0x3FFFF, 999)),
-            Record::Tag {
-                channel: 5,
-                coarse_lo: 0x3FFFF,
-                fine: 999
-            }
-        );
-        assert_eq!(
-            Record::from_word(wrap(0x0001_2345_6789)),
-            Record::Wrap { epoch: 0x0345_6789 }
-        );
-        assert_eq!(
-            Record::from_word(overflow(kind::OVF_BEGIN, 77)),
-            Record::OverflowBegin { coarse_lo: 77 }
-        );
-        assert_eq!(
-            Record::from_word(overflow(kind::OVF_END, 78)),
-            Record::OverflowEnd { coarse_lo: 78 }
-        );
+        assert_eq!(Record::from_word(tag(5, 0x3FFFF, 999)), Record::Tag { channel: 5, coarse_lo: 0x3FFFF, fine: 999 });
+        assert_eq!(Record::from_word(wrap(0x0001_2345_6789)), Record::Wrap { epoch: 0x0345_6789 });
+        assert_eq!(Record::from_word(overflow(kind::OVF_BEGIN, 77)), Record::OverflowBegin { coarse_lo: 77 });
+        assert_eq!(Record::from_word(overflow(kind::OVF_END, 78)), Record::OverflowEnd { coarse_lo: 78 });
         assert_eq!(
             Record::from_word(missed(kind::MISSED, 7, 0x1FF_FFFF)),
-            Record::Missed {
-                channel: 7,
-                count_lo: 0x1FF_FFFF
-            }
+            Record::Missed { channel: 7, count_lo: 0x1FF_FFFF }
         );
-        assert_eq!(
-            Record::from_word(missed(kind::MISSED_HI, 2, 3)),
-            Record::MissedHi {
-                channel: 2,
-                count_hi: 3
-            }
-        );
+        assert_eq!(Record::from_word(missed(kind::MISSED_HI, 2, 3)), Record::MissedHi { channel: 2, count_hi: 3 });
         assert_eq!(Record::from_word(PAD), Record::Pad);
         assert_eq!(Record::from_word(0xB000_0000), Record::Unknown(0xB000_0000));
     }

@@ -12,8 +12,7 @@ const CTRL_CLEAR: u32 = 4;
 
 fn program(pg: &mut PatternGenRtl, s: &PatternSettings) {
     for (addr, v) in s.register_writes() {
-        pg.write_reg(addr, v)
-            .unwrap_or_else(|e| panic!("write {addr:#x} = {v}: {e}"));
+        pg.write_reg(addr, v).unwrap_or_else(|e| panic!("write {addr:#x} = {v}: {e}"));
     }
 }
 
@@ -37,20 +36,18 @@ fn settings_strategy() -> impl Strategy<Value = PatternSettings> {
         1u32..5000,
         1u32..200,
     )
-        .prop_map(
-            |(seed, mut thr, basis_thr, dac_code, pol_map, sync_period, frame_period)| {
-                thr.sort_unstable();
-                PatternSettings {
-                    seed,
-                    class_thr: [thr[0], thr[1], thr[2]],
-                    basis_thr,
-                    dac_code,
-                    pol_map,
-                    sync_period,
-                    frame_period,
-                }
-            },
-        )
+        .prop_map(|(seed, mut thr, basis_thr, dac_code, pol_map, sync_period, frame_period)| {
+            thr.sort_unstable();
+            PatternSettings {
+                seed,
+                class_thr: [thr[0], thr[1], thr[2]],
+                basis_thr,
+                dac_code,
+                pol_map,
+                sync_period,
+                frame_period,
+            }
+        })
 }
 
 proptest! {
@@ -72,12 +69,8 @@ proptest! {
 
 #[test]
 fn rtl_matches_model_in_external_random_mode() {
-    let s = PatternSettings {
-        class_thr: [40000, 60000, 65000],
-        sync_period: 97,
-        frame_period: 7,
-        ..Default::default()
-    };
+    let s =
+        PatternSettings { class_thr: [40000, 60000, 65000], sync_period: 97, frame_period: 7, ..Default::default() };
     let mut pg = PatternGenRtl::new();
     program(&mut pg, &s);
     pg.write_reg(reg::CTRL, CTRL_EXT | CTRL_CLEAR).unwrap();
@@ -86,20 +79,13 @@ fn rtl_matches_model_in_external_random_mode() {
     assert!(pre.is_empty(), "slots before RUN");
     // A 1e6-slot external stream with 10% of the slots lacking random bits.
     let n = 1_000_000usize;
-    let ext: Vec<u64> = (0..n as u64)
-        .map(|i| model::random_word(0xABCD, i))
-        .collect();
-    let valid: Vec<bool> = (0..n)
-        .map(|i| !model::random_word(7, i as u64).is_multiple_of(10))
-        .collect();
+    let ext: Vec<u64> = (0..n as u64).map(|i| model::random_word(0xABCD, i)).collect();
+    let valid: Vec<bool> = (0..n).map(|i| !model::random_word(7, i as u64).is_multiple_of(10)).collect();
     // RUN takes effect one cycle after the write's strobe; start feeding right after it.
     pg.write_reg(reg::CTRL, CTRL_EXT | CTRL_RUN).unwrap();
     let mut backlog = Vec::new();
     pg.step(0, &mut backlog);
-    assert!(
-        !backlog.is_empty(),
-        "slots emitted while the reply was sent are kept"
-    );
+    assert!(!backlog.is_empty(), "slots emitted while the reply was sent are kept");
     let mut words = Vec::new();
     pg.step_ext(&ext, &valid, &mut words);
     let first = backlog.len() as u64;
@@ -117,11 +103,7 @@ fn rtl_matches_model_in_external_random_mode() {
     pg.write_reg(reg::CTRL, CTRL_EXT).unwrap();
     let underflows = pg.read_reg(reg::EXT_UNDERFLOW_CNT).unwrap();
     assert!(underflows as usize >= valid.iter().filter(|v| !**v).count());
-    assert_eq!(
-        pg.read_reg(reg::STATUS).unwrap() & 0b110,
-        0b110,
-        "ext mode and underflow seen"
-    );
+    assert_eq!(pg.read_reg(reg::STATUS).unwrap() & 0b110, 0b110, "ext mode and underflow seen");
 }
 
 #[test]
@@ -130,16 +112,8 @@ fn uart_register_round_trip_and_pulse_counter() {
     assert_eq!(pg.read_reg(reg::ID).unwrap(), 0x5150_4731);
     pg.write_reg(reg::SCRATCH, 0xCAFE_F00D).unwrap();
     assert_eq!(pg.read_reg(reg::SCRATCH).unwrap(), 0xCAFE_F00D);
-    for r in reg::REGISTERS
-        .iter()
-        .filter(|r| r.addr != reg::SCRATCH && r.addr != reg::STATUS)
-    {
-        assert_eq!(
-            u64::from(pg.read_reg(r.addr).unwrap()),
-            r.reset,
-            "reset value of {}",
-            r.name
-        );
+    for r in reg::REGISTERS.iter().filter(|r| r.addr != reg::SCRATCH && r.addr != reg::STATUS) {
+        assert_eq!(u64::from(pg.read_reg(r.addr).unwrap()), r.reset, "reset value of {}", r.name);
     }
     let mut slots = Vec::new();
     pg.write_reg(reg::CTRL, CTRL_RUN | CTRL_CLEAR).unwrap();
@@ -161,49 +135,21 @@ fn bad_frames_get_error_replies_not_silence() {
     let mut f = frame::encode_request(Op::Write, reg::SCRATCH, 5);
     f[7] ^= 0xFF;
     assert_eq!(raw_reply(&mut pg, &f).status, status::BAD_CRC);
-    assert_eq!(
-        pg.read_reg(reg::SCRATCH).unwrap(),
-        0,
-        "a bad frame changes nothing"
-    );
+    assert_eq!(pg.read_reg(reg::SCRATCH).unwrap(), 0, "a bad frame changes nothing");
 
     let unknown = raw_reply(&mut pg, &frame::encode_request(Op::Read, 0x7F, 0));
     assert_eq!((unknown.status, unknown.addr), (status::UNKNOWN_REG, 0x7F));
-    assert_eq!(
-        raw_reply(&mut pg, &frame::encode_request(Op::Write, 0x7F, 1)).status,
-        status::UNKNOWN_REG
-    );
-    assert_eq!(
-        raw_reply(&mut pg, &frame::encode_request(Op::Write, reg::ID, 1)).status,
-        status::READ_ONLY
-    );
-    assert_eq!(
-        raw_reply(
-            &mut pg,
-            &frame::encode_request(Op::Write, reg::CLASS_THR0, 65537)
-        )
-        .status,
-        status::BAD_VALUE
-    );
-    assert_eq!(
-        raw_reply(
-            &mut pg,
-            &frame::encode_request(Op::Write, reg::SYNC_PERIOD, 0)
-        )
-        .status,
-        status::BAD_VALUE
-    );
+    assert_eq!(raw_reply(&mut pg, &frame::encode_request(Op::Write, 0x7F, 1)).status, status::UNKNOWN_REG);
+    assert_eq!(raw_reply(&mut pg, &frame::encode_request(Op::Write, reg::ID, 1)).status, status::READ_ONLY);
+    assert_eq!(raw_reply(&mut pg, &frame::encode_request(Op::Write, reg::CLASS_THR0, 65537)).status, status::BAD_VALUE);
+    assert_eq!(raw_reply(&mut pg, &frame::encode_request(Op::Write, reg::SYNC_PERIOD, 0)).status, status::BAD_VALUE);
     let mut bad_op = frame::encode_request(Op::Read, reg::ID, 0);
     bad_op[1] = 0x33;
     bad_op[7] = frame::crc8(&bad_op[..7]);
     assert_eq!(raw_reply(&mut pg, &bad_op).status, status::BAD_OP);
     assert_eq!(
         pg.write_reg(reg::ID, 0),
-        Err(RtlError::Status {
-            addr: reg::ID,
-            status: status::READ_ONLY,
-            what: "read-only register"
-        })
+        Err(RtlError::Status { addr: reg::ID, status: status::READ_ONLY, what: "read-only register" })
     );
 }
 
@@ -241,11 +187,7 @@ fn chi_square(counts: &[u64], probs: &[f64]) -> f64 {
 #[test]
 fn class_and_basis_frequencies_match_thresholds() {
     // p = 0.5 / 0.25 / 0.2 / 0.05 and P(Z) = 0.7, from the RTL's own slots.
-    let s = PatternSettings {
-        class_thr: [32768, 49152, 62259],
-        basis_thr: 45875,
-        ..Default::default()
-    };
+    let s = PatternSettings { class_thr: [32768, 49152, 62259], basis_thr: 45875, ..Default::default() };
     let mut pg = PatternGenRtl::new();
     program(&mut pg, &s);
     let words = run_slots(&mut pg, 2_000_000);
@@ -260,10 +202,7 @@ fn class_and_basis_frequencies_match_thresholds() {
     let pz = f64::from(s.basis_thr) / 65536.0;
     // 99.9% quantiles of chi-square with 3 and 1 degrees of freedom.
     let (c3, c1) = (chi_square(&class, &pc), chi_square(&basis, &[pz, 1.0 - pz]));
-    assert!(
-        c3 < 16.27,
-        "class chi-square {c3:.2} for counts {class:?}, p {pc:?}"
-    );
+    assert!(c3 < 16.27, "class chi-square {c3:.2} for counts {class:?}, p {pc:?}");
     assert!(c1 < 10.83, "basis chi-square {c1:.2} for counts {basis:?}");
 }
 
@@ -284,11 +223,7 @@ fn register_model_replies_like_the_rtl_bridge() {
             _ => Op::Read as u8,
         };
         // Never start the generator: its counters would then depend on timing.
-        let data = if addr == reg::CTRL {
-            ((x >> 16) as u32) & 6
-        } else {
-            (x >> 16) as u32 >> ((x >> 50) % 32)
-        };
+        let data = if addr == reg::CTRL { ((x >> 16) as u32) & 6 } else { (x >> 16) as u32 >> ((x >> 50) % 32) };
         let mut f = frame::encode_request(Op::Read, addr, data);
         f[1] = op;
         f[7] = frame::crc8(&f[..7]);

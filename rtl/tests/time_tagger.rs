@@ -1,24 +1,18 @@
 //! The time-tagger RTL against its golden model, and directed tests of its features.
 
 use proptest::prelude::*;
-use rtl::model::time_tagger::{
-    TaggerModel, TaggerSettings, EPOCH_CYCLES, FIFO_DEPTH, FIFO_RESERVE,
-};
+use rtl::model::time_tagger::{TaggerModel, TaggerSettings, EPOCH_CYCLES, FIFO_DEPTH, FIFO_RESERVE};
 use rtl::regmap::{status, time_tagger as reg};
 use rtl::wire::Record;
 use rtl::{Hit, RtlError, TimeTaggerCore, TimeTaggerRtl};
 
 fn both() -> Vec<(&'static str, Box<dyn TimeTaggerCore>)> {
-    vec![
-        ("rtl", Box::new(TimeTaggerRtl::new())),
-        ("model", Box::new(TaggerModel::new())),
-    ]
+    vec![("rtl", Box::new(TimeTaggerRtl::new())), ("model", Box::new(TaggerModel::new()))]
 }
 
 fn program(t: &mut dyn TimeTaggerCore, s: &TaggerSettings) {
     for (addr, v) in s.register_writes() {
-        t.write_reg(addr, v)
-            .unwrap_or_else(|e| panic!("write {addr:#x} = {v}: {e}"));
+        t.write_reg(addr, v).unwrap_or_else(|e| panic!("write {addr:#x} = {v}: {e}"));
     }
 }
 
@@ -38,11 +32,7 @@ fn tags(words: &[u32]) -> Vec<(u8, u64, u16)> {
     for w in words {
         match Record::from_word(*w) {
             Record::Wrap { epoch: e } => epoch = Some(u64::from(e)),
-            Record::Tag {
-                channel,
-                coarse_lo,
-                fine,
-            } => {
+            Record::Tag { channel, coarse_lo, fine } => {
                 let e = epoch.expect("a WRAP precedes every tag");
                 v.push((channel, (e << 18) | u64::from(coarse_lo), fine));
             }
@@ -53,11 +43,7 @@ fn tags(words: &[u32]) -> Vec<(u8, u64, u16)> {
 }
 
 fn settings(run: bool) -> TaggerSettings {
-    TaggerSettings {
-        run,
-        dead_time_cyc: [0; 8],
-        ..Default::default()
-    }
+    TaggerSettings { run, dead_time_cyc: [0; 8], ..Default::default() }
 }
 
 #[test]
@@ -65,17 +51,9 @@ fn tags_carry_channel_time_and_fine_code() {
     for (name, mut t) in both() {
         program(t.as_mut(), &settings(true));
         let base = t.cycle() + 5;
-        let hits = [
-            Hit::new(base, 0, 7),
-            Hit::new(base, 3, 999),
-            Hit::new(base + 100, 7, 1),
-        ];
+        let hits = [Hit::new(base, 0, 7), Hit::new(base, 3, 999), Hit::new(base + 100, 7, 1)];
         let got = tags(&run(t.as_mut(), &hits, 200));
-        assert_eq!(
-            got,
-            vec![(0, base, 7), (3, base, 999), (7, base + 100, 1)],
-            "{name}"
-        );
+        assert_eq!(got, vec![(0, base, 7), (3, base, 999), (7, base + 100, 1)], "{name}");
         assert_eq!(t.read_reg(reg::TAG_COUNT_LO).unwrap(), 3, "{name}");
     }
 }
@@ -83,24 +61,10 @@ fn tags_carry_channel_time_and_fine_code() {
 #[test]
 fn fine_codes_clamp_to_the_programmed_bin_count() {
     for (name, mut t) in both() {
-        program(
-            t.as_mut(),
-            &TaggerSettings {
-                fine_bins: 500,
-                ..settings(true)
-            },
-        );
+        program(t.as_mut(), &TaggerSettings { fine_bins: 500, ..settings(true) });
         let c = t.cycle() + 2;
-        let got = tags(&run(
-            t.as_mut(),
-            &[Hit::new(c, 1, 499), Hit::new(c + 1, 1, 700)],
-            10,
-        ));
-        assert_eq!(
-            got.iter().map(|g| g.2).collect::<Vec<_>>(),
-            vec![499, 499],
-            "{name}"
-        );
+        let got = tags(&run(t.as_mut(), &[Hit::new(c, 1, 499), Hit::new(c + 1, 1, 700)], 10));
+        assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), vec![499, 499], "{name}");
     }
 }
 
@@ -114,10 +78,7 @@ fn dead_time_ignores_hits_for_d_cycles() {
         let hits: Vec<Hit> = (0..1000).map(|i| Hit::new(c0 + i, 2, 0)).collect();
         let got = tags(&run(t.as_mut(), &hits, 1001));
         assert_eq!(got.len(), 100, "{name}");
-        assert!(
-            got.windows(2).all(|w| w[1].1 - w[0].1 == 10),
-            "{name}: spacing is D + 1"
-        );
+        assert!(got.windows(2).all(|w| w[1].1 - w[0].1 == 10), "{name}: spacing is D + 1");
     }
 }
 
@@ -126,9 +87,7 @@ fn wrap_records_mark_every_epoch() {
     for (name, mut t) in both() {
         program(t.as_mut(), &settings(true));
         let c0 = t.cycle();
-        let hits: Vec<Hit> = (0..7)
-            .map(|i| Hit::new(c0 + 10 + i * EPOCH_CYCLES / 2, 1, 5))
-            .collect();
+        let hits: Vec<Hit> = (0..7).map(|i| Hit::new(c0 + 10 + i * EPOCH_CYCLES / 2, 1, 5)).collect();
         let words = run(t.as_mut(), &hits, 4 * EPOCH_CYCLES);
         let wraps: Vec<u32> = words
             .iter()
@@ -140,10 +99,7 @@ fn wrap_records_mark_every_epoch() {
         // The first running cycle announces epoch 0, then one WRAP per epoch start.
         assert_eq!(wraps, vec![0, 1, 2, 3, 4], "{name}");
         let got = tags(&words);
-        assert_eq!(
-            got.iter().map(|g| g.1).collect::<Vec<_>>(),
-            hits.iter().map(|h| h.cycle).collect::<Vec<_>>()
-        );
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), hits.iter().map(|h| h.cycle).collect::<Vec<_>>());
     }
 }
 
@@ -153,41 +109,19 @@ fn overflow_gives_in_band_markers_and_exact_missed_counts() {
         program(t.as_mut(), &settings(true));
         let c0 = t.cycle() + 1;
         // 3000 hits on channels 0 and 5, one each per cycle, while the host does not read.
-        let hits: Vec<Hit> = (0..1500)
-            .flat_map(|i| [Hit::new(c0 + i, 0, 1), Hit::new(c0 + i, 5, 2)])
-            .collect();
+        let hits: Vec<Hit> = (0..1500).flat_map(|i| [Hit::new(c0 + i, 0, 1), Hit::new(c0 + i, 5, 2)]).collect();
         let mut out = Vec::new();
         t.step(2000, &hits, false, &mut out);
         assert!(out.is_empty());
-        assert_eq!(
-            t.read_reg(reg::STATUS).unwrap() & 2,
-            2,
-            "{name}: in overflow"
-        );
+        assert_eq!(t.read_reg(reg::STATUS).unwrap() & 2, 2, "{name}: in overflow");
         t.step(5000, &[], true, &mut out);
         let recs: Vec<Record> = out.iter().map(|w| Record::from_word(*w)).collect();
-        let kept = recs
-            .iter()
-            .filter(|r| matches!(r, Record::Tag { .. }))
-            .count();
+        let kept = recs.iter().filter(|r| matches!(r, Record::Tag { .. })).count();
         // One WRAP, then pairs of tags until the next pair would eat into the reserve.
-        assert_eq!(
-            1 + kept,
-            2 * ((FIFO_DEPTH - FIFO_RESERVE - 1) / 2) + 1,
-            "{name}: tags up to the reserve"
-        );
-        let begin = recs
-            .iter()
-            .position(|r| matches!(r, Record::OverflowBegin { .. }))
-            .expect("OVF_BEGIN");
-        let end = recs
-            .iter()
-            .position(|r| matches!(r, Record::OverflowEnd { .. }))
-            .expect("OVF_END");
-        assert!(
-            begin < end && matches!(recs[end - 1], Record::Wrap { .. }),
-            "{name}: WRAP, OVF_END"
-        );
+        assert_eq!(1 + kept, 2 * ((FIFO_DEPTH - FIFO_RESERVE - 1) / 2) + 1, "{name}: tags up to the reserve");
+        let begin = recs.iter().position(|r| matches!(r, Record::OverflowBegin { .. })).expect("OVF_BEGIN");
+        let end = recs.iter().position(|r| matches!(r, Record::OverflowEnd { .. })).expect("OVF_END");
+        assert!(begin < end && matches!(recs[end - 1], Record::Wrap { .. }), "{name}: WRAP, OVF_END");
         let missed: Vec<(u8, u32)> = recs[end..]
             .iter()
             .filter_map(|r| match r {
@@ -196,32 +130,18 @@ fn overflow_gives_in_band_markers_and_exact_missed_counts() {
             })
             .collect();
         let lost = 3000 - kept as u32;
-        assert_eq!(
-            missed.iter().map(|m| m.1).sum::<u32>(),
-            lost,
-            "{name}: every lost tag is counted"
-        );
+        assert_eq!(missed.iter().map(|m| m.1).sum::<u32>(), lost, "{name}: every lost tag is counted");
         assert_eq!(missed.len(), 2, "{name}: one MISSED per channel");
         assert_eq!(t.read_reg(reg::OVERFLOW_COUNT).unwrap(), 1);
         assert_eq!(t.read_reg(reg::MISSED_COUNT).unwrap(), lost);
-        assert_eq!(
-            t.read_reg(reg::STATUS).unwrap() & 2,
-            0,
-            "{name}: overflow over"
-        );
+        assert_eq!(t.read_reg(reg::STATUS).unwrap() & 2, 0, "{name}: overflow over");
     }
 }
 
 #[test]
 fn sync_divider_forwards_every_kth_sync() {
     for (name, mut t) in both() {
-        program(
-            t.as_mut(),
-            &TaggerSettings {
-                sync_divider: 4,
-                ..settings(true)
-            },
-        );
+        program(t.as_mut(), &TaggerSettings { sync_divider: 4, ..settings(true) });
         let c0 = t.cycle() + 1;
         let hits: Vec<Hit> = (0..100).map(|i| Hit::new(c0 + i * 10, 4, 0)).collect();
         let got = tags(&run(t.as_mut(), &hits, 1001));
@@ -233,13 +153,7 @@ fn sync_divider_forwards_every_kth_sync() {
 #[test]
 fn conditional_sync_keeps_only_syncs_followed_by_a_detection() {
     for (name, mut t) in both() {
-        program(
-            t.as_mut(),
-            &TaggerSettings {
-                cond_window_cyc: 50,
-                ..settings(true)
-            },
-        );
+        program(t.as_mut(), &TaggerSettings { cond_window_cyc: 50, ..settings(true) });
         let c0 = t.cycle() + 1;
         let mut hits = Vec::new();
         for i in 0..20u64 {
@@ -253,10 +167,7 @@ fn conditional_sync_keeps_only_syncs_followed_by_a_detection() {
         }
         let got = tags(&run(t.as_mut(), &hits, 2100));
         let syncs: Vec<u64> = got.iter().filter(|g| g.0 == 4).map(|g| g.1).collect();
-        let want: Vec<u64> = (0..20u64)
-            .filter(|i| i % 3 == 0)
-            .map(|i| c0 + i * 100)
-            .collect();
+        let want: Vec<u64> = (0..20u64).filter(|i| i % 3 == 0).map(|i| c0 + i * 100).collect();
         assert_eq!(syncs, want, "{name}");
         // Each forwarded sync comes right before its detection, with its own time and fine code.
         for w in got.windows(2).filter(|w| w[0].0 == 4) {
@@ -274,31 +185,11 @@ fn register_errors_are_reported() {
             Err(RtlError::Status { status, .. }) => Err(e(status)),
             other => other.map(|_| ()),
         };
-        assert_eq!(
-            strip(t.read_reg(0x77).map(|_| ())),
-            Err(e(status::UNKNOWN_REG)),
-            "{name}"
-        );
-        assert_eq!(
-            strip(t.write_reg(reg::FIFO_DEPTH, 1)),
-            Err(e(status::READ_ONLY)),
-            "{name}"
-        );
-        assert_eq!(
-            strip(t.write_reg(reg::FINE_BINS, 0)),
-            Err(e(status::BAD_VALUE)),
-            "{name}"
-        );
-        assert_eq!(
-            strip(t.write_reg(reg::FINE_BINS, 1025)),
-            Err(e(status::BAD_VALUE)),
-            "{name}"
-        );
-        assert_eq!(
-            t.read_reg(reg::FINE_BINS).unwrap(),
-            1000,
-            "{name}: refused writes change nothing"
-        );
+        assert_eq!(strip(t.read_reg(0x77).map(|_| ())), Err(e(status::UNKNOWN_REG)), "{name}");
+        assert_eq!(strip(t.write_reg(reg::FIFO_DEPTH, 1)), Err(e(status::READ_ONLY)), "{name}");
+        assert_eq!(strip(t.write_reg(reg::FINE_BINS, 0)), Err(e(status::BAD_VALUE)), "{name}");
+        assert_eq!(strip(t.write_reg(reg::FINE_BINS, 1025)), Err(e(status::BAD_VALUE)), "{name}");
+        assert_eq!(t.read_reg(reg::FINE_BINS).unwrap(), 1000, "{name}: refused writes change nothing");
     }
 }
 
@@ -329,18 +220,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
         any::<u64>(),
     )
         .prop_map(
-            |(
-                ch_enable,
-                det_mask,
-                fine_bins,
-                sync_channel,
-                sync_divider,
-                cond,
-                dead,
-                gaps,
-                mut segments,
-                seed,
-            )| {
+            |(ch_enable, det_mask, fine_bins, sync_channel, sync_divider, cond, dead, gaps, mut segments, seed)| {
                 // At least 1e6 cycles per case.
                 let total: u64 = segments.iter().map(|s: &(u64, bool)| s.0).sum();
                 segments.push((1_000_000u64.saturating_sub(total).max(1000), true));
@@ -410,14 +290,7 @@ fn cosim(c: &Case) -> Result<u32, TestCaseError> {
         hm += rm.consumed;
         prop_assert_eq!(wr.len(), wm.len(), "word count after segment {}", k);
         if let Some(i) = (0..wr.len()).find(|&i| wr[i] != wm[i]) {
-            prop_assert!(
-                false,
-                "word {} differs after segment {}: rtl {:#010x} model {:#010x}",
-                i,
-                k,
-                wr[i],
-                wm[i]
-            );
+            prop_assert!(false, "word {} differs after segment {}: rtl {:#010x} model {:#010x}", i, k, wr[i], wm[i]);
         }
     }
     prop_assert_eq!(hr, hits.len());
@@ -430,12 +303,7 @@ fn cosim(c: &Case) -> Result<u32, TestCaseError> {
         reg::MISSED_COUNT,
         reg::STATUS,
     ] {
-        prop_assert_eq!(
-            rtl.read_reg(addr).unwrap(),
-            model.read_reg(addr).unwrap(),
-            "register {:#x}",
-            addr
-        );
+        prop_assert_eq!(rtl.read_reg(addr).unwrap(), model.read_reg(addr).unwrap(), "register {:#x}", addr);
     }
     Ok(rtl.read_reg(reg::OVERFLOW_COUNT).unwrap())
 }
@@ -453,11 +321,7 @@ proptest! {
 #[test]
 fn rtl_matches_model_through_repeated_overflows() {
     let c = Case {
-        s: TaggerSettings {
-            run: true,
-            cond_window_cyc: 20,
-            ..settings(true)
-        },
+        s: TaggerSettings { run: true, cond_window_cyc: 20, ..settings(true) },
         gaps: [1, 2, 3, 5, 8, 0, 40, 1000],
         segments: (0..60).map(|i| (20_000 + 997 * i, i % 3 != 0)).collect(),
         seed: 42,

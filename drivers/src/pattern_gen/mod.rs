@@ -29,16 +29,10 @@ impl IntensityCalibration {
     /// The DAC code for `mu`, or why it cannot be made.
     pub fn dac_code(&self, mu: f64) -> Result<u16, String> {
         if !(self.mu_full_scale.is_finite() && self.mu_full_scale > 0.0) {
-            return Err(format!(
-                "calibration mu_full_scale must be > 0, got {}",
-                self.mu_full_scale
-            ));
+            return Err(format!("calibration mu_full_scale must be > 0, got {}", self.mu_full_scale));
         }
         if !(mu.is_finite() && (0.0..=self.mu_full_scale).contains(&mu)) {
-            return Err(format!(
-                "mu {mu} is outside 0 ..= {} (the modulator's full scale)",
-                self.mu_full_scale
-            ));
+            return Err(format!("mu {mu} is outside 0 ..= {} (the modulator's full scale)", self.mu_full_scale));
         }
         Ok((mu / self.mu_full_scale * 65535.0).round() as u16)
     }
@@ -88,10 +82,7 @@ impl Default for PatternConfig {
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> DriverError {
-    DriverError::InvalidSetting {
-        field,
-        reason: reason.into(),
-    }
+    DriverError::InvalidSetting { field, reason: reason.into() }
 }
 
 impl PatternConfig {
@@ -100,40 +91,21 @@ impl PatternConfig {
     pub fn to_settings(&self) -> Result<PatternSettings, DriverError> {
         let n = self.class_probabilities.len();
         if !(1..=4).contains(&n) {
-            return Err(invalid(
-                "class_probabilities",
-                format!("1 to 4 classes, got {n}"),
-            ));
+            return Err(invalid("class_probabilities", format!("1 to 4 classes, got {n}")));
         }
         if self.mu.len() != n {
-            return Err(invalid(
-                "mu",
-                format!("{} values for {n} classes", self.mu.len()),
-            ));
+            return Err(invalid("mu", format!("{} values for {n} classes", self.mu.len())));
         }
-        if let Some(p) = self
-            .class_probabilities
-            .iter()
-            .find(|p| !(p.is_finite() && (0.0..=1.0).contains(*p)))
-        {
-            return Err(invalid(
-                "class_probabilities",
-                format!("{p} is not a probability"),
-            ));
+        if let Some(p) = self.class_probabilities.iter().find(|p| !(p.is_finite() && (0.0..=1.0).contains(*p))) {
+            return Err(invalid("class_probabilities", format!("{p} is not a probability")));
         }
         let sum: f64 = self.class_probabilities.iter().sum();
         if (sum - 1.0).abs() > 1e-9 {
-            return Err(invalid(
-                "class_probabilities",
-                format!("sum to {sum}, not 1"),
-            ));
+            return Err(invalid("class_probabilities", format!("sum to {sum}, not 1")));
         }
         let z = self.z_basis_probability;
         if !(z.is_finite() && (0.0..=1.0).contains(&z)) {
-            return Err(invalid(
-                "z_basis_probability",
-                format!("{z} is not a probability"),
-            ));
+            return Err(invalid("z_basis_probability", format!("{z} is not a probability")));
         }
         if self.sync_period_pulses == 0 {
             return Err(invalid("sync_period_pulses", "must be at least 1"));
@@ -142,17 +114,11 @@ impl PatternConfig {
             return Err(invalid("frame_period_syncs", "must be at least 1"));
         }
         if let Some(p) = self.pol_select.iter().find(|p| **p > 15) {
-            return Err(invalid(
-                "pol_select",
-                format!("{p} does not fit the 4-bit select"),
-            ));
+            return Err(invalid("pol_select", format!("{p} does not fit the 4-bit select")));
         }
         let mut dac_code = [0u16; 4];
         for (k, mu) in self.mu.iter().enumerate() {
-            dac_code[k] = self
-                .calibration
-                .dac_code(*mu)
-                .map_err(|r| invalid("mu", r))?;
+            dac_code[k] = self.calibration.dac_code(*mu).map_err(|r| invalid("mu", r))?;
         }
         let one = f64::from(THRESHOLD_ONE);
         let mut cum = 0.0;
@@ -161,11 +127,7 @@ impl PatternConfig {
             cum += self.class_probabilities[k];
             *thr = (cum * one).round().min(one) as u32;
         }
-        let pol_map = self
-            .pol_select
-            .iter()
-            .enumerate()
-            .fold(0u16, |m, (i, p)| m | (u16::from(*p) << (4 * i)));
+        let pol_map = self.pol_select.iter().enumerate().fold(0u16, |m, (i, p)| m | (u16::from(*p) << (4 * i)));
         Ok(PatternSettings {
             seed: self.seed,
             class_thr,
@@ -236,46 +198,13 @@ mod tests {
         };
         let base = PatternConfig::default();
         assert_eq!(
-            field(PatternConfig {
-                class_probabilities: vec![0.5, 0.3, 0.3],
-                ..base.clone()
-            }),
+            field(PatternConfig { class_probabilities: vec![0.5, 0.3, 0.3], ..base.clone() }),
             "class_probabilities"
         );
-        assert_eq!(
-            field(PatternConfig {
-                mu: vec![1.5, 0.1, 0.0],
-                ..base.clone()
-            }),
-            "mu"
-        );
-        assert_eq!(
-            field(PatternConfig {
-                mu: vec![0.5, 0.1],
-                ..base.clone()
-            }),
-            "mu"
-        );
-        assert_eq!(
-            field(PatternConfig {
-                z_basis_probability: 1.2,
-                ..base.clone()
-            }),
-            "z_basis_probability"
-        );
-        assert_eq!(
-            field(PatternConfig {
-                sync_period_pulses: 0,
-                ..base.clone()
-            }),
-            "sync_period_pulses"
-        );
-        assert_eq!(
-            field(PatternConfig {
-                pol_select: [0, 1, 2, 16],
-                ..base
-            }),
-            "pol_select"
-        );
+        assert_eq!(field(PatternConfig { mu: vec![1.5, 0.1, 0.0], ..base.clone() }), "mu");
+        assert_eq!(field(PatternConfig { mu: vec![0.5, 0.1], ..base.clone() }), "mu");
+        assert_eq!(field(PatternConfig { z_basis_probability: 1.2, ..base.clone() }), "z_basis_probability");
+        assert_eq!(field(PatternConfig { sync_period_pulses: 0, ..base.clone() }), "sync_period_pulses");
+        assert_eq!(field(PatternConfig { pol_select: [0, 1, 2, 16], ..base }), "pol_select");
     }
 }

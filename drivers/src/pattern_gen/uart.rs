@@ -109,10 +109,7 @@ impl<L: ByteLink> PatternGenerator for UartPatternGenerator<L> {
                 reason: format!("ID register reads {id:#010x}: not a qkdbench pattern generator"),
             });
         }
-        Ok(DeviceIdentity {
-            id,
-            version: self.read_register(reg::VERSION)?,
-        })
+        Ok(DeviceIdentity { id, version: self.read_register(reg::VERSION)? })
     }
 
     fn configure(&mut self, cfg: &PatternConfig) -> Result<PatternSettings, DriverError> {
@@ -181,11 +178,7 @@ mod tests {
     }
 
     fn driver(replies: Vec<Vec<u8>>) -> UartPatternGenerator<Scripted> {
-        let mut d = UartPatternGenerator::new(Scripted {
-            replies: replies.into(),
-            pending: Vec::new(),
-            requests: 0,
-        });
+        let mut d = UartPatternGenerator::new(Scripted { replies: replies.into(), pending: Vec::new(), requests: 0 });
         d.timeout = Duration::from_millis(20);
         d
     }
@@ -207,10 +200,7 @@ mod tests {
         d.retries = 1;
         let e = d.read_register(reg::STATUS).unwrap_err();
         assert!(matches!(e, DriverError::Timeout { attempts: 2, .. }));
-        assert!(
-            e.to_string().contains("scripted") && e.to_string().contains("0x03"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("scripted") && e.to_string().contains("0x03"), "{e}");
     }
 
     #[test]

@@ -34,11 +34,7 @@ impl ReplyParser {
     /// Bytes after that frame stay for the next call.
     pub fn push(&mut self, bytes: &[u8]) -> Option<Result<Reply, FrameError>> {
         self.buf.extend_from_slice(bytes);
-        let start = self
-            .buf
-            .iter()
-            .position(|&b| b == REPLY_SYNC)
-            .unwrap_or(self.buf.len());
+        let start = self.buf.iter().position(|&b| b == REPLY_SYNC).unwrap_or(self.buf.len());
         self.skipped += start as u64;
         self.buf.drain(..start);
         if self.buf.len() < FRAME_LEN {
@@ -68,15 +64,7 @@ mod tests {
             let first = p.push(&bytes[..split]);
             let second = p.push(&bytes[split..]);
             let got = first.or(second).expect("a frame");
-            assert_eq!(
-                got,
-                Ok(Reply {
-                    status: 0,
-                    addr: 0x14,
-                    data: 77
-                }),
-                "split at {split}"
-            );
+            assert_eq!(got, Ok(Reply { status: 0, addr: 0x14, data: 77 }), "split at {split}");
         }
     }
 
@@ -86,21 +74,11 @@ mod tests {
         bytes[4] ^= 0xFF;
         bytes.extend_from_slice(&encode_reply(0, 3, 4));
         let mut p = ReplyParser::new();
-        assert!(matches!(
-            p.push(&bytes),
-            Some(Err(FrameError::BadCrc { .. }))
-        ));
+        assert!(matches!(p.push(&bytes), Some(Err(FrameError::BadCrc { .. }))));
         let mut last = None;
         while let Some(r) = p.push(&[]) {
             last = Some(r);
         }
-        assert_eq!(
-            last,
-            Some(Ok(Reply {
-                status: 0,
-                addr: 3,
-                data: 4
-            }))
-        );
+        assert_eq!(last, Some(Ok(Reply { status: 0, addr: 3, data: 4 })));
     }
 }

@@ -18,10 +18,7 @@ pub struct TimeBase {
 
 impl Default for TimeBase {
     fn default() -> Self {
-        TimeBase {
-            coarse_period_ps: 10_000,
-            fine_bins: 1000,
-        }
+        TimeBase { coarse_period_ps: 10_000, fine_bins: 1000 }
     }
 }
 
@@ -95,8 +92,7 @@ impl Decoder {
                 if let Some(base) = self.epoch_base_ps {
                     // The hot path: a tag in a known epoch.
                     let lo = i64::from((w >> wire::FINE_BITS) & 0x3FFFF);
-                    out.time_ps
-                        .push(base + lo * self.coarse_ps + self.fine_ps[(w & 0x3FF) as usize]);
+                    out.time_ps.push(base + lo * self.coarse_ps + self.fine_ps[(w & 0x3FF) as usize]);
                     out.channel.push(((w >> 28) & 7) as u8);
                     self.offset += 4;
                     continue;
@@ -133,16 +129,11 @@ impl Decoder {
     }
 
     fn error(&self, w: u32, kind: StreamErrorKind, out: &mut TagBatch) {
-        out.push_event(StreamEvent::Error {
-            byte_offset: self.offset,
-            word: w,
-            kind,
-        });
+        out.push_event(StreamEvent::Error { byte_offset: self.offset, word: w, kind });
     }
 
     fn time_in_epoch(&self, coarse_lo: u32) -> Option<i64> {
-        self.epoch_base_ps
-            .map(|b| b + i64::from(coarse_lo) * self.coarse_ps)
+        self.epoch_base_ps.map(|b| b + i64::from(coarse_lo) * self.coarse_ps)
     }
 
     /// Every word that is not a tag in a known epoch.
@@ -156,11 +147,7 @@ impl Decoder {
             }
         }
         match rec {
-            Record::Tag {
-                channel,
-                coarse_lo,
-                fine,
-            } => match self.time_in_epoch(coarse_lo) {
+            Record::Tag { channel, coarse_lo, fine } => match self.time_in_epoch(coarse_lo) {
                 Some(t) => out.push(t + self.fine_ps[usize::from(fine)], channel),
                 None => self.error(w, StreamErrorKind::TagBeforeWrap, out),
             },
@@ -173,15 +160,10 @@ impl Decoder {
                 Some(time_ps) => out.push_event(StreamEvent::OverflowEnd { time_ps }),
                 None => self.error(w, StreamErrorKind::TagBeforeWrap, out),
             },
-            Record::MissedHi { channel, count_hi } => {
-                self.missed_hi = Some((channel, u64::from(count_hi)))
-            }
+            Record::MissedHi { channel, count_hi } => self.missed_hi = Some((channel, u64::from(count_hi))),
             Record::Missed { channel, count_lo } => {
                 let hi = self.missed_hi.take().map_or(0, |(_, h)| h);
-                out.push_event(StreamEvent::Missed {
-                    channel,
-                    count: (hi << wire::MISSED_BITS) | u64::from(count_lo),
-                });
+                out.push_event(StreamEvent::Missed { channel, count: (hi << wire::MISSED_BITS) | u64::from(count_lo) });
             }
             Record::Pad => {}
             Record::Unknown(_) => self.error(w, StreamErrorKind::UnknownRecord, out),
@@ -229,28 +211,16 @@ mod tests {
 
     #[test]
     fn tags_get_absolute_picoseconds() {
-        let out = decode_all(
-            &[wrap(3), tag(2, 5, 7), tag(1, 0x3FFFF, 999)],
-            TimeBase::default(),
-        );
+        let out = decode_all(&[wrap(3), tag(2, 5, 7), tag(1, 0x3FFFF, 999)], TimeBase::default());
         let epoch_ps = 3i64 << 18;
-        assert_eq!(
-            out.time_ps,
-            vec![
-                (epoch_ps + 5) * 10_000 + 70,
-                (epoch_ps + 0x3FFFF) * 10_000 + 9_990
-            ]
-        );
+        assert_eq!(out.time_ps, vec![(epoch_ps + 5) * 10_000 + 70, (epoch_ps + 0x3FFFF) * 10_000 + 9_990]);
         assert_eq!(out.channel, vec![2, 1]);
         assert!(out.events.is_empty());
     }
 
     #[test]
     fn fine_codes_round_to_the_nearest_picosecond() {
-        let d = Decoder::new(TimeBase {
-            coarse_period_ps: 10_000,
-            fine_bins: 1024,
-        });
+        let d = Decoder::new(TimeBase { coarse_period_ps: 10_000, fine_bins: 1024 });
         assert_eq!(d.fine_ps[1], 10); // 9.765625
         assert_eq!(d.fine_ps[3], 29); // 29.296875
         assert_eq!(d.fine_ps[1023], 9990); // 9990.234375
@@ -277,26 +247,9 @@ mod tests {
             out.events,
             vec![
                 (1, StreamEvent::OverflowBegin { time_ps: 20_000 }),
-                (
-                    1,
-                    StreamEvent::OverflowEnd {
-                        time_ps: ((4 << 18) + 9) * 10_000
-                    }
-                ),
-                (
-                    1,
-                    StreamEvent::Missed {
-                        channel: 3,
-                        count: (2 << 25) | 5
-                    }
-                ),
-                (
-                    1,
-                    StreamEvent::Missed {
-                        channel: 0,
-                        count: 1
-                    }
-                ),
+                (1, StreamEvent::OverflowEnd { time_ps: ((4 << 18) + 9) * 10_000 }),
+                (1, StreamEvent::Missed { channel: 3, count: (2 << 25) | 5 }),
+                (1, StreamEvent::Missed { channel: 0, count: 1 }),
             ]
         );
     }
@@ -304,40 +257,20 @@ mod tests {
     #[test]
     fn epochs_extend_past_28_bits() {
         let top = (1u64 << 28) - 1;
-        let out = decode_all(
-            &[wrap(top), tag(0, 0, 0), wrap(0), tag(0, 0, 0)],
-            TimeBase::default(),
-        );
+        let out = decode_all(&[wrap(top), tag(0, 0, 0), wrap(0), tag(0, 0, 0)], TimeBase::default());
         assert_eq!(out.time_ps[1] - out.time_ps[0], (1i64 << 18) * 10_000);
         assert!(out.events.is_empty());
     }
 
     #[test]
     fn bad_words_become_error_events_with_byte_offsets() {
-        let out = decode_all(
-            &[tag(1, 1, 1), wrap(0), 0xB000_0001, tag(1, 1, 1)],
-            TimeBase::default(),
-        );
+        let out = decode_all(&[tag(1, 1, 1), wrap(0), 0xB000_0001, tag(1, 1, 1)], TimeBase::default());
         assert_eq!(out.len(), 1);
         assert_eq!(
             out.events,
             vec![
-                (
-                    0,
-                    StreamEvent::Error {
-                        byte_offset: 0,
-                        word: tag(1, 1, 1),
-                        kind: StreamErrorKind::TagBeforeWrap
-                    }
-                ),
-                (
-                    0,
-                    StreamEvent::Error {
-                        byte_offset: 8,
-                        word: 0xB000_0001,
-                        kind: StreamErrorKind::UnknownRecord
-                    }
-                ),
+                (0, StreamEvent::Error { byte_offset: 0, word: tag(1, 1, 1), kind: StreamErrorKind::TagBeforeWrap }),
+                (0, StreamEvent::Error { byte_offset: 8, word: 0xB000_0001, kind: StreamErrorKind::UnknownRecord }),
             ]
         );
         let mut d = Decoder::new(TimeBase::default());
@@ -348,22 +281,8 @@ mod tests {
         assert!(matches!(
             o.events[..],
             [
-                (
-                    0,
-                    StreamEvent::Error {
-                        byte_offset: 0,
-                        kind: StreamErrorKind::TagBeforeWrap,
-                        ..
-                    }
-                ),
-                (
-                    0,
-                    StreamEvent::Error {
-                        byte_offset: 4,
-                        kind: StreamErrorKind::TruncatedWord,
-                        ..
-                    }
-                )
+                (0, StreamEvent::Error { byte_offset: 0, kind: StreamErrorKind::TagBeforeWrap, .. }),
+                (0, StreamEvent::Error { byte_offset: 4, kind: StreamErrorKind::TruncatedWord, .. })
             ]
         ));
     }

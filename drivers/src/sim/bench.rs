@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
@@ -65,11 +66,7 @@ struct PulseRun {
 
 enum PgSide {
     Fast(Arc<Mutex<PatternGenRegisters>>),
-    Rtl {
-        pty: PtyPatternGen,
-        batches: Receiver<(u64, Vec<u32>)>,
-        window: SlotWindow,
-    },
+    Rtl { pty: PtyPatternGen, batches: Receiver<(u64, Vec<u32>)>, in_flight: Arc<AtomicUsize>, window: SlotWindow },
 }
 
 impl std::fmt::Debug for PgSide {
@@ -111,10 +108,7 @@ pub struct SimBench {
 
 impl std::fmt::Debug for SimBench {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimBench")
-            .field("pg", &self.pg)
-            .field("now_ps", &self.now_ps)
-            .finish_non_exhaustive()
+        f.debug_struct("SimBench").field("pg", &self.pg).field("now_ps", &self.now_ps).finish_non_exhaustive()
     }
 }
 
@@ -125,34 +119,22 @@ impl SimBench {
     pub fn new(cfg: BenchConfig) -> Result<Self, DriverError> {
         cfg.optics.validate()?;
         let (tagger, pg): (Box<dyn TimeTaggerCore>, PgSide) = match cfg.fidelity {
-            Fidelity::Fast => (
-                Box::new(TaggerModel::new()),
-                PgSide::Fast(Arc::new(Mutex::new(PatternGenRegisters::new()))),
-            ),
+            Fidelity::Fast => {
+                (Box::new(TaggerModel::new()), PgSide::Fast(Arc::new(Mutex::new(PatternGenRegisters::new()))))
+            }
             Fidelity::Rtl => {
-                let (tx, rx) = std::sync::mpsc::sync_channel(4);
-                let pty = PtyPatternGen::spawn(Clocking::FreeRun { sink: tx })?;
+                let (tx, rx) = std::sync::mpsc::channel();
+                let in_flight = Arc::new(AtomicUsize::new(0));
+                let pty = PtyPatternGen::spawn(Clocking::FreeRun { sink: tx, in_flight: in_flight.clone() })?;
                 (
                     Box::new(TimeTaggerRtl::new()),
-                    PgSide::Rtl {
-                        pty,
-                        batches: rx,
-                        window: SlotWindow::default(),
-                    },
+                    PgSide::Rtl { pty, batches: rx, in_flight, window: SlotWindow::default() },
                 )
             }
         };
-        let det_jitter = cfg
-            .optics
-            .detectors
-            .iter()
-            .fold(0f64, |m, d| m.max(d.jitter_ps));
-        let delays = cfg
-            .optics
-            .detectors
-            .iter()
-            .map(|d| d.delay_ps.abs())
-            .fold(cfg.optics.sync.delay_ps.abs(), f64::max);
+        let det_jitter = cfg.optics.detectors.iter().fold(0f64, |m, d| m.max(d.jitter_ps));
+        let delays =
+            cfg.optics.detectors.iter().map(|d| d.delay_ps.abs()).fold(cfg.optics.sync.delay_ps.abs(), f64::max);
         let margin_ps = 10.0 * det_jitter.max(cfg.optics.sync.jitter_ps) + delays + 1000.0;
         let end_s = match (cfg.duration_s, cfg.optics.channel.duration_s()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -171,14 +153,7 @@ impl SimBench {
             fine_bins: 1000,
             ppm,
             margin_ps,
-            truth: Truth {
-                records: if cfg.keep_truth {
-                    Some(Vec::new())
-                } else {
-                    None
-                },
-                ..Truth::default()
-            },
+            truth: Truth { records: if cfg.keep_truth { Some(Vec::new()) } else { None }, ..Truth::default() },
             events: Vec::new(),
             hits: Vec::new(),
             ended: false,
@@ -231,18 +206,9 @@ impl SimBench {
         self.now_ps * 1e-12
     }
 
-    fn fault_active(
-        &self,
-        t_ps: f64,
-        pick: impl Fn(&Fault) -> Option<(f64, f64)>,
-    ) -> Option<(f64, f64)> {
+    fn fault_active(&self, t_ps: f64, pick: impl Fn(&Fault) -> Option<(f64, f64)>) -> Option<(f64, f64)> {
         let t = t_ps * 1e-12;
-        self.optics
-            .config()
-            .faults
-            .iter()
-            .filter_map(pick)
-            .find(|(a, b)| t >= *a && t < *b)
+        self.optics.config().faults.iter().filter_map(pick).find(|(a, b)| t >= *a && t < *b)
     }
 
     /// Advances device time by `dt_ps` and appends the tagger's output words to `words`.
@@ -263,8 +229,7 @@ impl SimBench {
             }
         }
         // Register accesses take tagger cycles too; device time never runs behind them.
-        let tagger_now_ps =
-            self.tagger.cycle() as f64 * COARSE_PERIOD_PS as f64 / (1.0 + self.ppm * 1e-6);
+        let tagger_now_ps = self.tagger.cycle() as f64 * COARSE_PERIOD_PS as f64 / (1.0 + self.ppm * 1e-6);
         self.now_ps = self.now_ps.max(tagger_now_ps);
         let mut t_end = self.now_ps + dt_ps;
         let last = t_end >= self.end_ps;
@@ -281,11 +246,8 @@ impl SimBench {
                 } else if cleared || self.run.is_none() {
                     // The first pulse leaves one jitter margin after now, so that no event
                     // of it can land before the tagger's present cycle.
-                    self.run = Some(PulseRun {
-                        t0_ps: self.now_ps + self.margin_ps,
-                        next: 0,
-                        settings: regs.settings(),
-                    });
+                    self.run =
+                        Some(PulseRun { t0_ps: self.now_ps + self.margin_ps, next: 0, settings: regs.settings() });
                     self.truth.pulses_emitted = 0;
                 }
                 if let Some(run) = &mut self.run {
@@ -293,29 +255,26 @@ impl SimBench {
                     let src = ModelSymbols(run.settings);
                     while run.next < i_end {
                         let i1 = (run.next + WINDOW_PULSES).min(i_end);
-                        self.optics
-                            .window(&src, run.next, i1, run.t0_ps, &mut self.events);
+                        self.optics.window(&src, run.next, i1, run.t0_ps, &mut self.events);
                         run.next = i1;
                     }
                     self.truth.pulses_emitted = run.next;
                     regs.set_pulse_count(run.next);
                 }
             }
-            PgSide::Rtl {
-                batches, window, ..
-            } => {
+            PgSide::Rtl { batches, in_flight, window, .. } => {
                 // The RTL runs on its own clock: take batches until they cover this slice.
                 let mut covered = self.now_ps;
                 while covered < t_end {
-                    let (cycles, slots) =
-                        match batches.recv_timeout(std::time::Duration::from_secs(5)) {
-                            Ok(b) => b,
-                            Err(_) => {
-                                return Err(DriverError::Simulation(
-                                    "the pattern-generator RTL thread stopped".into(),
-                                ))
-                            }
-                        };
+                    let (cycles, slots) = match batches.recv_timeout(std::time::Duration::from_secs(5)) {
+                        Ok(b) => {
+                            in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                            b
+                        }
+                        Err(_) => {
+                            return Err(DriverError::Simulation("the pattern-generator RTL thread stopped".into()))
+                        }
+                    };
                     let batch_start = covered;
                     covered += cycles as f64 * period;
                     if slots.is_empty() {
@@ -324,11 +283,7 @@ impl SimBench {
                     }
                     if self.run.is_none() {
                         let t0 = batch_start + (cycles as f64 - slots.len() as f64) * period;
-                        self.run = Some(PulseRun {
-                            t0_ps: t0,
-                            next: 0,
-                            settings: PatternSettings::default(),
-                        });
+                        self.run = Some(PulseRun { t0_ps: t0, next: 0, settings: PatternSettings::default() });
                         window.base = 0;
                         window.words.clear();
                         self.truth.pulses_emitted = 0;
@@ -342,8 +297,7 @@ impl SimBench {
                     let i_end = window.base + window.words.len() as u64;
                     while run.next < i_end {
                         let i1 = (run.next + WINDOW_PULSES).min(i_end);
-                        self.optics
-                            .window(window, run.next, i1, run.t0_ps, &mut self.events);
+                        self.optics.window(window, run.next, i1, run.t0_ps, &mut self.events);
                         run.next = i1;
                     }
                     self.truth.pulses_emitted = run.next;
@@ -353,17 +307,10 @@ impl SimBench {
         }
         self.optics.noise(t_end, &mut self.events);
         self.heap.extend(self.events.drain(..).map(Queued));
-        let horizon = if last {
-            f64::INFINITY
-        } else {
-            t_end - self.margin_ps
-        };
+        let horizon = if last { f64::INFINITY } else { t_end - self.margin_ps };
         self.release(horizon);
         let target = if last {
-            self.hits
-                .last()
-                .map_or(0, |h| h.cycle + 1)
-                .max(self.tagger_cycle(t_end))
+            self.hits.last().map_or(0, |h| h.cycle + 1).max(self.tagger_cycle(t_end))
         } else {
             self.tagger_cycle(horizon.max(0.0))
         };
@@ -380,9 +327,7 @@ impl SimBench {
     }
 
     fn tagger_cycle(&self, t_ps: f64) -> u64 {
-        (t_ps * (1.0 + self.ppm * 1e-6) / COARSE_PERIOD_PS as f64)
-            .floor()
-            .max(0.0) as u64
+        (t_ps * (1.0 + self.ppm * 1e-6) / COARSE_PERIOD_PS as f64).floor().max(0.0) as u64
     }
 
     /// Pops events before `horizon` in time order through the detectors' dead time,
@@ -418,20 +363,11 @@ impl SimBench {
             }
             let period = COARSE_PERIOD_PS as f64;
             let cycle = (tt / period).floor();
-            let fine =
-                (((tt - cycle * period) / period) * f64::from(self.fine_bins)).floor() as u16;
-            self.hits.push(Hit::new(
-                cycle as u64,
-                e.channel,
-                fine.min(self.fine_bins - 1),
-            ));
+            let fine = (((tt - cycle * period) / period) * f64::from(self.fine_bins)).floor() as u16;
+            self.hits.push(Hit::new(cycle as u64, e.channel, fine.min(self.fine_bins - 1)));
             self.truth.events[usize::from(e.channel)][Truth::cause_index(e.cause)] += 1;
             if let Some(r) = &mut self.truth.records {
-                r.push(TruthRecord {
-                    tagger_time_ps: tt.round() as i64,
-                    channel: e.channel,
-                    cause: e.cause,
-                });
+                r.push(TruthRecord { tagger_time_ps: tt.round() as i64, channel: e.channel, cause: e.cause });
             }
         }
     }
@@ -460,9 +396,7 @@ impl SimBench {
                     seg_end = c;
                 }
             }
-            let r = self
-                .tagger
-                .step(seg_end - now, &self.hits[used..], stall.is_none(), words);
+            let r = self.tagger.step(seg_end - now, &self.hits[used..], stall.is_none(), words);
             used += r.consumed;
             self.truth.late_hits += r.late as u64;
         }

@@ -64,12 +64,7 @@ pub struct ReceiverConfig {
 
 impl Default for ReceiverConfig {
     fn default() -> Self {
-        ReceiverConfig {
-            efficiency: 1.0,
-            z_split: 0.5,
-            misalignment: [0.01, 0.01],
-            misalignment_drift_per_s: [0.0; 2],
-        }
+        ReceiverConfig { efficiency: 1.0, z_split: 0.5, misalignment: [0.01, 0.01], misalignment_drift_per_s: [0.0; 2] }
     }
 }
 
@@ -117,10 +112,7 @@ pub struct SyncConfig {
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        SyncConfig {
-            jitter_ps: 30.0,
-            delay_ps: 0.0,
-        }
+        SyncConfig { jitter_ps: 30.0, delay_ps: 0.0 }
     }
 }
 
@@ -203,10 +195,7 @@ impl Default for OpticsConfig {
     fn default() -> Self {
         OpticsConfig {
             source: SourceConfig::default(),
-            channel: ChannelModel::Constant {
-                loss_db: 30.0,
-                range_km: 0.0,
-            },
+            channel: ChannelModel::Constant { loss_db: 30.0, range_km: 0.0 },
             scintillation: None,
             tagger_clock_ppm: 0.0,
             receiver: ReceiverConfig::default(),
@@ -227,81 +216,42 @@ pub const FRAME_CHANNEL: u8 = 5;
 impl OpticsConfig {
     /// Checks the settings; the message names the field.
     pub fn validate(&self) -> Result<(), crate::DriverError> {
-        let bad = |field: &'static str, reason: String| {
-            Err(crate::DriverError::InvalidSetting { field, reason })
-        };
+        let bad = |field: &'static str, reason: String| Err(crate::DriverError::InvalidSetting { field, reason });
         let prob = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
         if !(self.source.pulse_rate_hz.is_finite()
             && self.source.pulse_rate_hz > 0.0
             && self.source.pulse_rate_hz <= 1e10)
         {
-            return bad(
-                "source.pulse_rate_hz",
-                format!("{} is not in (0, 1e10]", self.source.pulse_rate_hz),
-            );
+            return bad("source.pulse_rate_hz", format!("{} is not in (0, 1e10]", self.source.pulse_rate_hz));
         }
         if !(self.source.mu_full_scale.is_finite() && self.source.mu_full_scale >= 0.0) {
-            return bad(
-                "source.mu_full_scale",
-                format!("{} is not >= 0", self.source.mu_full_scale),
-            );
+            return bad("source.mu_full_scale", format!("{} is not >= 0", self.source.mu_full_scale));
         }
         if !prob(self.receiver.efficiency) {
-            return bad(
-                "receiver.efficiency",
-                format!("{} is not in 0..=1", self.receiver.efficiency),
-            );
+            return bad("receiver.efficiency", format!("{} is not in 0..=1", self.receiver.efficiency));
         }
         if !prob(self.receiver.z_split) {
-            return bad(
-                "receiver.z_split",
-                format!("{} is not in 0..=1", self.receiver.z_split),
-            );
+            return bad("receiver.z_split", format!("{} is not in 0..=1", self.receiver.z_split));
         }
-        if self
-            .receiver
-            .misalignment
-            .iter()
-            .any(|e| !(e.is_finite() && (0.0..=0.5).contains(e)))
-        {
-            return bad(
-                "receiver.misalignment",
-                format!("{:?} is not in 0..=0.5", self.receiver.misalignment),
-            );
+        if self.receiver.misalignment.iter().any(|e| !(e.is_finite() && (0.0..=0.5).contains(e))) {
+            return bad("receiver.misalignment", format!("{:?} is not in 0..=0.5", self.receiver.misalignment));
         }
         for d in &self.detectors {
             if !prob(d.efficiency) || !prob(d.afterpulse_probability) {
-                return bad(
-                    "detectors",
-                    format!("efficiency and afterpulse probability must be in 0..=1: {d:?}"),
-                );
+                return bad("detectors", format!("efficiency and afterpulse probability must be in 0..=1: {d:?}"));
             }
-            if [
-                d.dark_rate_hz,
-                d.dead_time_ps,
-                d.jitter_ps,
-                d.afterpulse_delay_ps,
-            ]
-            .iter()
-            .any(|x| !(x.is_finite() && *x >= 0.0))
+            if [d.dark_rate_hz, d.dead_time_ps, d.jitter_ps, d.afterpulse_delay_ps]
+                .iter()
+                .any(|x| !(x.is_finite() && *x >= 0.0))
             {
-                return bad(
-                    "detectors",
-                    format!("rates, times and jitter must be >= 0: {d:?}"),
-                );
+                return bad("detectors", format!("rates, times and jitter must be >= 0: {d:?}"));
             }
         }
         if !(self.background_rate_hz.is_finite() && self.background_rate_hz >= 0.0) {
-            return bad(
-                "background_rate_hz",
-                format!("{} is not >= 0", self.background_rate_hz),
-            );
+            return bad("background_rate_hz", format!("{} is not >= 0", self.background_rate_hz));
         }
         if !self.tagger_clock_ppm.is_finite() || self.tagger_clock_ppm.abs() > 1000.0 {
-            return bad(
-                "tagger_clock_ppm",
-                format!("{} is not within +-1000", self.tagger_clock_ppm),
-            );
+            return bad("tagger_clock_ppm", format!("{} is not within +-1000", self.tagger_clock_ppm));
         }
         Ok(())
     }

@@ -64,16 +64,13 @@ pub struct PassProfile {
 }
 
 fn read_table(path: &Path, columns: [&str; 2]) -> Result<(Vec<f64>, Vec<f64>), DriverError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| DriverError::Simulation(format!("{}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| DriverError::Simulation(format!("{}: {e}", path.display())))?;
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
     let want = columns.join(",");
     if header != want {
-        return Err(DriverError::Simulation(format!(
-            "{}:1: header is {header:?}, expected {want:?}",
-            path.display()
-        )));
+        return Err(DriverError::Simulation(format!("{}:1: header is {header:?}, expected {want:?}", path.display())));
     }
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for (n, line) in lines {
@@ -83,25 +80,15 @@ fn read_table(path: &Path, columns: [&str; 2]) -> Result<(Vec<f64>, Vec<f64>), D
         let mut it = line.split(',');
         let mut field = |name: &str| -> Result<f64, DriverError> {
             let s = it.next().unwrap_or("").trim();
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    DriverError::Simulation(format!(
-                        "{}:{}: field {name}: {s:?} is not a number",
-                        path.display(),
-                        n + 1
-                    ))
-                })
+            s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                DriverError::Simulation(format!("{}:{}: field {name}: {s:?} is not a number", path.display(), n + 1))
+            })
         };
         a.push(field(columns[0])?);
         b.push(field(columns[1])?);
     }
     if a.len() < 2 {
-        return Err(DriverError::Simulation(format!(
-            "{}: fewer than two rows",
-            path.display()
-        )));
+        return Err(DriverError::Simulation(format!("{}: fewer than two rows", path.display())));
     }
     if let Some(i) = a.windows(2).position(|w| w[1] <= w[0]) {
         return Err(DriverError::Simulation(format!(
@@ -135,12 +122,7 @@ impl PassProfile {
     pub fn from_csv(track: &Path, link: &Path) -> Result<Self, DriverError> {
         let (t_s, range_km) = read_table(track, ["time", "distance"])?;
         let (link_range_km, link_loss_db) = read_table(link, ["distance", "loss"])?;
-        Ok(PassProfile {
-            t_s,
-            range_km,
-            link_range_km,
-            link_loss_db,
-        })
+        Ok(PassProfile { t_s, range_km, link_range_km, link_loss_db })
     }
 
     /// Duration of the track, seconds.
@@ -216,8 +198,7 @@ impl CircularOrbit {
         let half = self.duration_s() / 2.0;
         let along = self.angular_rate() * (t_s - half);
         let cos_g = self.cross_track().cos() * along.cos();
-        let r =
-            (EARTH_RADIUS_KM * EARTH_RADIUS_KM + a * a - 2.0 * EARTH_RADIUS_KM * a * cos_g).sqrt();
+        let r = (EARTH_RADIUS_KM * EARTH_RADIUS_KM + a * a - 2.0 * EARTH_RADIUS_KM * a * cos_g).sqrt();
         // Elevation from the law of sines in the Earth-centre / station / satellite triangle.
         let sin_el = (a * cos_g - EARTH_RADIUS_KM) / r;
         (r, sin_el.clamp(-1.0, 1.0).asin())
@@ -228,9 +209,7 @@ impl CircularOrbit {
         let a = EARTH_RADIUS_KM + self.altitude_km;
         let e = self.min_elevation_deg.to_radians();
         let gamma_max = (EARTH_RADIUS_KM * e.cos() / a).acos() - e;
-        let along_max = (gamma_max.cos() / self.cross_track().cos())
-            .clamp(-1.0, 1.0)
-            .acos();
+        let along_max = (gamma_max.cos() / self.cross_track().cos()).clamp(-1.0, 1.0).acos();
         2.0 * along_max / self.angular_rate()
     }
 

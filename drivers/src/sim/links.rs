@@ -23,22 +23,14 @@ pub struct SimPatternGenLink {
 impl SimPatternGenLink {
     /// A link to the register file of a fast bench.
     pub fn new(regs: Arc<Mutex<PatternGenRegisters>>) -> Self {
-        SimPatternGenLink {
-            regs,
-            assembler: RequestAssembler::default(),
-            replies: Vec::new(),
-        }
+        SimPatternGenLink { regs, assembler: RequestAssembler::default(), replies: Vec::new() }
     }
 }
 
 impl ByteLink for SimPatternGenLink {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
         for f in self.assembler.push(bytes) {
-            let reply: [u8; FRAME_LEN] = self
-                .regs
-                .lock()
-                .expect("register file lock")
-                .handle_request(&f);
+            let reply: [u8; FRAME_LEN] = self.regs.lock().expect("register file lock").handle_request(&f);
             self.replies.extend_from_slice(&reply);
         }
         Ok(())
@@ -73,12 +65,7 @@ pub struct SimTaggerLink {
 impl SimTaggerLink {
     /// Wraps a bench.
     pub fn new(bench: SimBench) -> Self {
-        SimTaggerLink {
-            bench,
-            words: Vec::new(),
-            realtime: false,
-            started: None,
-        }
+        SimTaggerLink { bench, words: Vec::new(), realtime: false, started: None }
     }
 
     /// The bench (truth, optics, pattern-generator access).
@@ -94,25 +81,13 @@ impl SimTaggerLink {
 
 fn rtl_error(e: rtl::RtlError, device: String) -> DriverError {
     match e {
-        rtl::RtlError::Status { addr, status, what } => DriverError::Device {
-            device,
-            addr,
-            status,
-            what,
-        },
-        other => DriverError::Protocol {
-            device,
-            reason: other.to_string(),
-        },
+        rtl::RtlError::Status { addr, status, what } => DriverError::Device { device, addr, status, what },
+        other => DriverError::Protocol { device, reason: other.to_string() },
     }
 }
 
 impl StreamLink for SimTaggerLink {
-    fn read_stream(
-        &mut self,
-        buf: &mut Vec<u8>,
-        _timeout: Duration,
-    ) -> Result<StreamRead, DriverError> {
+    fn read_stream(&mut self, buf: &mut Vec<u8>, _timeout: Duration) -> Result<StreamRead, DriverError> {
         if self.realtime {
             let start = *self.started.get_or_insert_with(Instant::now);
             let ahead = self.bench.now_s() - start.elapsed().as_secs_f64();
@@ -134,10 +109,7 @@ impl StreamLink for SimTaggerLink {
 
     fn write_register(&mut self, addr: u8, value: u32) -> Result<(), DriverError> {
         let device = self.describe();
-        self.bench
-            .tagger()
-            .write_reg(addr, value)
-            .map_err(|e| rtl_error(e, device))?;
+        self.bench.tagger().write_reg(addr, value).map_err(|e| rtl_error(e, device))?;
         if addr == tt_reg::FINE_BINS {
             self.bench.set_fine_bins(value as u16);
         }
@@ -146,10 +118,7 @@ impl StreamLink for SimTaggerLink {
 
     fn read_register(&mut self, addr: u8) -> Result<u32, DriverError> {
         let device = self.describe();
-        self.bench
-            .tagger()
-            .read_reg(addr)
-            .map_err(|e| rtl_error(e, device))
+        self.bench.tagger().read_reg(addr).map_err(|e| rtl_error(e, device))
     }
 
     fn describe(&self) -> String {

@@ -12,9 +12,7 @@ pub mod symbols;
 pub mod truth;
 
 pub use bench::{BenchConfig, SimBench};
-pub use config::{
-    DetectorConfig, Fault, Fidelity, OpticsConfig, ReceiverConfig, SourceConfig, SyncConfig,
-};
+pub use config::{DetectorConfig, Fault, Fidelity, OpticsConfig, ReceiverConfig, SourceConfig, SyncConfig};
 pub use devices::{open, SimDevices};
 pub use geometry::{ChannelModel, CircularOrbit, PassProfile};
 pub use links::{SimPatternGenLink, SimTaggerLink};

@@ -76,13 +76,7 @@ impl Optics {
     pub fn new(cfg: OpticsConfig) -> Self {
         let period_ps = 1e12 / cfg.source.pulse_rate_hz;
         let rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
-        Optics {
-            cfg,
-            rng,
-            period_ps,
-            scint: (1.0, f64::NEG_INFINITY),
-            noise_until_ps: 0.0,
-        }
+        Optics { cfg, rng, period_ps, scint: (1.0, f64::NEG_INFINITY), noise_until_ps: 0.0 }
     }
 
     /// The configuration.
@@ -107,8 +101,7 @@ impl Optics {
 
     /// Mean photon number of class `k` with DAC code `dac`, before noise and patterning.
     pub fn mu_of(&self, k: u8, dac: u16) -> f64 {
-        self.cfg.source.mu_full_scale * f64::from(dac) / 65535.0
-            * self.cfg.source.class_mu_factor[usize::from(k)]
+        self.cfg.source.mu_full_scale * f64::from(dac) / 65535.0 * self.cfg.source.class_mu_factor[usize::from(k)]
     }
 
     /// Misalignment of basis `b` at time `t_ps`.
@@ -119,21 +112,13 @@ impl Optics {
 
     fn in_fault(&self, t_ps: f64, f: impl Fn(&Fault) -> Option<(f64, f64)>) -> bool {
         let t = t_ps * 1e-12;
-        self.cfg
-            .faults
-            .iter()
-            .filter_map(f)
-            .any(|(a, b)| t >= a && t < b)
+        self.cfg.faults.iter().filter_map(f).any(|(a, b)| t >= a && t < b)
     }
 
     /// Whether detector `d` is blinded at `t_ps`.
     pub fn blinded(&self, d: u8, t_ps: f64) -> bool {
         self.in_fault(t_ps, |f| match f {
-            Fault::DetectorBlinded {
-                detector,
-                from_s,
-                to_s,
-            } if *detector == d => Some((*from_s, *to_s)),
+            Fault::DetectorBlinded { detector, from_s, to_s } if *detector == d => Some((*from_s, *to_s)),
             _ => None,
         })
     }
@@ -142,11 +127,7 @@ impl Optics {
     #[inline]
     fn q(&self, d: usize, basis: Basis, bit: u8, t_ps: f64) -> f64 {
         let db = d / 2;
-        let split = if db == 0 {
-            self.cfg.receiver.z_split
-        } else {
-            1.0 - self.cfg.receiver.z_split
-        };
+        let split = if db == 0 { self.cfg.receiver.z_split } else { 1.0 - self.cfg.receiver.z_split };
         if db == basis as usize {
             let e = self.misalignment(db, t_ps);
             split * if (d % 2) as u8 == bit { 1.0 - e } else { e }
@@ -157,14 +138,7 @@ impl Optics {
 
     /// Draws the events of pulses `i0..i1` (emitted at `t0_ps + i * period`) and the noise
     /// up to the last of their arrival times; appends them to `out` unsorted.
-    pub fn window(
-        &mut self,
-        src: &dyn SymbolSource,
-        i0: u64,
-        i1: u64,
-        t0_ps: f64,
-        out: &mut Vec<Event>,
-    ) {
+    pub fn window(&mut self, src: &dyn SymbolSource, i0: u64, i1: u64, t0_ps: f64, out: &mut Vec<Event>) {
         debug_assert!(i1 - i0 <= WINDOW_PULSES);
         let t_a = t0_ps + i0 as f64 * self.period_ps;
         let t_b = t0_ps + i1 as f64 * self.period_ps;
@@ -175,22 +149,14 @@ impl Optics {
         let eta_max = self.eta(t_a).max(self.eta(t_b)) * scint * 1.0001;
         let src_cfg = &self.cfg.source;
         let noise = src_cfg.intensity_noise_rel;
-        let pattern_max = src_cfg
-            .patterning
-            .iter()
-            .flatten()
-            .fold(0f64, |m, x| m.max(*x));
+        let pattern_max = src_cfg.patterning.iter().flatten().fold(0f64, |m, x| m.max(*x));
         let mu_bound = src_cfg.mu_full_scale
             * src_cfg.class_mu_factor.iter().fold(0f64, |m, x| m.max(*x))
             * pattern_max
             * (1.0 + 6.0 * noise);
         for d in 0..4usize {
             let det = self.cfg.detectors[d].clone();
-            let split = if d < 2 {
-                self.cfg.receiver.z_split
-            } else {
-                1.0 - self.cfg.receiver.z_split
-            };
+            let split = if d < 2 { self.cfg.receiver.z_split } else { 1.0 - self.cfg.receiver.z_split };
             let lam_max = mu_bound * eta_max * det.efficiency * split;
             if lam_max <= 0.0 {
                 continue;
@@ -212,27 +178,18 @@ impl Optics {
                     let t_tx = t0_ps + i as f64 * self.period_ps;
                     let mut mu = self.mu_of(slot.class(), slot.dac_code());
                     if pattern_max != 1.0 && i > 0 {
-                        mu *= self.cfg.source.patterning[usize::from(src.slot(i - 1).class())]
-                            [usize::from(slot.class())];
+                        mu *=
+                            self.cfg.source.patterning[usize::from(src.slot(i - 1).class())][usize::from(slot.class())];
                     }
                     if noise > 0.0 {
                         let z: f64 = self.rng.sample(StandardNormal);
                         mu *= (1.0 + noise * z.clamp(-6.0, 6.0)).max(0.0);
                     }
-                    let lam = mu
-                        * self.eta(t_tx)
-                        * scint
-                        * det.efficiency
-                        * self.q(d, slot.basis(), slot.bit(), t_tx);
+                    let lam = mu * self.eta(t_tx) * scint * det.efficiency * self.q(d, slot.basis(), slot.bit(), t_tx);
                     let p = -(-lam).exp_m1();
                     if self.rng.random::<f64>() * p_max < p {
-                        let t =
-                            t_tx + self.tof_ps(t_tx) + det.delay_ps + self.jitter(det.jitter_ps);
-                        out.push(Event {
-                            t_ps: t,
-                            channel: d as u8,
-                            cause: Cause::Signal { pulse: i },
-                        });
+                        let t = t_tx + self.tof_ps(t_tx) + det.delay_ps + self.jitter(det.jitter_ps);
+                        out.push(Event { t_ps: t, channel: d as u8, cause: Cause::Signal { pulse: i } });
                     }
                 }
                 i += 1;
@@ -255,18 +212,10 @@ impl Optics {
                 continue;
             }
             let j = self.jitter(self.cfg.sync.jitter_ps);
-            out.push(Event {
-                t_ps: t + j,
-                channel: SYNC_CHANNEL,
-                cause: Cause::Sync { pulse: i },
-            });
+            out.push(Event { t_ps: t + j, channel: SYNC_CHANNEL, cause: Cause::Sync { pulse: i } });
             if frame {
                 let j = self.jitter(self.cfg.sync.jitter_ps);
-                out.push(Event {
-                    t_ps: t + j,
-                    channel: FRAME_CHANNEL,
-                    cause: Cause::Frame { pulse: i },
-                });
+                out.push(Event { t_ps: t + j, channel: FRAME_CHANNEL, cause: Cause::Frame { pulse: i } });
             }
         }
         let until = t_b + self.tof_ps(t_b);
@@ -293,38 +242,22 @@ impl Optics {
                     let exp = Exp::new(rate).expect("positive rate");
                     let mut s = t + exp.sample(&mut self.rng);
                     while s < end {
-                        let cause = if self.rng.random::<f64>() * rate < dark {
-                            Cause::Dark
-                        } else {
-                            Cause::Background
-                        };
-                        out.push(Event {
-                            t_ps: s + det.delay_ps,
-                            channel: d,
-                            cause,
-                        });
+                        let cause =
+                            if self.rng.random::<f64>() * rate < dark { Cause::Dark } else { Cause::Background };
+                        out.push(Event { t_ps: s + det.delay_ps, channel: d, cause });
                         s += exp.sample(&mut self.rng);
                     }
                 }
                 t = end;
             }
             for f in &self.cfg.faults {
-                if let Fault::DetectorLatched {
-                    detector,
-                    from_s,
-                    to_s,
-                } = f
-                {
+                if let Fault::DetectorLatched { detector, from_s, to_s } = f {
                     if *detector == d && det.dead_time_ps > 0.0 {
                         let (a, b) = ((from_s * 1e12).max(from), (to_s * 1e12).min(until_ps));
                         let period = det.dead_time_ps.max(10_000.0);
                         let mut s = (a / period).ceil() * period;
                         while s < b {
-                            out.push(Event {
-                                t_ps: s,
-                                channel: d,
-                                cause: Cause::Latched,
-                            });
+                            out.push(Event { t_ps: s, channel: d, cause: Cause::Latched });
                             s += period;
                         }
                     }
@@ -365,8 +298,7 @@ impl Optics {
     /// An afterpulse delay after a click of detector `d`, if one occurs.
     pub fn afterpulse(&mut self, d: u8) -> Option<f64> {
         let det = &self.cfg.detectors[usize::from(d)];
-        if det.afterpulse_probability > 0.0 && self.rng.random::<f64>() < det.afterpulse_probability
-        {
+        if det.afterpulse_probability > 0.0 && self.rng.random::<f64>() < det.afterpulse_probability {
             let mean = det.afterpulse_delay_ps.max(1.0);
             let e = Exp::new(1.0 / mean).expect("positive mean");
             Some(det.dead_time_ps + e.sample(&mut self.rng))

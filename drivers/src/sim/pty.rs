@@ -2,8 +2,8 @@
 //! `serialport` code exactly as they reach a board's USB-UART (serialport's TESTING.md idea).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -35,30 +35,30 @@ pub enum Clocking {
     /// Only while register traffic is in flight (and a while after, for the reply).
     OnDemand,
     /// Continuously, as fast as possible, handing every batch of slot words to `sink`
-    /// (the RTL bench's optics). Back-pressure from the sink slows the clock.
+    /// (the RTL bench's optics). While more than a few batches wait in `in_flight` (the
+    /// consumer decrements it), the clock pauses, except while register traffic is in
+    /// flight: a driver waiting for a reply must never deadlock against a consumer that
+    /// waits for that driver.
     FreeRun {
         /// Receives each batch as (clock cycles stepped, slot words emitted), in order.
-        sink: SyncSender<(u64, Vec<u32>)>,
+        sink: Sender<(u64, Vec<u32>)>,
+        /// Batches sent and not yet taken by the consumer.
+        in_flight: Arc<AtomicUsize>,
     },
 }
 
 impl PtyPatternGen {
     /// Creates the pseudo-terminal and starts the RTL on its own thread.
     pub fn spawn(clocking: Clocking) -> Result<Self, DriverError> {
-        let sim = |what: &str, e: nix::Error| {
-            DriverError::Simulation(format!("pseudo-terminal: {what}: {e}"))
-        };
+        let sim = |what: &str, e: nix::Error| DriverError::Simulation(format!("pseudo-terminal: {what}: {e}"));
         let pty = openpty(None, None).map_err(|e| sim("openpty", e))?;
         let mut t = tcgetattr(pty.slave.as_fd()).map_err(|e| sim("tcgetattr", e))?;
         cfmakeraw(&mut t);
         tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &t).map_err(|e| sim("tcsetattr", e))?;
         let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(|e| sim("ttyname", e))?;
         let flags = fcntl(pty.master.as_fd(), FcntlArg::F_GETFL).map_err(|e| sim("fcntl", e))?;
-        fcntl(
-            pty.master.as_fd(),
-            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
-        )
-        .map_err(|e| sim("fcntl", e))?;
+        fcntl(pty.master.as_fd(), FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK))
+            .map_err(|e| sim("fcntl", e))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let (master, slave) = (pty.master, pty.slave);
@@ -66,11 +66,7 @@ impl PtyPatternGen {
             .name("pattern-gen-rtl".into())
             .spawn(move || serve(master, slave, clocking, &stop2))
             .map_err(|e| DriverError::Simulation(format!("spawning the RTL thread: {e}")))?;
-        Ok(PtyPatternGen {
-            path: path.to_string_lossy().into_owned(),
-            stop,
-            thread: Some(thread),
-        })
+        Ok(PtyPatternGen { path: path.to_string_lossy().into_owned(), stop, thread: Some(thread) })
     }
 
     /// Path of the pseudo-terminal to open as a serial port (e.g. `/dev/pts/3`).
@@ -96,17 +92,13 @@ fn serve(master: OwnedFd, _slave: OwnedFd, clocking: Clocking, stop: &AtomicBool
     let mut rx = [0u8; 4096];
     let mut tx = Vec::new();
     let mut slots = Vec::new();
-    let (free_run, sink) = match clocking {
-        Clocking::OnDemand => (false, None),
-        Clocking::FreeRun { sink } => (true, Some(sink)),
+    let (free_run, sink, in_flight) = match clocking {
+        Clocking::OnDemand => (false, None, None),
+        Clocking::FreeRun { sink, in_flight } => (true, Some(sink), Some(in_flight)),
     };
     while !stop.load(Ordering::Relaxed) {
         let busy = pg.uart_pending() > 0 || pg.cycle().saturating_sub(last_rx_cycle) < reply_window;
-        let timeout = if busy || free_run {
-            PollTimeout::ZERO
-        } else {
-            PollTimeout::from(5u8)
-        };
+        let timeout = if busy || free_run { PollTimeout::ZERO } else { PollTimeout::from(5u8) };
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, timeout);
         match nix::unistd::read(master.as_fd(), &mut rx) {
@@ -116,11 +108,15 @@ fn serve(master: OwnedFd, _slave: OwnedFd, clocking: Clocking, stop: &AtomicBool
             }
             _ => {}
         }
-        if busy || free_run {
+        let backlogged = in_flight.as_ref().is_some_and(|n| n.load(Ordering::Acquire) >= 8);
+        if free_run && backlogged && !busy {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        } else if busy || free_run {
             slots.clear();
             let cycles = if free_run { 1 << 16 } else { chunk_cycles() };
             pg.step(cycles, &mut slots);
-            if let Some(s) = &sink {
+            if let (Some(s), Some(n)) = (&sink, &in_flight) {
+                n.fetch_add(1, Ordering::AcqRel);
                 if s.send((cycles, std::mem::take(&mut slots))).is_err() {
                     return; // the bench went away
                 }

@@ -49,20 +49,12 @@ impl Default for TaggerConfig {
 impl TaggerConfig {
     /// Checks the settings and turns them into register values.
     pub fn to_settings(&self) -> Result<TaggerSettings, DriverError> {
-        let bad = |field: &'static str, reason: String| {
-            Err(DriverError::InvalidSetting { field, reason })
-        };
+        let bad = |field: &'static str, reason: String| Err(DriverError::InvalidSetting { field, reason });
         if !(1..=1024).contains(&self.fine_bins) {
-            return bad(
-                "fine_bins",
-                format!("{} is not in 1..=1024", self.fine_bins),
-            );
+            return bad("fine_bins", format!("{} is not in 1..=1024", self.fine_bins));
         }
         if self.sync_channel > 7 {
-            return bad(
-                "sync_channel",
-                format!("{} is not a channel 0..=7", self.sync_channel),
-            );
+            return bad("sync_channel", format!("{} is not a channel 0..=7", self.sync_channel));
         }
         if self.sync_divider == 0 {
             return bad("sync_divider", "must be at least 1".into());
@@ -99,9 +91,5 @@ pub trait TimeTagger {
     fn stop(&mut self) -> Result<(), DriverError>;
     /// Appends the next tags and in-band events to `out`, waiting at most `timeout`.
     /// On an error (a vanished device), `out` keeps everything decoded before it.
-    fn read_batch(
-        &mut self,
-        out: &mut TagBatch,
-        timeout: Duration,
-    ) -> Result<ReadState, DriverError>;
+    fn read_batch(&mut self, out: &mut TagBatch, timeout: Duration) -> Result<ReadState, DriverError>;
 }

@@ -62,10 +62,8 @@ impl<L: StreamLink> TimeTagger for StreamTimeTagger<L> {
                 self.link.write_register(addr, value)?;
             }
         }
-        self.time_base = TimeBase {
-            coarse_period_ps: self.link.read_register(reg::COARSE_PERIOD_PS)?,
-            fine_bins: cfg.fine_bins,
-        };
+        self.time_base =
+            TimeBase { coarse_period_ps: self.link.read_register(reg::COARSE_PERIOD_PS)?, fine_bins: cfg.fine_bins };
         Ok(self.time_base)
     }
 
@@ -78,11 +76,7 @@ impl<L: StreamLink> TimeTagger for StreamTimeTagger<L> {
         self.link.write_register(reg::CTRL, 0)
     }
 
-    fn read_batch(
-        &mut self,
-        out: &mut TagBatch,
-        timeout: Duration,
-    ) -> Result<ReadState, DriverError> {
+    fn read_batch(&mut self, out: &mut TagBatch, timeout: Duration) -> Result<ReadState, DriverError> {
         self.buf.clear();
         match self.link.read_stream(&mut self.buf, timeout) {
             Ok(StreamRead::Data(_)) => {

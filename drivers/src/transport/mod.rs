@@ -39,11 +39,7 @@ pub enum StreamRead {
 /// A bulk byte stream from a device, plus its registers.
 pub trait StreamLink: Send {
     /// Appends the next bytes of the stream to `buf`, waiting at most `timeout`.
-    fn read_stream(
-        &mut self,
-        buf: &mut Vec<u8>,
-        timeout: Duration,
-    ) -> Result<StreamRead, DriverError>;
+    fn read_stream(&mut self, buf: &mut Vec<u8>, timeout: Duration) -> Result<StreamRead, DriverError>;
     /// Writes a device register.
     fn write_register(&mut self, addr: u8, value: u32) -> Result<(), DriverError>;
     /// Reads a device register.
@@ -65,11 +61,7 @@ impl<T: ByteLink + ?Sized> ByteLink for Box<T> {
 }
 
 impl<T: StreamLink + ?Sized> StreamLink for Box<T> {
-    fn read_stream(
-        &mut self,
-        buf: &mut Vec<u8>,
-        timeout: Duration,
-    ) -> Result<StreamRead, DriverError> {
+    fn read_stream(&mut self, buf: &mut Vec<u8>, timeout: Duration) -> Result<StreamRead, DriverError> {
         (**self).read_stream(buf, timeout)
     }
     fn write_register(&mut self, addr: u8, value: u32) -> Result<(), DriverError> {

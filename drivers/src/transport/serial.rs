@@ -19,9 +19,7 @@ pub struct SerialLink {
 
 impl std::fmt::Debug for SerialLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SerialLink")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("SerialLink").field("path", &self.path).finish()
     }
 }
 
@@ -35,36 +33,19 @@ impl SerialLink {
             .flow_control(serialport::FlowControl::None)
             .timeout(Duration::from_millis(100))
             .open()
-            .map_err(|e| DriverError::Open {
-                device: path.to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(SerialLink {
-            port,
-            path: path.to_string(),
-        })
+            .map_err(|e| DriverError::Open { device: path.to_string(), reason: e.to_string() })?;
+        Ok(SerialLink { port, path: path.to_string() })
     }
 
     fn io(&self, e: std::io::Error) -> DriverError {
         match e.kind() {
             ErrorKind::BrokenPipe | ErrorKind::NotConnected | ErrorKind::UnexpectedEof => {
-                DriverError::Disconnected {
-                    device: self.path.clone(),
-                    reason: e.to_string(),
-                }
+                DriverError::Disconnected { device: self.path.clone(), reason: e.to_string() }
             }
-            _ if e.raw_os_error() == Some(nix::libc::EIO)
-                || e.raw_os_error() == Some(nix::libc::ENXIO) =>
-            {
-                DriverError::Disconnected {
-                    device: self.path.clone(),
-                    reason: e.to_string(),
-                }
+            _ if e.raw_os_error() == Some(nix::libc::EIO) || e.raw_os_error() == Some(nix::libc::ENXIO) => {
+                DriverError::Disconnected { device: self.path.clone(), reason: e.to_string() }
             }
-            _ => DriverError::Io {
-                device: self.path.clone(),
-                source: e,
-            },
+            _ => DriverError::Io { device: self.path.clone(), source: e },
         }
     }
 }
@@ -78,15 +59,9 @@ impl ByteLink for SerialLink {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, DriverError> {
         self.port
             .set_timeout(timeout.max(Duration::from_millis(1)))
-            .map_err(|e| DriverError::Io {
-                device: self.path.clone(),
-                source: e.into(),
-            })?;
+            .map_err(|e| DriverError::Io { device: self.path.clone(), source: e.into() })?;
         match self.port.read(buf) {
-            Ok(0) => Err(DriverError::Disconnected {
-                device: self.path.clone(),
-                reason: "end of file".into(),
-            }),
+            Ok(0) => Err(DriverError::Disconnected { device: self.path.clone(), reason: "end of file".into() }),
             Ok(n) => Ok(n),
             Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::WouldBlock => Ok(0),
             Err(e) => Err(self.io(e)),

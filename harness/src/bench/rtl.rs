@@ -66,25 +66,17 @@ fn hits_for(slots: &[u32], first_cycle: u64, hits: &mut Vec<Hit>) {
 
 fn started_pattern_gen() -> PatternGenRtl {
     let mut pg = PatternGenRtl::new();
-    let s = PatternSettings {
-        sync_period: 100,
-        frame_period: 1000,
-        ..Default::default()
-    };
+    let s = PatternSettings { sync_period: 100, frame_period: 1000, ..Default::default() };
     for (a, v) in s.register_writes() {
         pg.write_reg(a, v).expect("program pattern generator");
     }
-    pg.write_reg(pg_reg::CTRL, 1 | 4)
-        .expect("start pattern generator");
+    pg.write_reg(pg_reg::CTRL, 1 | 4).expect("start pattern generator");
     pg
 }
 
 fn started_tagger() -> TimeTaggerRtl {
     let mut tt = TimeTaggerRtl::new();
-    let s = TaggerSettings {
-        run: true,
-        ..Default::default()
-    };
+    let s = TaggerSettings { run: true, ..Default::default() };
     for (a, v) in s.register_writes() {
         tt.write_reg(a, v).expect("program tagger");
     }
@@ -179,10 +171,7 @@ pub fn run(slots: u64) -> RtlBench {
 /// (symbols per second, baseline loop iterations per second).
 fn symbol_rates() -> (f64, f64) {
     const N: u64 = 1 << 22;
-    let s = PatternSettings {
-        class_thr: [32768, 49152, 65536],
-        ..Default::default()
-    };
+    let s = PatternSettings { class_thr: [32768, 49152, 65536], ..Default::default() };
     // Pseudo-random indices: the k-th odd multiple of a 64-bit constant, top 56 bits. Each
     // is independent of the last (no serial dependency to hide the cost being measured),
     // and they jump all over the index space.

@@ -33,24 +33,14 @@ const FRAME_CHANNEL: u8 = 5;
 /// Runs `qkdbench demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.click_probability) {
-        bail!(
-            "--click-probability must be in 0..=1, got {}",
-            args.click_probability
-        );
+        bail!("--click-probability must be in 0..=1, got {}", args.click_probability);
     }
     println!("qkdbench demo: the simulated FPGAs (Verilator RTL) against their golden models\n");
-    let settings = PatternSettings {
-        sync_period: 1000,
-        frame_period: 100,
-        ..Default::default()
-    };
+    let settings = PatternSettings { sync_period: 1000, frame_period: 100, ..Default::default() };
     let mut pg = PatternGenRtl::new();
-    let id = pg
-        .read_reg(pg_reg::ID)
-        .context("reading the pattern generator's ID over its UART")?;
+    let id = pg.read_reg(pg_reg::ID).context("reading the pattern generator's ID over its UART")?;
     for (addr, v) in settings.register_writes() {
-        pg.write_reg(addr, v)
-            .with_context(|| format!("writing pattern-generator register {addr:#04x}"))?;
+        pg.write_reg(addr, v).with_context(|| format!("writing pattern-generator register {addr:#04x}"))?;
     }
     let p = settings.class_probabilities();
     println!(
@@ -68,15 +58,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
         settings.frame_period
     );
 
-    let tt_settings = TaggerSettings {
-        run: true,
-        ..Default::default()
-    };
+    let tt_settings = TaggerSettings { run: true, ..Default::default() };
     let mut tt = TimeTaggerRtl::new();
     let mut model = TaggerModel::new();
     for (addr, v) in tt_settings.register_writes() {
-        tt.write_reg(addr, v)
-            .with_context(|| format!("writing tagger register {addr:#04x}"))?;
+        tt.write_reg(addr, v).with_context(|| format!("writing tagger register {addr:#04x}"))?;
         model.write_reg(addr, v)?;
     }
     let tid = tt.read_reg(tt_reg::ID)?;
@@ -92,18 +78,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
     model.read_reg(tt_reg::COARSE_PERIOD_PS)?;
     model.read_reg(tt_reg::FINE_BINS)?;
 
-    pg.write_reg(pg_reg::CTRL, 1 | 4)
-        .context("starting the pattern generator")?;
+    pg.write_reg(pg_reg::CTRL, 1 | 4).context("starting the pattern generator")?;
     let bar = ProgressBar::new(args.slots);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {wide_bar} {pos}/{len} pulse slots  {per_sec}  eta {eta}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} pulse slots  {per_sec}  eta {eta}")
+            .expect("valid template"),
     );
     let threshold = (args.click_probability * 2f64.powi(32)) as u64;
-    let (mut slots, mut hits, mut words_rtl, mut words_model) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut slots, mut hits, mut words_rtl, mut words_model) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut class_counts = [0u64; 4];
     let mut slot_mismatch = 0u64;
     let mut index = 0u64;
@@ -151,29 +133,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
             _ => {}
         }
     }
-    println!(
-        "ran {} pulse slots = {:.1} ms at 100 MHz",
-        args.slots,
-        args.slots as f64 * 1e-5
-    );
+    println!("ran {} pulse slots = {:.1} ms at 100 MHz", args.slots, args.slots as f64 * 1e-5);
     println!(
         "  slots by intensity class   {} / {} / {} / {}",
         class_counts[0], class_counts[1], class_counts[2], class_counts[3]
     );
-    println!(
-        "  tags per channel 0..7      {}",
-        per_channel
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(" / ")
-    );
+    println!("  tags per channel 0..7      {}", per_channel.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "));
     println!("  WRAP records               {wraps} (one per 2.62 ms epoch)");
-    println!(
-        "  tagger words               {} ({} bytes)",
-        words_rtl.len(),
-        4 * words_rtl.len()
-    );
+    println!("  tagger words               {} ({} bytes)", words_rtl.len(), 4 * words_rtl.len());
     let words_equal = words_rtl == words_model;
     println!(
         "golden models: {} pattern-generator slot words differ, tagger streams {}",

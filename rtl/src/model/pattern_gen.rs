@@ -35,18 +35,10 @@ pub struct PatternSettings {
 impl Default for PatternSettings {
     /// The reset values of the registers.
     fn default() -> Self {
-        let r = |addr| {
-            crate::regmap::lookup(reg::REGISTERS, addr)
-                .expect("register in map")
-                .reset
-        };
+        let r = |addr| crate::regmap::lookup(reg::REGISTERS, addr).expect("register in map").reset;
         PatternSettings {
             seed: (r(reg::SEED_HI) << 32) | r(reg::SEED_LO),
-            class_thr: [
-                r(reg::CLASS_THR0) as u32,
-                r(reg::CLASS_THR1) as u32,
-                r(reg::CLASS_THR2) as u32,
-            ],
+            class_thr: [r(reg::CLASS_THR0) as u32, r(reg::CLASS_THR1) as u32, r(reg::CLASS_THR2) as u32],
             basis_thr: r(reg::BASIS_THR) as u32,
             dac_code: [
                 r(reg::DAC_CODE0) as u16,
@@ -124,21 +116,11 @@ pub fn symbol_from_word(s: &PatternSettings, r: u64) -> Symbol {
     let u = (r & 0xFFFF) as u32;
     // The RTL's priority chain "first k with u < THRk, else 3", without branches: a random
     // class would mispredict every other time. Exact for unsorted thresholds too.
-    let below = u32::from(u < s.class_thr[0])
-        | u32::from(u < s.class_thr[1]) << 1
-        | u32::from(u < s.class_thr[2]) << 2
-        | 8;
+    let below =
+        u32::from(u < s.class_thr[0]) | u32::from(u < s.class_thr[1]) << 1 | u32::from(u < s.class_thr[2]) << 2 | 8;
     let class = below.trailing_zeros() as u8;
-    let basis = if (((r >> 16) & 0xFFFF) as u32) < s.basis_thr {
-        Basis::Z
-    } else {
-        Basis::X
-    };
-    Symbol {
-        class,
-        basis,
-        bit: ((r >> 32) & 1) as u8,
-    }
+    let basis = if (((r >> 16) & 0xFFFF) as u32) < s.basis_thr { Basis::Z } else { Basis::X };
+    Symbol { class, basis, bit: ((r >> 32) & 1) as u8 }
 }
 
 /// The symbol of pulse slot `i` in bench mode: O(1) for any `i`.
@@ -203,20 +185,13 @@ mod tests {
 
     #[test]
     fn class_probabilities_follow_thresholds() {
-        let s = PatternSettings {
-            class_thr: [32768, 49152, 65536],
-            ..Default::default()
-        };
+        let s = PatternSettings { class_thr: [32768, 49152, 65536], ..Default::default() };
         assert_eq!(s.class_probabilities(), [0.5, 0.25, 0.25, 0.0]);
     }
 
     #[test]
     fn sync_and_frame_marks() {
-        let s = PatternSettings {
-            sync_period: 10,
-            frame_period: 3,
-            ..Default::default()
-        };
+        let s = PatternSettings { sync_period: 10, frame_period: 3, ..Default::default() };
         assert!(is_sync(&s, 0) && is_frame(&s, 0));
         assert!(is_sync(&s, 10) && !is_frame(&s, 10));
         assert!(is_frame(&s, 30) && !is_sync(&s, 31));

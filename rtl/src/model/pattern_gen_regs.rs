@@ -30,13 +30,7 @@ impl PatternGenRegisters {
         for r in reg::REGISTERS {
             values[usize::from(r.addr)] = r.reset as u32;
         }
-        PatternGenRegisters {
-            values,
-            pulses: 0,
-            pulse_hi_latch: 0,
-            underflows: 0,
-            cleared: false,
-        }
+        PatternGenRegisters { values, pulses: 0, pulse_hi_latch: 0, underflows: 0, cleared: false }
     }
 
     /// The generator settings the registers hold.
@@ -103,10 +97,7 @@ impl PatternGenRegisters {
                     return encode_reply(status::UNKNOWN_REG, addr, 0);
                 }
                 let value = match addr {
-                    reg::STATUS => {
-                        self.values[usize::from(reg::CTRL)] & 3
-                            | u32::from(self.underflows > 0) << 2
-                    }
+                    reg::STATUS => self.values[usize::from(reg::CTRL)] & 3 | u32::from(self.underflows > 0) << 2,
                     reg::PULSE_CNT_LO => {
                         self.pulse_hi_latch = (self.pulses >> 32) as u32;
                         self.pulses as u32
@@ -135,11 +126,7 @@ impl RequestAssembler {
         self.buf.extend_from_slice(bytes);
         let mut frames = Vec::new();
         loop {
-            let start = self
-                .buf
-                .iter()
-                .position(|&b| b == REQUEST_SYNC)
-                .unwrap_or(self.buf.len());
+            let start = self.buf.iter().position(|&b| b == REQUEST_SYNC).unwrap_or(self.buf.len());
             self.buf.drain(..start);
             if self.buf.len() < FRAME_LEN {
                 return frames;

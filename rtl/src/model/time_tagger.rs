@@ -51,11 +51,7 @@ pub struct TaggerSettings {
 impl Default for TaggerSettings {
     /// The reset values of the registers.
     fn default() -> Self {
-        let r = |addr| {
-            regmap::lookup(reg::REGISTERS, addr)
-                .expect("register in map")
-                .reset
-        };
+        let r = |addr| regmap::lookup(reg::REGISTERS, addr).expect("register in map").reset;
         TaggerSettings {
             run: false,
             ch_enable: r(reg::CH_ENABLE) as u8,
@@ -171,13 +167,7 @@ impl TaggerModel {
     }
 
     /// Steps `cycles` clocks with `hits`, as [`crate::TimeTaggerRtl::step`].
-    pub fn step(
-        &mut self,
-        cycles: u64,
-        hits: &[Hit],
-        out_ready: bool,
-        out: &mut Vec<u32>,
-    ) -> StepReport {
+    pub fn step(&mut self, cycles: u64, hits: &[Hit], out_ready: bool, out: &mut Vec<u32>) -> StepReport {
         let end = self.coarse + cycles;
         let (mut hi, mut late) = (0usize, 0usize);
         while self.coarse < end {
@@ -185,11 +175,7 @@ impl TaggerModel {
                 late += 1;
                 hi += 1;
             }
-            let next_hit = if hi < hits.len() && hits[hi].cycle < end {
-                hits[hi].cycle
-            } else {
-                end
-            };
+            let next_hit = if hi < hits.len() && hits[hi].cycle < end { hits[hi].cycle } else { end };
             if next_hit > self.coarse {
                 self.idle_until(next_hit, out_ready, out);
                 continue;
@@ -272,18 +258,13 @@ impl TaggerModel {
             if self.div_cnt == 0 {
                 sync_pass = Some(f);
             }
-            self.div_cnt = if u32::from(self.div_cnt) + 1 >= u32::from(s.sync_divider) {
-                0
-            } else {
-                self.div_cnt + 1
-            };
+            self.div_cnt = if u32::from(self.div_cnt) + 1 >= u32::from(s.sync_divider) { 0 } else { self.div_cnt + 1 };
             if sync_pass.is_none() || cond_on {
                 acc[sc] = None;
             }
         }
         // 3. release of a held sync
-        let det_any =
-            (0..CHANNELS).any(|k| k != sc && s.det_mask & (1 << k) != 0 && acc[k].is_some());
+        let det_any = (0..CHANNELS).any(|k| k != sc && s.det_mask & (1 << k) != 0 && acc[k].is_some());
         let mut released = None;
         if cond_on && det_any {
             if let Some((pc, pf)) = self.pend {
@@ -310,8 +291,7 @@ impl TaggerModel {
                 if wrap_now {
                     self.fifo.push_back(wire::wrap(epoch));
                 }
-                self.fifo
-                    .push_back(wire::overflow(wire::kind::OVF_BEGIN, coarse_lo));
+                self.fifo.push_back(wire::overflow(wire::kind::OVF_BEGIN, coarse_lo));
                 self.ovf = true;
                 self.ovf_count = self.ovf_count.wrapping_add(1);
                 self.count_missed(&acc, released.is_some(), sc, ntag);
@@ -320,8 +300,7 @@ impl TaggerModel {
                     self.fifo.push_back(wire::wrap(epoch));
                 }
                 if let Some((pc, pf)) = released {
-                    self.fifo
-                        .push_back(wire::tag(sc as u8, (pc & COARSE_LO_MASK) as u32, pf));
+                    self.fifo.push_back(wire::tag(sc as u8, (pc & COARSE_LO_MASK) as u32, pf));
                 }
                 for (k, a) in acc.iter().enumerate() {
                     if let Some(f) = a {
@@ -335,20 +314,14 @@ impl TaggerModel {
             self.count_missed(&acc, released.is_some(), sc, ntag);
             if level <= FIFO_LOW_WATERMARK {
                 self.fifo.push_back(wire::wrap(epoch));
-                self.fifo
-                    .push_back(wire::overflow(wire::kind::OVF_END, coarse_lo));
+                self.fifo.push_back(wire::overflow(wire::kind::OVF_END, coarse_lo));
                 for k in 0..CHANNELS {
                     let m = self.missed[k];
                     if m != 0 {
                         if m >> wire::MISSED_BITS != 0 {
-                            self.fifo.push_back(wire::missed(
-                                wire::kind::MISSED_HI,
-                                k as u8,
-                                m >> wire::MISSED_BITS,
-                            ));
+                            self.fifo.push_back(wire::missed(wire::kind::MISSED_HI, k as u8, m >> wire::MISSED_BITS));
                         }
-                        self.fifo
-                            .push_back(wire::missed(wire::kind::MISSED, k as u8, m));
+                        self.fifo.push_back(wire::missed(wire::kind::MISSED, k as u8, m));
                         self.missed[k] = 0;
                     }
                 }
@@ -361,13 +334,7 @@ impl TaggerModel {
         self.coarse += 1;
     }
 
-    fn count_missed(
-        &mut self,
-        acc: &[Option<u16>; CHANNELS],
-        released: bool,
-        sc: usize,
-        ntag: usize,
-    ) {
+    fn count_missed(&mut self, acc: &[Option<u16>; CHANNELS], released: bool, sc: usize, ntag: usize) {
         if released {
             self.missed[sc] += 1;
         }
