@@ -363,5 +363,5 @@ fn rtl_bench_runs_through_the_same_drivers_and_agrees_with_the_models() {
     // Everything that reached the RTL tagger came out of the stream as a tag.
     let reached: u64 = r.truth.events.iter().flatten().sum();
     assert_eq!(r.tags.len() as u64, reached);
-    assert_eq!(count(&r.tags, 4) as u64, r.truth.events[4][5]);
+    assert_eq!(count(&r.tags, 4), r.truth.events[4][5]);
 }
