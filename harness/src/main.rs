@@ -20,6 +20,10 @@ struct Cli {
 enum Command {
     /// Run the simulated FPGAs and check them against their golden models.
     Demo(cli::demo::DemoArgs),
+    /// List serial ports, USB time taggers and the simulated bench.
+    Devices,
+    /// The simulated bench (`sim serve`).
+    Sim(cli::sim::SimArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
 }
@@ -29,5 +33,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Devices => cli::devices::run(),
+        Command::Sim(args) => cli::sim::run(args),
     }
 }

@@ -8,6 +8,7 @@ pub mod geometry;
 pub mod links;
 pub mod optics;
 pub mod pty;
+pub mod serve;
 pub mod symbols;
 pub mod truth;
 

@@ -5,13 +5,14 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::openpty;
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rtl::model::pattern_gen_regs::{PatternGenRegisters, RequestAssembler};
 use rtl::PatternGenRtl;
 
 use crate::error::DriverError;
@@ -50,6 +51,19 @@ pub enum Clocking {
 impl PtyPatternGen {
     /// Creates the pseudo-terminal and starts the RTL on its own thread.
     pub fn spawn(clocking: Clocking) -> Result<Self, DriverError> {
+        Self::spawn_with("pattern-gen-rtl", move |master, slave, stop| serve(master, slave, clocking, stop))
+    }
+
+    /// Serves the golden register model (the fast bench's pattern generator) instead of
+    /// the RTL: same frames, same replies, no clock.
+    pub fn spawn_register_model(regs: Arc<Mutex<PatternGenRegisters>>) -> Result<Self, DriverError> {
+        Self::spawn_with("pattern-gen-model", move |master, _slave, stop| serve_model(master, &regs, stop))
+    }
+
+    fn spawn_with(
+        name: &str,
+        body: impl FnOnce(OwnedFd, OwnedFd, &AtomicBool) + Send + 'static,
+    ) -> Result<Self, DriverError> {
         let sim = |what: &str, e: nix::Error| DriverError::Simulation(format!("pseudo-terminal: {what}: {e}"));
         let pty = openpty(None, None).map_err(|e| sim("openpty", e))?;
         let mut t = tcgetattr(pty.slave.as_fd()).map_err(|e| sim("tcgetattr", e))?;
@@ -63,9 +77,9 @@ impl PtyPatternGen {
         let stop2 = stop.clone();
         let (master, slave) = (pty.master, pty.slave);
         let thread = std::thread::Builder::new()
-            .name("pattern-gen-rtl".into())
-            .spawn(move || serve(master, slave, clocking, &stop2))
-            .map_err(|e| DriverError::Simulation(format!("spawning the RTL thread: {e}")))?;
+            .name(name.into())
+            .spawn(move || body(master, slave, &stop2))
+            .map_err(|e| DriverError::Simulation(format!("spawning the {name} thread: {e}")))?;
         Ok(PtyPatternGen { path: path.to_string_lossy().into_owned(), stop, thread: Some(thread) })
     }
 
@@ -124,12 +138,32 @@ fn serve(master: OwnedFd, _slave: OwnedFd, clocking: Clocking, stop: &AtomicBool
         }
         tx.clear();
         pg.uart_read(&mut tx);
-        let mut sent = 0;
-        while sent < tx.len() && !stop.load(Ordering::Relaxed) {
-            match nix::unistd::write(master.as_fd(), &tx[sent..]) {
-                Ok(n) => sent += n,
-                Err(nix::Error::EAGAIN) => std::thread::sleep(std::time::Duration::from_millis(1)),
-                Err(_) => break,
+        write_master(&master, &tx, stop);
+    }
+}
+
+/// Writes all of `bytes` to the non-blocking master, waiting while the pty buffer is full.
+fn write_master(master: &OwnedFd, bytes: &[u8], stop: &AtomicBool) {
+    let mut sent = 0;
+    while sent < bytes.len() && !stop.load(Ordering::Relaxed) {
+        match nix::unistd::write(master.as_fd(), &bytes[sent..]) {
+            Ok(n) => sent += n,
+            Err(nix::Error::EAGAIN) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Err(_) => break,
+        }
+    }
+}
+
+fn serve_model(master: OwnedFd, regs: &Mutex<PatternGenRegisters>, stop: &AtomicBool) {
+    let mut assembler = RequestAssembler::default();
+    let mut rx = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(5u8));
+        if let Ok(n) = nix::unistd::read(master.as_fd(), &mut rx) {
+            for f in assembler.push(&rx[..n]) {
+                let reply = regs.lock().expect("register file lock").handle_request(&f);
+                write_master(&master, &reply, stop);
             }
         }
     }

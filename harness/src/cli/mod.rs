@@ -1,3 +1,5 @@
 //! One module per subcommand.
 pub mod bench;
 pub mod demo;
+pub mod devices;
+pub mod sim;

@@ -1,0 +1,192 @@
+//! `qkdbench sim serve`: the simulated bench as a virtual instrument for other processes.
+//! The pattern generator is a pseudo-terminal; the tagger is a pair of Unix sockets
+//! (stream and control, see [`crate::transport::unix`]).
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rtl::frame::encode_reply;
+use rtl::model::pattern_gen_regs::RequestAssembler;
+use rtl::regmap::{status, time_tagger as tt_reg};
+
+use super::bench::{Advance, BenchConfig, SimBench, SLICE_PS};
+use super::pty::PtyPatternGen;
+use crate::error::DriverError;
+
+/// Where a served bench can be reached.
+#[derive(Debug, Clone)]
+pub struct ServePaths {
+    /// Pseudo-terminal of the pattern generator.
+    pub pattern_gen: String,
+    /// Unix socket of the tag stream.
+    pub stream: PathBuf,
+    /// Unix socket of the tagger's registers.
+    pub control: PathBuf,
+}
+
+/// A bench being served.
+pub struct Server {
+    bench: SimBench,
+    _pty: Option<PtyPatternGen>,
+    paths: ServePaths,
+    stream_listener: UnixListener,
+    control_listener: UnixListener,
+    tagger_running: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("paths", &self.paths).finish_non_exhaustive()
+    }
+}
+
+fn io_err(what: &Path, e: std::io::Error) -> DriverError {
+    DriverError::Simulation(format!("{}: {e}", what.display()))
+}
+
+impl Server {
+    /// Builds the bench and opens its endpoints in `dir` (created if missing).
+    pub fn bind(cfg: BenchConfig, dir: &Path) -> Result<Self, DriverError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let bench = SimBench::new(cfg)?;
+        let (pty, pattern_gen) = match (bench.pattern_gen_path(), bench.pattern_gen_registers()) {
+            (Some(p), _) => (None, p.to_string()),
+            (None, Some(regs)) => {
+                let pty = PtyPatternGen::spawn_register_model(regs)?;
+                let p = pty.path().to_string();
+                (Some(pty), p)
+            }
+            (None, None) => return Err(DriverError::Simulation("bench has no pattern generator".into())),
+        };
+        let stream = dir.join("tagger.sock");
+        let control = dir.join("tagger-ctl.sock");
+        for p in [&stream, &control] {
+            let _ = std::fs::remove_file(p);
+        }
+        let stream_listener = UnixListener::bind(&stream).map_err(|e| io_err(&stream, e))?;
+        let control_listener = UnixListener::bind(&control).map_err(|e| io_err(&control, e))?;
+        for l in [&stream_listener, &control_listener] {
+            l.set_nonblocking(true).map_err(|e| io_err(dir, e))?;
+        }
+        Ok(Server {
+            bench,
+            _pty: pty,
+            paths: ServePaths { pattern_gen, stream, control },
+            stream_listener,
+            control_listener,
+            tagger_running: false,
+        })
+    }
+
+    /// The endpoints.
+    pub fn paths(&self) -> &ServePaths {
+        &self.paths
+    }
+
+    /// Serves until the run ends or `stop` is set. The bench advances only while a stream
+    /// client is connected and the tagger runs (CTRL.RUN), as fast as the client reads: a
+    /// slow reader slows the bench, and a client still configuring misses nothing.
+    ///
+    /// With `realtime`, device time is paced to wall-clock time (an instrument on a bench);
+    /// without, the bench runs as fast as the client reads.
+    pub fn run(mut self, stop: &AtomicBool, realtime: bool) -> Result<(), DriverError> {
+        let mut started: Option<std::time::Instant> = None;
+        let mut control: Option<(UnixStream, RequestAssembler)> = None;
+        let mut stream: Option<UnixStream> = None;
+        let mut words = Vec::new();
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 256];
+        while !stop.load(Ordering::Relaxed) {
+            if control.is_none() {
+                if let Ok((s, _)) = self.control_listener.accept() {
+                    s.set_nonblocking(true).map_err(|e| io_err(&self.paths.control, e))?;
+                    control = Some((s, RequestAssembler::default()));
+                }
+            }
+            if stream.is_none() {
+                if let Ok((s, _)) = self.stream_listener.accept() {
+                    s.set_nonblocking(false).map_err(|e| io_err(&self.paths.stream, e))?;
+                    stream = Some(s);
+                }
+            }
+            let mut drop_control = false;
+            if let Some((s, asm)) = &mut control {
+                match s.read(&mut buf) {
+                    Ok(0) => drop_control = true,
+                    Ok(n) => {
+                        for f in asm.push(&buf[..n]) {
+                            let reply = self.register_frame(&f);
+                            if s.write_all(&reply).is_err() {
+                                drop_control = true;
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(_) => drop_control = true,
+                }
+            }
+            if drop_control {
+                control = None;
+            }
+            match &mut stream {
+                Some(s) if self.tagger_running => {
+                    if realtime {
+                        let t0 = *started.get_or_insert_with(std::time::Instant::now);
+                        let ahead = self.bench.now_s() - t0.elapsed().as_secs_f64();
+                        if ahead > 0.0 {
+                            std::thread::sleep(std::time::Duration::from_secs_f64(ahead.min(0.01)));
+                            continue;
+                        }
+                    }
+                    words.clear();
+                    let state = match self.bench.advance(SLICE_PS, &mut words) {
+                        Ok(st) => st,
+                        // A disconnect fault: the device vanishes, the socket closes.
+                        Err(DriverError::Disconnected { .. }) => return Ok(()),
+                        Err(e) => return Err(e),
+                    };
+                    bytes.clear();
+                    for w in &words {
+                        bytes.extend_from_slice(&w.to_le_bytes());
+                    }
+                    if s.write_all(&bytes).is_err() {
+                        stream = None;
+                    }
+                    if state == Advance::Ended {
+                        return Ok(());
+                    }
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        Ok(())
+    }
+
+    fn register_frame(&mut self, f: &[u8; 8]) -> [u8; 8] {
+        let addr = f[2];
+        if f[7] != rtl::frame::crc8(&f[..7]) {
+            return encode_reply(status::BAD_CRC, addr, 0);
+        }
+        let data = u32::from_le_bytes([f[3], f[4], f[5], f[6]]);
+        let result = match f[1] {
+            0x01 => self.bench.tagger().write_reg(addr, data).map(|_| data),
+            0x02 => self.bench.tagger().read_reg(addr),
+            _ => return encode_reply(status::BAD_OP, addr, 0),
+        };
+        match result {
+            Ok(v) => {
+                if f[1] == 0x01 && addr == tt_reg::FINE_BINS {
+                    self.bench.set_fine_bins(data as u16);
+                }
+                if f[1] == 0x01 && addr == tt_reg::CTRL {
+                    self.tagger_running = data & 1 != 0;
+                }
+                encode_reply(status::OK, addr, v)
+            }
+            Err(rtl::RtlError::Status { status, .. }) => encode_reply(status, addr, 0),
+            Err(_) => encode_reply(status::BAD_OP, addr, 0),
+        }
+    }
+}

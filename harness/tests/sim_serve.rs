@@ -1,0 +1,77 @@
+//! `qkdbench sim serve` in one process, the real drivers in this one.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use drivers::pattern_gen::{PatternConfig, PatternGenerator, UartPatternGenerator};
+use drivers::stream::TagBatch;
+use drivers::time_tagger::{ReadState, StreamTimeTagger, TaggerConfig, TimeTagger};
+use drivers::transport::serial::{SerialLink, PATTERN_GEN_BAUD};
+use drivers::transport::unix::UnixStreamLink;
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> (Child, std::collections::HashMap<String, String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args(["sim", "serve"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start qkdbench sim serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut paths = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let line = lines.next().expect("a line").expect("utf-8");
+        let (k, v) = line.split_once('=').expect("key=value");
+        paths.insert(k.to_string(), v.to_string());
+    }
+    (Child(child), paths)
+}
+
+#[test]
+fn a_second_process_drives_the_served_bench_with_the_real_drivers() {
+    // Paced to wall-clock time, like an instrument: 0.3 s of device time.
+    let (_child, paths) = serve(&["--loss-db", "20", "--seconds", "0.3"]);
+    let mut pg = UartPatternGenerator::new(SerialLink::open(&paths["pattern_gen_pty"], PATTERN_GEN_BAUD).unwrap());
+    let link =
+        UnixStreamLink::connect(paths["tag_stream_socket"].as_ref(), paths["tagger_control_socket"].as_ref()).unwrap();
+    let mut tagger = StreamTimeTagger::new(link);
+    assert_eq!(pg.identify().unwrap().id, 0x5150_4731);
+    pg.configure(&PatternConfig { sync_period_pulses: 1000, ..Default::default() }).unwrap();
+    tagger.configure(&TaggerConfig::default()).unwrap();
+    pg.start().unwrap();
+    tagger.start().unwrap();
+    let mut tags = TagBatch::default();
+    loop {
+        match tagger.read_batch(&mut tags, Duration::from_secs(10)).unwrap() {
+            ReadState::Streaming => {}
+            ReadState::Ended => break,
+        }
+    }
+    let per_channel: Vec<usize> = (0..6u8).map(|c| tags.channel.iter().filter(|&&x| x == c).count()).collect();
+    // 100 kHz of syncs for most of the 0.3 s; clicks on all four detectors; frame marks.
+    assert!((15_000..=30_001).contains(&per_channel[4]), "syncs per channel: {per_channel:?}");
+    assert!(per_channel[..4].iter().all(|&n| n > 1000), "clicks per channel: {per_channel:?}");
+    assert!(per_channel[5] > 150, "frame marks: {per_channel:?}");
+    assert!(tags.events.is_empty(), "no loss or errors: {:?}", &tags.events[..tags.events.len().min(3)]);
+}
+
+#[test]
+fn bad_flags_are_refused_with_the_flag_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args(["sim", "serve", "--orbit-max-elevation-deg", "5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--orbit-max-elevation-deg"), "{err}");
+}
