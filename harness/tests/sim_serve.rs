@@ -51,12 +51,7 @@ fn a_second_process_drives_the_served_bench_with_the_real_drivers() {
     pg.start().unwrap();
     tagger.start().unwrap();
     let mut tags = TagBatch::default();
-    loop {
-        match tagger.read_batch(&mut tags, Duration::from_secs(10)).unwrap() {
-            ReadState::Streaming => {}
-            ReadState::Ended => break,
-        }
-    }
+    while tagger.read_batch(&mut tags, Duration::from_secs(10)).unwrap() == ReadState::Streaming {}
     let per_channel: Vec<usize> = (0..6u8).map(|c| tags.channel.iter().filter(|&&x| x == c).count()).collect();
     // 100 kHz of syncs for most of the 0.3 s; clicks on all four detectors; frame marks.
     assert!((15_000..=30_001).contains(&per_channel[4]), "syncs per channel: {per_channel:?}");
