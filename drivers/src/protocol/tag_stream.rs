@@ -24,12 +24,41 @@ impl Default for TimeBase {
 
 const EPOCH_MASK: u64 = (1 << wire::EPOCH_BITS) - 1;
 
+/// Number of leading words of `bytes` (whole words only) that are tags (bit 31 clear),
+/// testing four words per step.
+#[inline]
+fn tag_run_len(bytes: &[u8]) -> usize {
+    const HIGH: u64 = 0x8000_0000_8000_0000;
+    let mut n = 0;
+    for q in bytes.chunks_exact(16) {
+        let a = u64::from_le_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]]);
+        let b = u64::from_le_bytes([q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15]]);
+        if (a | b) & HIGH != 0 {
+            break;
+        }
+        n += 4;
+    }
+    n + bytes[4 * n..].chunks_exact(4).position(|w| w[3] & 0x80 != 0).unwrap_or((bytes.len() - 4 * n) / 4)
+}
+
+/// Tag times of a run of tag words: `base + coarse_lo * coarse + fine * step`.
+#[inline(always)]
+fn fill_times(words: &[u32], out: &mut [std::mem::MaybeUninit<i64>], base: i64, coarse: u32, step: u32) {
+    for (w, t) in words.iter().zip(out.iter_mut()) {
+        let u = ((w >> wire::FINE_BITS) & 0x3FFFF) * coarse + (w & 0x3FF) * step;
+        t.write(base + i64::from(u));
+    }
+}
+
 /// The decoder. Feed it bytes with [`Decoder::decode`]; call [`Decoder::finish`] at the end.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     /// Picoseconds of each fine code, rounded to the nearest picosecond.
     fine_ps: Box<[i64; 1024]>,
     coarse_ps: i64,
+    /// (coarse period, fine bin) in ps as u32 when the bin is a whole number of picoseconds
+    /// (10 ps by default) and a time within an epoch fits 32 bits: the fast path.
+    step32: Option<(u32, u32)>,
     /// Time of the current epoch's start, picoseconds; None before the first WRAP.
     epoch_base_ps: Option<i64>,
     epoch: u64,
@@ -51,9 +80,13 @@ impl Decoder {
             // Round half up: f * coarse / bins to the nearest picosecond.
             *ps = (2 * f as i64 * coarse + bins) / (2 * bins);
         }
+        let step = coarse / bins;
+        let fits = 0x3FFFF * coarse + 1023 * step < (1 << 32);
+        let step32 = (coarse % bins == 0 && fits).then_some((coarse as u32, step as u32));
         Decoder {
             fine_ps,
             coarse_ps: coarse,
+            step32,
             epoch_base_ps: None,
             epoch: 0,
             carry: [0; 4],
@@ -86,20 +119,67 @@ impl Decoder {
         let words = bytes.len() / 4;
         out.time_ps.reserve(words);
         out.channel.reserve(words);
-        for chunk in bytes[..words * 4].chunks_exact(4) {
-            let w = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            if w & 0x8000_0000 == 0 {
-                if let Some(base) = self.epoch_base_ps {
-                    // The hot path: a tag in a known epoch.
-                    let lo = i64::from((w >> wire::FINE_BITS) & 0x3FFFF);
-                    out.time_ps.push(base + lo * self.coarse_ps + self.fine_ps[(w & 0x3FF) as usize]);
-                    out.channel.push(((w >> 28) & 7) as u8);
-                    self.offset += 4;
-                    continue;
+        let body = &bytes[..words * 4];
+        let mut i = 0;
+        while i < words {
+            // (A pending MISSED_HI needs its MISSED next: that check is on the slow path.)
+            if let (Some(base), None) = (self.epoch_base_ps, self.missed_hi) {
+                // The hot path: a run of tags in a known epoch, written straight into the
+                // reserved capacity (two pushes per tag would check capacity twice).
+                let start = out.time_ps.len();
+                let rest = &body[4 * i..];
+                let k = tag_run_len(rest);
+                let run = &rest[..4 * k];
+                let times = &mut out.time_ps.spare_capacity_mut()[..k];
+                let chans = &mut out.channel.spare_capacity_mut()[..k];
+                match self.step32 {
+                    // The common case: coarse_lo * coarse + fine * step fits 32 bits, so the
+                    // loop has no 64-bit multiply, no lookup and no exit: it vectorises.
+                    Some((coarse, step)) => {
+                        // Words into an aligned scratch block first; the arithmetic loop
+                        // then runs over plain arrays, which the compiler vectorises.
+                        let mut tmp = [0u32; 256];
+                        let blocks = run.chunks(1024).zip(times.chunks_mut(256)).zip(chans.chunks_mut(256));
+                        for ((src, td), cd) in blocks {
+                            let m = td.len();
+                            for (d, b) in tmp[..m].iter_mut().zip(src.chunks_exact(4)) {
+                                *d = u32::from_le_bytes(b.try_into().expect("4 bytes"));
+                            }
+                            if (coarse, step) == (10_000, 10) {
+                                fill_times(&tmp[..m], td, base, 10_000, 10); // constants: the default
+                            } else {
+                                fill_times(&tmp[..m], td, base, coarse, step);
+                            }
+                            for (w, c) in tmp[..m].iter().zip(cd.iter_mut()) {
+                                c.write((w >> 28) as u8 & 7);
+                            }
+                        }
+                    }
+                    None => {
+                        let (coarse, fine_ps) = (self.coarse_ps, &*self.fine_ps);
+                        for ((b, t), c) in run.chunks_exact(4).zip(times.iter_mut()).zip(chans.iter_mut()) {
+                            let w = u32::from_le_bytes(b.try_into().expect("4 bytes"));
+                            let lo = i64::from((w >> wire::FINE_BITS) & 0x3FFFF);
+                            t.write(base + lo * coarse + fine_ps[(w & 0x3FF) as usize]);
+                            c.write((w >> 28) as u8 & 7);
+                        }
+                    }
+                }
+                i += k;
+                // SAFETY: the first k spare slots of both vectors were just written.
+                unsafe {
+                    out.time_ps.set_len(start + k);
+                    out.channel.set_len(start + k);
+                }
+                self.offset += 4 * k as u64;
+                if i == words {
+                    break;
                 }
             }
-            self.word(w, out);
+            let b = &body[4 * i..4 * i + 4];
+            self.word(u32::from_le_bytes([b[0], b[1], b[2], b[3]]), out);
             self.offset += 4;
+            i += 1;
         }
         let rest = &bytes[words * 4..];
         self.carry[..rest.len()].copy_from_slice(rest);
@@ -174,21 +254,41 @@ impl Decoder {
     /// ones must repeat it (overflow exit re-announces it) or advance it; anything else is
     /// a cut or reordered stream, reported, and the new epoch is taken as given.
     fn wrap(&mut self, e28: u64, w: u32, out: &mut TagBatch) {
+        const HALF: u64 = 1 << (wire::EPOCH_BITS - 1);
         let new = if self.epoch_base_ps.is_none() {
             e28
         } else {
-            let mut e = (self.epoch & !EPOCH_MASK) | e28;
-            if e < self.epoch {
-                e += 1 << wire::EPOCH_BITS;
+            let prev28 = self.epoch & EPOCH_MASK;
+            let high = self.epoch & !EPOCH_MASK;
+            if e28 >= prev28 {
+                if e28 - prev28 > (1 << 20) {
+                    // More than 2^20 epochs (45 min) skipped: not a plausible gap.
+                    self.error(w, StreamErrorKind::EpochDiscontinuity, out);
+                }
+                high | e28
+            } else if prev28 - e28 > HALF {
+                // The 28-bit epoch counter rolled over (every 8.2 days).
+                (high | e28) + (1 << wire::EPOCH_BITS)
+            } else {
+                // Backwards: a cut or reordered stream. Reported, and the device's word taken.
+                self.error(w, StreamErrorKind::EpochDiscontinuity, out);
+                high | e28
             }
-            e
         };
-        if self.epoch_base_ps.is_some() && new != self.epoch && new - self.epoch > (1 << 20) {
-            // More than 2^20 epochs (45 min) skipped: not a plausible gap in one stream.
+        // Epochs past 2^30 (33 days of running) or times past i64 only come from a corrupt
+        // stream: report it and forget the epoch until the next plausible WRAP.
+        let span = ((1i64 << wire::COARSE_LO_BITS) + 1).saturating_mul(self.coarse_ps);
+        let base = (new < 1 << 30)
+            .then(|| ((new << wire::COARSE_LO_BITS) as i64).checked_mul(self.coarse_ps))
+            .flatten()
+            .filter(|b| b.checked_add(span).is_some());
+        if base.is_none() {
             self.error(w, StreamErrorKind::EpochDiscontinuity, out);
+            self.epoch = 0;
+        } else {
+            self.epoch = new;
         }
-        self.epoch = new;
-        self.epoch_base_ps = Some((new << wire::COARSE_LO_BITS) as i64 * self.coarse_ps);
+        self.epoch_base_ps = base;
     }
 }
 
@@ -308,6 +408,46 @@ mod tests {
             }
             d.finish(&mut out);
             assert_eq!(out, whole, "chunk size {chunk}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary bytes never panic, and any chunking decodes to the same tags and events.
+        #[test]
+        fn arbitrary_bytes_decode_the_same_in_any_chunking(
+            words in prop::collection::vec(prop_oneof![
+                4 => any::<u32>().prop_map(|w| w & 0x7FFF_FFFF),
+                1 => (0u64..1 << 28).prop_map(rtl::wire::wrap),
+                1 => any::<u32>(),
+            ], 0..400),
+            tail in prop::collection::vec(any::<u8>(), 0..4),
+            cuts in prop::collection::vec(1usize..64, 1..20),
+        ) {
+            let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            bytes.extend(tail);
+            let mut whole = TagBatch::default();
+            let mut d = Decoder::new(TimeBase::default());
+            d.decode(&bytes, &mut whole);
+            d.finish(&mut whole);
+            let mut pieces = TagBatch::default();
+            let mut d = Decoder::new(TimeBase::default());
+            let mut rest = &bytes[..];
+            for c in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let n = (*c).min(rest.len());
+                d.decode(&rest[..n], &mut pieces);
+                rest = &rest[n..];
+            }
+            d.finish(&mut pieces);
+            prop_assert_eq!(pieces, whole);
         }
     }
 }

@@ -26,6 +26,18 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20_000_000)]
         slots: u64,
     },
+    /// The simulated bench and the tag-stream path.
+    ///
+    /// Prints fast_pass_wall_s (a whole satellite pass at 100 MHz through the fast bench and
+    /// the real drivers), decode_tags_per_s with memcpy_tags_per_s as its baseline,
+    /// sim_stream_tags_per_s (the sim serve socket transport into the decoder) and
+    /// sim_generate_tags_per_s (the bench generating a saturating load).
+    Sim {
+        /// The shared/ folder holding data/passes (the real Micius pass); without it a
+        /// circular orbit is simulated instead.
+        #[arg(long, default_value = "../shared")]
+        shared: std::path::PathBuf,
+    },
 }
 
 /// Runs `qkdbench bench`.
@@ -34,6 +46,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchWhat::Rtl { slots } => {
             eprintln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
             print(&harness::bench::rtl::run(slots), args.json)
+        }
+        BenchWhat::Sim { shared } => {
+            eprintln!("bench sim: a whole pass, the decoder and the sim transport ...");
+            print(&harness::bench::sim::run(&shared), args.json)
         }
     }
 }
