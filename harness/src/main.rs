@@ -24,16 +24,22 @@ enum Command {
     Devices,
     /// The simulated bench (`sim serve`).
     Sim(cli::sim::SimArgs),
+    /// Finite-key secure key length from decoy-state counts (Lim et al. 2014).
+    ///
+    /// Reads a JSON file, prints JSON; exit code 2 names the bad field.
+    Keyrate(cli::keyrate::KeyRateArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
 }
 
-fn main() -> Result<()> {
+fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Devices => cli::devices::run(),
         Command::Sim(args) => cli::sim::run(args),
-    }
+    }?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -2,4 +2,5 @@
 pub mod bench;
 pub mod demo;
 pub mod devices;
+pub mod keyrate;
 pub mod sim;

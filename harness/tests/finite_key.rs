@@ -1,0 +1,84 @@
+//! The finite-key evaluation against an independent, 50-digit evaluation of the published
+//! equations (tests/vectors/finite_key.py), and `qkdbench keyrate` as a user runs it.
+
+use harness::engine::finite_key::KeyRateInput;
+use serde_json::Value;
+
+fn vectors() -> Vec<Value> {
+    let text = include_str!("vectors/finite_key.json");
+    serde_json::from_str(text).expect("vectors parse")
+}
+
+fn close(got: f64, want: f64, what: &str) {
+    let tol = 1e-9 * want.abs().max(1.0);
+    assert!((got - want).abs() <= tol, "{what}: got {got}, expected {want}");
+}
+
+#[test]
+fn key_length_matches_independent_evaluation() {
+    for v in vectors() {
+        let name = v["name"].as_str().unwrap();
+        let input: KeyRateInput = serde_json::from_value(v["input"].clone()).unwrap();
+        let out = input.evaluate().unwrap();
+        let e = &v["expected"];
+        for (field, got) in [
+            ("s_x0", out.s_x0),
+            ("s_x1", out.s_x1),
+            ("s_z0", out.s_z0),
+            ("s_z1", out.s_z1),
+            ("v_z1", out.v_z1),
+            ("phi_x", out.phi_x),
+            ("lambda_ec", out.lambda_ec),
+            ("qber_x", out.qber_x),
+        ] {
+            close(got, e[field].as_f64().unwrap(), &format!("{name}: {field}"));
+        }
+        match e["key_length_raw_bits"].as_f64() {
+            Some(want) => {
+                close(out.key_length_raw_bits.unwrap(), want, &format!("{name}: raw key length"));
+                assert_eq!(out.key_length_bits, if want > 0.0 { want.floor() as u64 } else { 0 }, "{name}");
+            }
+            None => assert_eq!((out.key_length_raw_bits, out.key_length_bits), (None, 0), "{name}"),
+        }
+    }
+}
+
+#[test]
+fn keyrate_cli_prints_json_and_refuses_bad_fields_with_exit_2() {
+    let dir = std::env::temp_dir().join(format!("qkdbench-keyrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    let v = vectors();
+    std::fs::write(&good, v[0]["input"].to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args(["keyrate", "--input"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["key_length_bits", "s_x0", "s_x1", "s_z1", "v_z1", "phi_x", "lambda_ec", "qber_x"] {
+        assert!(json.get(key).is_some(), "output lacks {key}: {json}");
+    }
+    let mut bad = v[0]["input"].clone();
+    bad["mu"] = serde_json::json!([0.1, 0.5, 0.0]);
+    let cases = [
+        (bad.to_string(), "mu"),
+        (v[0]["input"].to_string().replace("\"p\"", "\"probabilities\""), "probabilities"),
+        ("{\"mu\": [0.5, 0.1,".to_string(), "line 1"),
+    ];
+    for (text, named) in cases {
+        let f = dir.join("bad.json");
+        std::fs::write(&f, &text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+            .args(["keyrate", "--input"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "error for {text:?} does not name {named:?}: {err}");
+        assert!(out.stdout.is_empty(), "no output on error");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
