@@ -18,43 +18,48 @@ module uart_rx #(
   reg [31:0] cnt;
   reg [2:0] bitn;
 
+  // Registers only this block reads are assigned with blocking assignments (in the order
+  // a non-blocking update would see them): the simulation then needs no shadow copies.
+  /* verilator lint_off BLKSEQ */
   always @(posedge clk) begin
-    rx_s1 <= rx;
-    rx_s2 <= rx_s1;
     valid <= 1'b0;
     if (rst) begin
-      state <= IDLE;
-      cnt   <= 32'd0;
-      bitn  <= 3'd0;
-      rx_s1 <= 1'b1;
-      rx_s2 <= 1'b1;
+      state = IDLE;
+      cnt   = 32'd0;
+      bitn  = 3'd0;
+      rx_s1 = 1'b1;
+      rx_s2 = 1'b1;
     end else begin
       case (state)
         IDLE:
         if (!rx_s2) begin
-          state <= START;
-          cnt   <= 32'd0;
+          state = START;
+          cnt   = 32'd0;
         end
         START:
         if (cnt == HALF) begin
-          cnt   <= 32'd0;
-          bitn  <= 3'd0;
-          state <= rx_s2 ? IDLE : DATA;  // a glitch, not a start bit
-        end else cnt <= cnt + 32'd1;
+          cnt   = 32'd0;
+          bitn  = 3'd0;
+          state = rx_s2 ? IDLE : DATA;  // a glitch, not a start bit
+        end else cnt = cnt + 32'd1;
         DATA:
         if (cnt == LAST) begin
-          cnt  <= 32'd0;
+          cnt  = 32'd0;
           data <= {rx_s2, data[7:1]};
-          if (bitn == 3'd7) state <= STOP;
-          bitn <= bitn + 3'd1;
-        end else cnt <= cnt + 32'd1;
+          if (bitn == 3'd7) state = STOP;
+          bitn = bitn + 3'd1;
+        end else cnt = cnt + 32'd1;
         default:  // STOP
         if (cnt == LAST) begin
-          cnt   <= 32'd0;
-          state <= IDLE;
+          cnt   = 32'd0;
+          state = IDLE;
           valid <= rx_s2;
-        end else cnt <= cnt + 32'd1;
+        end else cnt = cnt + 32'd1;
       endcase
+      // the synchroniser shifts last: the state machine above saw last cycle's sample
+      rx_s2 = rx_s1;
+      rx_s1 = rx;
     end
   end
+  /* verilator lint_on BLKSEQ */
 endmodule

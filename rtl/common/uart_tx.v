@@ -15,26 +15,29 @@ module uart_tx #(
   reg [31:0] cnt;
   assign busy = nbits != 4'd0;
 
+  // shreg and cnt are only read here: blocking assignments, no shadow copies.
+  /* verilator lint_off BLKSEQ */
   always @(posedge clk) begin
     if (rst) begin
       tx    <= 1'b1;
       nbits <= 4'd0;
-      cnt   <= 32'd0;
-      shreg <= 10'h3FF;
+      cnt   = 32'd0;
+      shreg = 10'h3FF;
     end else if (nbits == 4'd0) begin
       tx <= 1'b1;
       if (start) begin
-        shreg <= {1'b1, data, 1'b0};
+        shreg = {1'b1, data, 1'b0};
         nbits <= 4'd10;
-        cnt   <= 32'd0;
+        cnt   = 32'd0;
       end
     end else begin
       tx <= shreg[0];
       if (cnt == LAST) begin
-        cnt   <= 32'd0;
-        shreg <= {1'b1, shreg[9:1]};
+        cnt   = 32'd0;
+        shreg = {1'b1, shreg[9:1]};
         nbits <= nbits - 4'd1;
-      end else cnt <= cnt + 32'd1;
+      end else cnt = cnt + 32'd1;
     end
   end
+  /* verilator lint_on BLKSEQ */
 endmodule

@@ -71,105 +71,109 @@ module reg_bridge #(
     end
   endfunction
 
+  // Registers only this block reads use blocking assignments (each is read before it is
+  // written in a cycle), so the simulation keeps no shadow copies of them. Outputs to the
+  // UART and the core stay non-blocking.
+  /* verilator lint_off BLKSEQ */
   always @(posedge clk) begin
     bus_we   <= 1'b0;
     bus_re   <= 1'b0;
     tx_start <= 1'b0;
     if (rst) begin
-      idx     <= 3'd0;
-      crc     <= 8'd0;
-      silence <= 32'd0;
-      pending <= 1'b0;
-      state   <= S_IDLE;
-      tstate  <= T_ISSUE;
-      nsent   <= 3'd0;
+      idx     = 3'd0;
+      crc     = 8'd0;
+      silence = 32'd0;
+      pending = 1'b0;
+      state   = S_IDLE;
+      tstate  = T_ISSUE;
+      nsent   = 3'd0;
     end else begin
       // ---- receive ----
       if (rx_valid) begin
-        silence <= 32'd0;
+        silence = 32'd0;
         if (idx == 3'd0) begin
           if (rx_data == 8'hA5) begin
-            idx <= 3'd1;
-            crc <= crc8_byte(8'h00, 8'hA5);
+            idx = 3'd1;
+            crc = crc8_byte(8'h00, 8'hA5);
           end
         end else begin
           case (idx)
-            3'd1: f_op <= rx_data;
-            3'd2: f_addr <= rx_data;
-            3'd3: f_data[7:0] <= rx_data;
-            3'd4: f_data[15:8] <= rx_data;
-            3'd5: f_data[23:16] <= rx_data;
-            3'd6: f_data[31:24] <= rx_data;
+            3'd1: f_op = rx_data;
+            3'd2: f_addr = rx_data;
+            3'd3: f_data[7:0] = rx_data;
+            3'd4: f_data[15:8] = rx_data;
+            3'd5: f_data[23:16] = rx_data;
+            3'd6: f_data[31:24] = rx_data;
             default: ;
           endcase
           if (idx == 3'd7) begin
-            idx      <= 3'd0;
-            pending  <= 1'b1;  // a frame arriving while one waits replaces it
-            p_crc_ok <= (rx_data == crc);
-            p_op     <= f_op;
-            p_addr   <= f_addr;
-            p_data   <= f_data;
+            idx      = 3'd0;
+            pending  = 1'b1;  // a frame arriving while one waits replaces it
+            p_crc_ok = (rx_data == crc);
+            p_op     = f_op;
+            p_addr   = f_addr;
+            p_data   = f_data;
           end else begin
-            idx <= idx + 3'd1;
-            crc <= crc8_byte(crc, rx_data);
+            idx = idx + 3'd1;
+            crc = crc8_byte(crc, rx_data);
           end
         end
       end else if (idx != 3'd0) begin
         if (silence >= TIMEOUT_CYC) begin
-          idx     <= 3'd0;
-          silence <= 32'd0;
-        end else silence <= silence + 32'd1;
+          idx     = 3'd0;
+          silence = 32'd0;
+        end else silence = silence + 32'd1;
       end
 
       // ---- execute and reply ----
       case (state)
         S_IDLE:
         if (pending) begin
-          pending   <= 1'b0;
-          r_addr    <= p_addr;
+          pending   = 1'b0;
+          r_addr    = p_addr;
           bus_addr  <= p_addr;
           bus_wdata <= p_data;
           if (!p_crc_ok) begin
-            r_status <= {5'd0, ST_BAD_CRC};
-            r_data   <= 32'd0;
-            state    <= S_SEND;
+            r_status = {5'd0, ST_BAD_CRC};
+            r_data   = 32'd0;
+            state    = S_SEND;
           end else if (p_op == 8'h01) begin
             bus_we <= 1'b1;
-            state  <= S_EXEC;
+            state  = S_EXEC;
           end else if (p_op == 8'h02) begin
             bus_re <= 1'b1;
-            state  <= S_EXEC;
+            state  = S_EXEC;
           end else begin
-            r_status <= {5'd0, ST_BAD_OP};
-            r_data   <= 32'd0;
-            state    <= S_SEND;
+            r_status = {5'd0, ST_BAD_OP};
+            r_data   = 32'd0;
+            state    = S_SEND;
           end
         end
         S_EXEC: begin
           // The core answers combinationally during the strobe cycle.
-          r_status <= {5'd0, bus_status};
-          r_data   <= (bus_status == ST_OK) ? (bus_we ? bus_wdata : bus_rdata) : 32'd0;
-          state    <= S_SEND;
+          r_status = {5'd0, bus_status};
+          r_data   = (bus_status == ST_OK) ? (bus_we ? bus_wdata : bus_rdata) : 32'd0;
+          state    = S_SEND;
         end
         default:  // S_SEND
         case (tstate)
           T_ISSUE: begin
             tx_data  <= reply_byte(nsent, r_status, r_addr, r_data);
             tx_start <= 1'b1;
-            tstate   <= T_WAIT_BUSY;
+            tstate   = T_WAIT_BUSY;
           end
-          T_WAIT_BUSY: if (tx_busy) tstate <= T_WAIT_IDLE;
+          T_WAIT_BUSY: if (tx_busy) tstate = T_WAIT_IDLE;
           default:
           if (!tx_busy) begin
-            tstate <= T_ISSUE;
-            nsent  <= nsent + 3'd1;
+            tstate = T_ISSUE;
             if (nsent == 3'd7) begin
-              nsent <= 3'd0;
-              state <= S_IDLE;
-            end
+              nsent = 3'd0;
+              state = S_IDLE;
+            end else nsent = nsent + 3'd1;
           end
         endcase
       endcase
     end
   end
+  /* verilator lint_on BLKSEQ */
 endmodule
