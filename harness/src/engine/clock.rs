@@ -1,0 +1,269 @@
+//! Clock recovery from the sync channel: the period, phase and drift of the transmitter's
+//! pulse train as seen by the tagger, a lock state machine with holdover, and absolute
+//! pulse indices from the frame mark (QKD-REFERENCE.md section 5).
+//!
+//! The tracker is an alpha-beta filter on the sync arrival times. Missing syncs are
+//! bridged (the gap is a whole number of sync periods), extra tags (far from a predicted
+//! sync) are rejected and counted, and during a dropout the last period carries the
+//! prediction (holdover) until syncs come back inside a gate that widens with time.
+
+use serde::Serialize;
+
+/// Lock state of the clock recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockState {
+    /// Looking for a run of syncs with the nominal spacing.
+    Searching,
+    /// Tracking syncs.
+    Locked,
+    /// Syncs missing; predicting from the last period.
+    Holdover,
+    /// Holdover ran too long: the prediction can no longer be trusted.
+    Lost,
+}
+
+/// Settings of the clock recovery.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockConfig {
+    /// Nominal pulse period, ps (10,000 at 100 MHz).
+    pub pulse_period_ps: f64,
+    /// Pulses per sync (the generator's SYNC_PERIOD).
+    pub sync_period_pulses: u32,
+    /// Syncs per frame mark (FRAME_PERIOD).
+    pub frame_period_syncs: u32,
+    /// Largest clock offset between transmitter and tagger, plus Doppler, ppm.
+    pub max_offset_ppm: f64,
+    /// Syncs with consistent spacing needed to lock.
+    pub lock_after_syncs: u32,
+    /// A sync further than this from its prediction while locked is rejected, ps.
+    pub locked_gate_ps: f64,
+    /// Holdover gives up (Lost) after this long without syncs, s.
+    pub max_holdover_s: f64,
+    /// Filter gains: phase (alpha) and period (beta).
+    pub alpha: f64,
+    /// See `alpha`.
+    pub beta: f64,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            pulse_period_ps: 10_000.0,
+            sync_period_pulses: 10_000,
+            frame_period_syncs: 100,
+            max_offset_ppm: 100.0,
+            lock_after_syncs: 4,
+            locked_gate_ps: 2_000.0,
+            max_holdover_s: 30.0,
+            alpha: 0.2,
+            beta: 0.02,
+        }
+    }
+}
+
+/// The clock recovery.
+#[derive(Debug, Clone)]
+pub struct ClockTracker {
+    cfg: ClockConfig,
+    state: LockState,
+    /// Time of the reference sync (filtered), ps.
+    t_ref: f64,
+    /// Sync number of the reference sync, counted from the first lock.
+    k_ref: i64,
+    /// Sync period, ps.
+    period: f64,
+    /// Last accepted sync, ps.
+    last_sync: f64,
+    /// Candidate syncs while searching.
+    search: Vec<f64>,
+    /// Frame marks seen while searching (they index the syncs once the lock comes).
+    search_frames: Vec<f64>,
+    /// Sync number (in k_ref's count) that carries pulse index 0, once a frame mark fixed it.
+    k_zero: Option<i64>,
+    /// Counters.
+    pub stats: ClockStats,
+}
+
+/// What the clock recovery has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ClockStats {
+    /// Syncs accepted.
+    pub syncs_accepted: u64,
+    /// Syncs rejected as far from any prediction (extra tags).
+    pub syncs_rejected: u64,
+    /// Syncs bridged over (missing in the stream).
+    pub syncs_missing: u64,
+    /// Frame marks consistent with the sync count.
+    pub frames_ok: u64,
+    /// Frame marks that disagreed with the sync count (re-indexed).
+    pub frame_slips: u64,
+    /// Times the lock was (re)acquired.
+    pub locks: u64,
+}
+
+impl ClockTracker {
+    /// A tracker, searching.
+    pub fn new(cfg: ClockConfig) -> Self {
+        let period = cfg.pulse_period_ps * f64::from(cfg.sync_period_pulses);
+        ClockTracker {
+            cfg,
+            state: LockState::Searching,
+            t_ref: 0.0,
+            k_ref: 0,
+            period,
+            last_sync: f64::NEG_INFINITY,
+            search: Vec::new(),
+            search_frames: Vec::new(),
+            k_zero: None,
+            stats: ClockStats::default(),
+        }
+    }
+
+    /// The lock state.
+    pub fn state(&self) -> LockState {
+        self.state
+    }
+
+    /// The sync period now, ps.
+    pub fn sync_period_ps(&self) -> f64 {
+        self.period
+    }
+
+    /// The pulse period now, ps (the transmitter's, as seen through Doppler and clock).
+    pub fn pulse_period_ps(&self) -> f64 {
+        self.period / f64::from(self.cfg.sync_period_pulses)
+    }
+
+    /// Relative frequency offset of the received pulse train from nominal (Doppler + clock).
+    pub fn offset_ratio(&self) -> f64 {
+        self.pulse_period_ps() / self.cfg.pulse_period_ps - 1.0
+    }
+
+    /// Whether pulse indices are absolute (a frame mark was seen while locked).
+    pub fn indexed(&self) -> bool {
+        self.k_zero.is_some()
+    }
+
+    /// Called for the passage of time without syncs (any tag's time): moves to holdover or
+    /// lost when syncs stop.
+    pub fn tick(&mut self, t: f64) {
+        match self.state {
+            LockState::Locked if t - self.last_sync > 3.5 * self.period => self.state = LockState::Holdover,
+            LockState::Holdover if (t - self.last_sync) * 1e-12 > self.cfg.max_holdover_s => {
+                self.state = LockState::Lost;
+                self.k_zero = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// A sync tag at `t` ps.
+    pub fn sync(&mut self, t: f64) {
+        self.tick(t);
+        match self.state {
+            LockState::Searching | LockState::Lost => self.search_with(t),
+            LockState::Locked | LockState::Holdover => {
+                let n = ((t - self.t_ref) / self.period).round();
+                if n < 1.0 {
+                    self.stats.syncs_rejected += 1;
+                    return;
+                }
+                let predicted = self.t_ref + n * self.period;
+                let r = t - predicted;
+                let gate = if self.state == LockState::Locked {
+                    self.cfg.locked_gate_ps
+                } else {
+                    // The prediction drifts in holdover: widen with the time since the
+                    // last sync, up to a quarter period (beyond that n is ambiguous).
+                    let dt_s = (t - self.last_sync) * 1e-12;
+                    (self.cfg.locked_gate_ps + dt_s * self.period * 2e-6).min(0.25 * self.period)
+                };
+                if r.abs() > gate {
+                    self.stats.syncs_rejected += 1;
+                    return;
+                }
+                let holdover = self.state == LockState::Holdover;
+                let (alpha, beta) = if holdover { (1.0, 0.0) } else { (self.cfg.alpha, self.cfg.beta) };
+                self.stats.syncs_missing += n as u64 - 1;
+                self.t_ref = predicted + alpha * r;
+                self.period += beta * r / n;
+                self.k_ref += n as i64;
+                self.last_sync = t;
+                self.stats.syncs_accepted += 1;
+                if holdover {
+                    self.state = LockState::Locked;
+                    self.stats.locks += 1;
+                }
+            }
+        }
+    }
+
+    fn search_with(&mut self, t: f64) {
+        let nominal = self.cfg.pulse_period_ps * f64::from(self.cfg.sync_period_pulses);
+        let tol = nominal * self.cfg.max_offset_ppm * 1e-6 + self.cfg.locked_gate_ps;
+        if let Some(&prev) = self.search.last() {
+            if (t - prev - nominal).abs() > tol {
+                self.search.clear();
+                self.search_frames.retain(|&f| f >= t - tol);
+            }
+        }
+        self.search.push(t);
+        if self.search.len() as u32 >= self.cfg.lock_after_syncs.max(2) {
+            let n = self.search.len();
+            self.period = (self.search[n - 1] - self.search[0]) / (n - 1) as f64;
+            self.t_ref = t;
+            // A new count: sync numbers from before the loss are gone.
+            self.k_ref = 0;
+            self.k_zero = None;
+            self.last_sync = t;
+            self.state = LockState::Locked;
+            self.stats.syncs_accepted += n as u64;
+            self.stats.locks += 1;
+            self.search.clear();
+            for f in std::mem::take(&mut self.search_frames) {
+                self.frame(f);
+            }
+        }
+    }
+
+    /// A frame-mark tag at `t`: the nearest sync carries a pulse index that is a multiple of
+    /// sync_period x frame_period. The first one while locked fixes index 0 (the engine is
+    /// started before the generator, whose first pulse carries the first frame mark).
+    pub fn frame(&mut self, t: f64) {
+        if matches!(self.state, LockState::Searching | LockState::Lost) {
+            self.search_frames.push(t);
+            return;
+        }
+        if self.state != LockState::Locked {
+            return;
+        }
+        let k = self.k_ref + ((t - self.t_ref) / self.period).round() as i64;
+        let m = i64::from(self.cfg.frame_period_syncs.max(1));
+        match self.k_zero {
+            None => self.k_zero = Some(k),
+            Some(z) if (k - z).rem_euclid(m) == 0 => self.stats.frames_ok += 1,
+            Some(z) => {
+                // Re-index to the nearest frame boundary; count the slip.
+                let frames = ((k - z) as f64 / m as f64).round() as i64;
+                self.k_zero = Some(k - frames * m);
+                self.stats.frame_slips += 1;
+            }
+        }
+    }
+
+    /// Absolute pulse index and residual (ps) of an arrival at `t` with detector offset
+    /// `offset_ps` (arrival relative to the sync of the same pulse), if indexed and tracking.
+    #[inline]
+    pub fn pulse_of(&self, t: f64, offset_ps: f64) -> Option<(i64, f64)> {
+        let zero = self.k_zero?;
+        if !matches!(self.state, LockState::Locked | LockState::Holdover) {
+            return None;
+        }
+        let tp = self.period / f64::from(self.cfg.sync_period_pulses);
+        let x = (t - self.t_ref - offset_ps) / tp;
+        let j = x.round();
+        let i = (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses) + j as i64;
+        Some((i, (x - j) * tp))
+    }
+}

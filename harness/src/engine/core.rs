@@ -1,0 +1,372 @@
+//! The engine proper: clock recovery, detector calibration, gating, sifting.
+
+use drivers::stream::{StreamEvent, TagBatch};
+use rtl::model::pattern_gen::PatternSettings;
+use serde::Serialize;
+
+use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
+use super::sift::{sift_pulse, SiftCounts};
+
+/// Detections used to calibrate each detector's arrival offset.
+const CALIBRATION_DETECTIONS: usize = 4000;
+/// Whole pulse periods searched either way when calibrating a detector's delay.
+const OFFSET_SEARCH_PULSES: i64 = 8;
+/// Bin of the arrival-phase histogram, ps.
+pub const HISTOGRAM_BIN_PS: f64 = 10.0;
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Clock recovery.
+    pub clock: ClockConfig,
+    /// The generator's settings: symbol(i) is computed from them.
+    pub pattern: PatternSettings,
+    /// Gate width around each expected arrival, ps.
+    pub gate_width_ps: f64,
+    /// Tagger channel of each detector H, V, D, A.
+    pub detector_channels: [u8; 4],
+    /// Tagger channel of the sync.
+    pub sync_channel: u8,
+    /// Tagger channel of the frame mark.
+    pub frame_channel: u8,
+    /// Keep (time, detector, pulse index) of every gated detection (tests, debugging).
+    pub log_assignments: bool,
+}
+
+impl EngineConfig {
+    /// Settings for a generator programmed with `pattern`, at `pulse_rate_hz`.
+    pub fn new(pattern: PatternSettings, pulse_rate_hz: f64) -> Self {
+        EngineConfig {
+            clock: ClockConfig {
+                pulse_period_ps: 1e12 / pulse_rate_hz,
+                sync_period_pulses: pattern.sync_period,
+                frame_period_syncs: pattern.frame_period,
+                ..ClockConfig::default()
+            },
+            pattern,
+            gate_width_ps: 1000.0,
+            detector_channels: [0, 1, 2, 3],
+            sync_channel: 4,
+            frame_channel: 5,
+            log_assignments: false,
+        }
+    }
+}
+
+/// A lock-state change, for the record and the TUI.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LockEvent {
+    /// Device time of the change, ps.
+    pub time_ps: i64,
+    /// The new state.
+    pub state: LockState,
+}
+
+/// Everything the engine reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Lock state now.
+    pub lock: LockState,
+    /// Relative offset of the received pulse rate from nominal (Doppler + clocks).
+    pub rate_offset: f64,
+    /// Clock-recovery counters.
+    pub clock: ClockStats,
+    /// Sifting counts since the start.
+    pub counts: SiftCounts,
+    /// QBER per basis [Z, X], all classes.
+    pub qber: [Option<f64>; 2],
+    /// Gain per class: detected pulses / pulses of that class sent.
+    pub gain: [Option<f64>; 4],
+    /// Pulse index of the latest indexed detection.
+    pub last_pulse: i64,
+    /// Detections inside the gate.
+    pub gated: u64,
+    /// Detections outside the gate.
+    pub outside_gate: u64,
+    /// Detections that could not be given a pulse index (no lock or no frame mark yet).
+    pub unindexed: u64,
+    /// RMS of the gated detections' arrival residuals, ps.
+    pub residual_rms_ps: Option<f64>,
+    /// Arrival offset of each detector from its sync, ps (from calibration).
+    pub detector_offset_ps: [Option<f64>; 4],
+    /// Loss events seen in the stream: overflows and missed tags.
+    pub overflows: u64,
+    /// Tags the device lost (in-band counts).
+    pub missed_tags: u64,
+    /// Stream errors.
+    pub stream_errors: u64,
+    /// Lock-state changes.
+    pub lock_events: Vec<LockEvent>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Calibration {
+    /// (time, detector, pulse index and residual with zero offset, taken when the detection
+    /// arrived) of detections waiting for the calibration.
+    pending: Vec<(f64, u8, i64, f64)>,
+    done: bool,
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    cfg: EngineConfig,
+    clock: ClockTracker,
+    channel_to_detector: [Option<u8>; 8],
+    offsets: [Option<f64>; 4],
+    calibration: Calibration,
+    counts: SiftCounts,
+    pending: Option<(i64, u8)>,
+    last_pulse: i64,
+    gated: u64,
+    outside_gate: u64,
+    unindexed: u64,
+    res_sum2: f64,
+    res_n: u64,
+    /// Arrival-phase histogram per detector: residuals from -T/2 to T/2 in 10 ps bins.
+    histogram: Vec<[u64; 4]>,
+    overflows: u64,
+    missed: u64,
+    stream_errors: u64,
+    lock_events: Vec<LockEvent>,
+    last_state: LockState,
+    /// Gated detections: (time ps, detector, pulse), when asked for.
+    pub assignments: Vec<(i64, u8, i64)>,
+}
+
+impl Engine {
+    /// An engine with `cfg`.
+    pub fn new(cfg: EngineConfig) -> Self {
+        let mut channel_to_detector = [None; 8];
+        for (d, &ch) in cfg.detector_channels.iter().enumerate() {
+            channel_to_detector[usize::from(ch & 7)] = Some(d as u8);
+        }
+        let bins = (cfg.clock.pulse_period_ps / HISTOGRAM_BIN_PS).ceil() as usize + 1;
+        Engine {
+            clock: ClockTracker::new(cfg.clock),
+            channel_to_detector,
+            offsets: [None; 4],
+            calibration: Calibration::default(),
+            counts: SiftCounts::default(),
+            pending: None,
+            last_pulse: -1,
+            gated: 0,
+            outside_gate: 0,
+            unindexed: 0,
+            res_sum2: 0.0,
+            res_n: 0,
+            histogram: vec![[0; 4]; bins],
+            overflows: 0,
+            missed: 0,
+            stream_errors: 0,
+            lock_events: Vec::new(),
+            last_state: LockState::Searching,
+            assignments: Vec::new(),
+            cfg,
+        }
+    }
+
+    /// Processes one batch, in stream order.
+    pub fn process(&mut self, batch: &TagBatch) {
+        let mut ev = batch.events.iter().peekable();
+        for (idx, (&t, &ch)) in batch.time_ps.iter().zip(&batch.channel).enumerate() {
+            while let Some((_, e)) = ev.next_if(|(at, _)| *at <= idx) {
+                self.event(e);
+            }
+            self.tag(t, ch);
+        }
+        for (_, e) in ev {
+            self.event(e);
+        }
+    }
+
+    fn event(&mut self, e: &StreamEvent) {
+        match e {
+            StreamEvent::OverflowBegin { .. } => self.overflows += 1,
+            StreamEvent::Missed { count, .. } => self.missed += count,
+            StreamEvent::Error { .. } => self.stream_errors += 1,
+            StreamEvent::OverflowEnd { .. } => {}
+        }
+    }
+
+    #[inline]
+    fn tag(&mut self, t_ps: i64, ch: u8) {
+        let t = t_ps as f64;
+        if ch == self.cfg.sync_channel {
+            self.clock.sync(t);
+            self.note_state(t_ps);
+            return;
+        }
+        if ch == self.cfg.frame_channel {
+            self.clock.frame(t);
+            return;
+        }
+        let Some(d) = self.channel_to_detector[usize::from(ch & 7)] else { return };
+        self.clock.tick(t);
+        self.note_state(t_ps);
+        // Index with the clock as it is now, at the arrival: a later clock state would be
+        // extrapolated backwards.
+        let Some((p0, r0)) = self.clock.pulse_of(t, 0.0) else {
+            self.unindexed += 1;
+            return;
+        };
+        if !self.calibration.done {
+            self.calibration.pending.push((t, d, p0, r0));
+            if self.calibration.pending.len() >= CALIBRATION_DETECTIONS {
+                self.calibrate();
+            }
+            return;
+        }
+        self.detection(t, d, p0, r0);
+    }
+
+    fn note_state(&mut self, t_ps: i64) {
+        let s = self.clock.state();
+        if s != self.last_state {
+            self.lock_events.push(LockEvent { time_ps: t_ps, state: s });
+            self.last_state = s;
+        }
+    }
+
+    /// Moves an index and residual taken with offset 0 to offset `off`.
+    #[inline]
+    fn shifted(p0: i64, r0: f64, off: f64, tp: f64) -> (i64, f64) {
+        let shift = ((r0 - off) / tp).round();
+        (p0 + shift as i64, r0 - off - shift * tp)
+    }
+
+    #[inline]
+    fn detection(&mut self, t: f64, d: u8, p0: i64, r0: f64) {
+        let Some(offset) = self.offsets[usize::from(d)] else {
+            self.unindexed += 1;
+            return;
+        };
+        let tp = self.clock.pulse_period_ps();
+        let (pulse, r) = Self::shifted(p0, r0, offset, tp);
+        let bin = ((r + tp / 2.0) / HISTOGRAM_BIN_PS) as usize;
+        if let Some(h) = self.histogram.get_mut(bin) {
+            h[usize::from(d)] += 1;
+        }
+        if r.abs() > self.cfg.gate_width_ps / 2.0 || pulse < 0 {
+            self.outside_gate += 1;
+            return;
+        }
+        self.gated += 1;
+        self.res_sum2 += r * r;
+        self.res_n += 1;
+        if self.cfg.log_assignments {
+            self.assignments.push((t as i64, d, pulse));
+        }
+        match self.pending {
+            Some((p, mask)) if p == pulse => self.pending = Some((p, mask | 1 << d)),
+            Some((p, mask)) if p < pulse => {
+                sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+                self.pending = Some((pulse, 1 << d));
+            }
+            // An earlier pulse after a later one (same tagger cycle, channel order): on its own.
+            Some(_) => sift_pulse(&self.cfg.pattern, pulse, 1 << d, &mut self.counts),
+            None => self.pending = Some((pulse, 1 << d)),
+        }
+        self.last_pulse = self.last_pulse.max(pulse);
+    }
+
+    /// Finds each detector's arrival offset from the sync: the fraction of a pulse period
+    /// from the arrival-phase peak, the whole periods from the lowest QBER over a few
+    /// candidates (a delay of whole pulses is invisible in the phase).
+    fn calibrate(&mut self) {
+        let pending = std::mem::take(&mut self.calibration.pending);
+        let tp = self.clock.pulse_period_ps();
+        for d in 0..4u8 {
+            let phases: Vec<(i64, f64)> = pending.iter().filter(|x| x.1 == d).map(|&(_, _, p0, r0)| (p0, r0)).collect();
+            if phases.len() < 20 {
+                continue;
+            }
+            // Peak of a 100 ps histogram, then the mean within +-500 ps of it (circular).
+            let nb = (tp / 100.0).ceil() as usize;
+            let mut h = vec![0u32; nb];
+            for (_, r) in &phases {
+                h[(((r + tp / 2.0) / 100.0) as usize).min(nb - 1)] += 1;
+            }
+            let peak = h.iter().enumerate().max_by_key(|(_, c)| **c).map_or(0, |(i, _)| i);
+            let centre = (peak as f64 + 0.5) * 100.0 - tp / 2.0;
+            let near: Vec<f64> = phases
+                .iter()
+                .map(|(_, r)| {
+                    let x = r - centre;
+                    x - (x / tp).round() * tp
+                })
+                .filter(|x| x.abs() <= 500.0)
+                .collect();
+            let frac = centre + near.iter().sum::<f64>() / near.len().max(1) as f64;
+            // Whole periods: the candidate with the lowest QBER among sifted detections.
+            let mut best = (f64::INFINITY, 0i64);
+            for j in -OFFSET_SEARCH_PULSES..=OFFSET_SEARCH_PULSES {
+                let off = frac + j as f64 * tp;
+                let mut c = SiftCounts::default();
+                for &(p0, r0) in &phases {
+                    let (p, r) = Self::shifted(p0, r0, off, tp);
+                    if r.abs() <= self.cfg.gate_width_ps / 2.0 && p >= 0 {
+                        sift_pulse(&self.cfg.pattern, p, 1 << d, &mut c);
+                    }
+                }
+                let b = usize::from(d / 2);
+                if let Some(q) = c.qber(b, None) {
+                    if c.sifted.iter().map(|s| s[b]).sum::<u64>() >= 10 && q < best.0 {
+                        best = (q, j);
+                    }
+                }
+            }
+            if best.0.is_finite() {
+                self.offsets[usize::from(d)] = Some(frac + best.1 as f64 * tp);
+            }
+        }
+        self.calibration.done = true;
+        for (t, d, p0, r0) in pending {
+            self.detection(t, d, p0, r0);
+        }
+    }
+
+    /// Sifts the pulse still open (end of stream).
+    pub fn flush(&mut self) {
+        if let Some((p, mask)) = self.pending.take() {
+            sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+        }
+        if !self.calibration.done && !self.calibration.pending.is_empty() {
+            self.calibrate();
+            if let Some((p, mask)) = self.pending.take() {
+                sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+            }
+        }
+    }
+
+    /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.
+    pub fn histogram(&self) -> &[[u64; 4]] {
+        &self.histogram
+    }
+
+    /// The state now.
+    pub fn snapshot(&self) -> Snapshot {
+        let p = self.cfg.pattern.class_probabilities();
+        let pulses = (self.last_pulse + 1).max(0) as f64;
+        Snapshot {
+            lock: self.clock.state(),
+            rate_offset: self.clock.offset_ratio(),
+            clock: self.clock.stats,
+            counts: self.counts.clone(),
+            qber: [self.counts.qber(0, None), self.counts.qber(1, None)],
+            gain: std::array::from_fn(|k| {
+                (p[k] > 0.0 && pulses > 0.0).then(|| self.counts.detected_pulses[k] as f64 / (pulses * p[k]))
+            }),
+            last_pulse: self.last_pulse,
+            gated: self.gated,
+            outside_gate: self.outside_gate,
+            unindexed: self.unindexed,
+            residual_rms_ps: (self.res_n > 0).then(|| (self.res_sum2 / self.res_n as f64).sqrt()),
+            detector_offset_ps: self.offsets,
+            overflows: self.overflows,
+            missed_tags: self.missed,
+            stream_errors: self.stream_errors,
+            lock_events: self.lock_events.clone(),
+        }
+    }
+}

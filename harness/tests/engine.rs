@@ -1,0 +1,229 @@
+//! The engine against the simulated bench's ground truth, through the real drivers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use drivers::pattern_gen::PatternConfig;
+use drivers::sim::optics::Cause;
+use drivers::sim::{self, BenchConfig, ChannelModel, Fault, Fidelity, OpticsConfig};
+use drivers::stream::TagBatch;
+use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
+use harness::engine::clock::LockState;
+use harness::engine::sift::{sift_pulse, SiftCounts};
+use harness::engine::{Engine, EngineConfig};
+use rtl::model::pattern_gen::PatternSettings;
+
+struct Run {
+    batches: Vec<TagBatch>,
+    truth: drivers::sim::truth::Truth,
+    settings: PatternSettings,
+}
+
+fn bench(optics: OpticsConfig, pattern: &PatternConfig, seconds: f64) -> Run {
+    let mut dev =
+        sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: true, duration_s: Some(seconds) })
+            .unwrap();
+    let settings = dev.pattern_gen.configure(pattern).unwrap();
+    dev.tagger.configure(&TaggerConfig::default()).unwrap();
+    dev.tagger.start().unwrap();
+    dev.pattern_gen.start().unwrap();
+    let mut batches = Vec::new();
+    loop {
+        let mut b = TagBatch::default();
+        let st = dev.tagger.read_batch(&mut b, Duration::from_secs(1)).unwrap();
+        batches.push(b);
+        if st == ReadState::Ended {
+            break;
+        }
+    }
+    Run { batches, truth: dev.tagger.link().bench().truth().clone(), settings }
+}
+
+fn quiet(loss_db: f64) -> OpticsConfig {
+    let mut o = OpticsConfig {
+        channel: ChannelModel::Constant { loss_db, range_km: 0.0 },
+        background_rate_hz: 0.0,
+        ..Default::default()
+    };
+    for d in &mut o.detectors {
+        d.dark_rate_hz = 0.0;
+    }
+    o
+}
+
+fn engine(r: &Run, log: bool) -> Engine {
+    let mut cfg = EngineConfig::new(r.settings, 100e6);
+    cfg.log_assignments = log;
+    let mut e = Engine::new(cfg);
+    for b in &r.batches {
+        e.process(b);
+    }
+    e.flush();
+    e
+}
+
+/// Truth: signal detections keyed by (detector, tagger time in 10 ps bins).
+fn truth_pulses(r: &Run) -> HashMap<(u8, i64), u64> {
+    r.truth
+        .records
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter_map(|rec| match rec.cause {
+            Cause::Signal { pulse } if rec.channel < 4 => {
+                Some(((rec.channel, rec.tagger_time_ps.div_euclid(10)), pulse))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pulse_indices_are_exact_and_sifted_counts_equal_the_truth() {
+    let pattern = PatternConfig { sync_period_pulses: 1000, frame_period_syncs: 100, ..Default::default() };
+    let r = bench(quiet(15.0), &pattern, 0.2);
+    let e = engine(&r, true);
+    let s = e.snapshot();
+    assert_eq!(s.lock, LockState::Locked);
+    let truth = truth_pulses(&r);
+    assert!(e.assignments.len() > 50_000, "{} gated detections", e.assignments.len());
+    let mut checked = 0;
+    for &(t, d, p) in &e.assignments {
+        // The tagger's 10 ps bin floors; the truth rounds: look in both neighbouring bins.
+        let key = [(d, t.div_euclid(10)), (d, t.div_euclid(10) + 1), (d, t.div_euclid(10) - 1)];
+        let want =
+            key.iter().find_map(|k| truth.get(k)).unwrap_or_else(|| panic!("detection at {t} ps on {d} has no truth"));
+        assert_eq!(p as u64, *want, "detection at {t} ps on detector {d}");
+        checked += 1;
+    }
+    // Every signal detection after indexing was gated (no noise here, 1 ns gate, 50 ps jitter).
+    assert_eq!(s.outside_gate, 0);
+    // Sifted counts from the truth, sifted with the same rule, equal the engine's.
+    let mut by_pulse: std::collections::BTreeMap<u64, u8> = Default::default();
+    let first = e.assignments.first().map(|a| a.2).unwrap() as u64;
+    for ((d, _), p) in &truth {
+        if *p >= first {
+            *by_pulse.entry(*p).or_default() |= 1 << d;
+        }
+    }
+    let mut want = SiftCounts::default();
+    for (p, mask) in by_pulse {
+        sift_pulse(&r.settings, p as i64, mask, &mut want);
+    }
+    assert_eq!(s.counts, want);
+    assert!(checked as u64 == s.gated);
+}
+
+#[test]
+fn qber_matches_the_misalignment() {
+    let mut optics = quiet(12.0);
+    optics.receiver.misalignment = [0.03, 0.015];
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.2);
+    let s = engine(&r, false).snapshot();
+    for (b, e) in [(0usize, 0.03), (1, 0.015)] {
+        let n: u64 = (0..4).map(|k| s.counts.sifted[k][b]).sum();
+        let q = s.qber[b].unwrap();
+        let sigma = (e * (1.0 - e) / n as f64).sqrt();
+        assert!(
+            (q - e).abs() < 3.0 * sigma,
+            "basis {b}: QBER {q:.5}, misalignment {e} (+- {:.5}, {n} sifted)",
+            3.0 * sigma
+        );
+    }
+    // Gains: Q_decoy / Q_signal = mu2/mu1 in the linear regime (0.1 / 0.8).
+    let ratio = s.gain[1].unwrap() / s.gain[0].unwrap();
+    assert!((ratio - 0.125).abs() < 0.01, "gain ratio {ratio}");
+    assert_eq!(s.gain[2], Some(0.0), "vacuum: no clicks without dark counts");
+}
+
+#[test]
+fn detector_delays_are_calibrated_including_whole_pulses() {
+    let mut optics = quiet(12.0);
+    optics.detectors[1].delay_ps = 23_456.0; // 2.3 pulse periods late
+    optics.detectors[3].delay_ps = -4_321.0;
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.2);
+    let s = engine(&r, false).snapshot();
+    let off = s.detector_offset_ps;
+    assert!((off[1].unwrap() - 23_456.0).abs() < 10.0, "{off:?}");
+    assert!((off[3].unwrap() + 4_321.0).abs() < 10.0, "{off:?}");
+    assert!(s.qber[0].unwrap() < 0.02 && s.qber[1].unwrap() < 0.02, "{:?}", s.qber);
+}
+
+#[test]
+fn tracks_a_doppler_sweep_with_small_residuals() {
+    let orbit = sim::CircularOrbit {
+        altitude_km: 500.0,
+        max_elevation_deg: 70.0,
+        min_elevation_deg: 10.0,
+        loss_at_zenith_db: 5.0,
+        atmosphere_db: 1.0,
+    };
+    let mut optics = quiet(0.0);
+    optics.channel = ChannelModel::Orbit(orbit);
+    optics.tagger_clock_ppm = 3.0;
+    // 20 s near the horizon: the steepest Doppler and its fastest change.
+    let r = bench(optics, &PatternConfig::default(), 20.0);
+    let e = engine(&r, false);
+    let s = e.snapshot();
+    assert_eq!(s.lock, LockState::Locked);
+    assert!(s.rate_offset.abs() > 1e-5, "Doppler {:.3e}", s.rate_offset);
+    let rms = s.residual_rms_ps.unwrap();
+    assert!(rms <= 100.0, "residual RMS {rms:.1} ps");
+    assert_eq!(s.clock.frame_slips, 0);
+    assert!(s.qber[0].unwrap() < 0.02, "{:?}", s.qber);
+}
+
+#[test]
+fn relocks_within_a_second_after_a_five_second_sync_dropout() {
+    let mut optics = quiet(10.0);
+    optics.tagger_clock_ppm = 5.0;
+    optics.faults = vec![Fault::SyncDropout { from_s: 2.0, to_s: 7.0 }];
+    let r = bench(optics, &PatternConfig::default(), 9.0);
+    let e = engine(&r, true);
+    let s = e.snapshot();
+    let ev = &s.lock_events;
+    let holdover = ev.iter().find(|x| x.state == LockState::Holdover).expect("holdover during the dropout");
+    assert!((holdover.time_ps as f64 * 1e-12 - 2.0).abs() < 0.01, "{ev:?}");
+    let relock = ev.iter().rev().find(|x| x.state == LockState::Locked).unwrap();
+    let after = relock.time_ps as f64 * 1e-12 - 7.0;
+    assert!((0.0..1.0).contains(&after), "re-locked {after:.3} s after the dropout: {ev:?}");
+    // Pulse indices after the dropout are still right.
+    let truth = truth_pulses(&r);
+    let late: Vec<_> = e.assignments.iter().filter(|a| a.0 as f64 * 1e-12 > 7.5).collect();
+    assert!(late.len() > 1000);
+    for &&(t, d, p) in late.iter().take(5000) {
+        let want = [0, 1, -1].iter().find_map(|o| truth.get(&(d, t.div_euclid(10) + o))).expect("truth");
+        assert_eq!(p as u64, *want);
+    }
+}
+
+#[test]
+fn any_chunking_of_the_stream_gives_identical_counts() {
+    let r = bench(quiet(15.0), &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.05);
+    let mut whole = TagBatch::default();
+    for b in &r.batches {
+        whole.append(&mut b.clone());
+    }
+    let reference = {
+        let mut e = Engine::new(EngineConfig::new(r.settings, 100e6));
+        e.process(&whole);
+        e.flush();
+        serde_json::to_string(&e.snapshot()).unwrap()
+    };
+    for chunk in [1usize, 7, 1000, 65_536] {
+        let mut e = Engine::new(EngineConfig::new(r.settings, 100e6));
+        let mut i = 0;
+        while i < whole.len() {
+            let j = (i + chunk).min(whole.len());
+            let piece = TagBatch {
+                time_ps: whole.time_ps[i..j].to_vec(),
+                channel: whole.channel[i..j].to_vec(),
+                events: Vec::new(),
+            };
+            e.process(&piece);
+            i = j;
+        }
+        e.flush();
+        assert_eq!(serde_json::to_string(&e.snapshot()).unwrap(), reference, "chunk {chunk}");
+    }
+}
