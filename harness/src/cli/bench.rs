@@ -26,6 +26,15 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20_000_000)]
         slots: u64,
     },
+    /// The streaming engine: decode, clock recovery, gate and sift on one core.
+    ///
+    /// Prints tags_per_s over an in-memory stream recorded from the simulated bench (3 dB,
+    /// 100 MHz), memcpy_tags_per_s for the same bytes in the same run, and peak_rss_mib.
+    Engine {
+        /// Seconds of device time to record.
+        #[arg(long, default_value_t = 0.3)]
+        seconds: f64,
+    },
     /// The simulated bench and the tag-stream path.
     ///
     /// Prints fast_pass_wall_s (a whole satellite pass at 100 MHz through the fast bench and
@@ -46,6 +55,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchWhat::Rtl { slots } => {
             eprintln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
             print(&harness::bench::rtl::run(slots), args.json)
+        }
+        BenchWhat::Engine { seconds } => {
+            eprintln!("bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it ...");
+            print(&harness::bench::engine::run(seconds), args.json)
         }
         BenchWhat::Sim { shared } => {
             eprintln!("bench sim: a whole pass, the decoder and the sim transport ...");

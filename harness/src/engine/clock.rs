@@ -9,6 +9,15 @@
 
 use serde::Serialize;
 
+/// Rounds to the nearest integer (ties to even) without a libm call: adding and removing
+/// 1.5 * 2^52 leaves the integer part in the mantissa. Exact for |x| < 2^51, which every
+/// pulse or sync offset here is by many orders of magnitude.
+#[inline(always)]
+pub fn round_fast(x: f64) -> f64 {
+    const M: f64 = 6_755_399_441_055_744.0;
+    (x + M) - M
+}
+
 /// Lock state of the clock recovery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,6 +90,9 @@ pub struct ClockTracker {
     search_frames: Vec<f64>,
     /// Sync number (in k_ref's count) that carries pulse index 0, once a frame mark fixed it.
     k_zero: Option<i64>,
+    /// 1 / pulses per sync, and 1 / the pulse period now (kept with `period`).
+    inv_sync_pulses: f64,
+    inv_pulse_period: f64,
     /// Counters.
     pub stats: ClockStats,
 }
@@ -116,6 +128,8 @@ impl ClockTracker {
             search: Vec::new(),
             search_frames: Vec::new(),
             k_zero: None,
+            inv_sync_pulses: 1.0 / f64::from(cfg.sync_period_pulses.max(1)),
+            inv_pulse_period: f64::from(cfg.sync_period_pulses.max(1)) / period,
             stats: ClockStats::default(),
         }
     }
@@ -188,6 +202,7 @@ impl ClockTracker {
                 self.stats.syncs_missing += n as u64 - 1;
                 self.t_ref = predicted + alpha * r;
                 self.period += beta * r / n;
+                self.inv_pulse_period = 1.0 / (self.period * self.inv_sync_pulses);
                 self.k_ref += n as i64;
                 self.last_sync = t;
                 self.stats.syncs_accepted += 1;
@@ -212,6 +227,7 @@ impl ClockTracker {
         if self.search.len() as u32 >= self.cfg.lock_after_syncs.max(2) {
             let n = self.search.len();
             self.period = (self.search[n - 1] - self.search[0]) / (n - 1) as f64;
+            self.inv_pulse_period = 1.0 / (self.period * self.inv_sync_pulses);
             self.t_ref = t;
             // A new count: sync numbers from before the loss are gone.
             self.k_ref = 0;
@@ -260,9 +276,9 @@ impl ClockTracker {
         if !matches!(self.state, LockState::Locked | LockState::Holdover) {
             return None;
         }
-        let tp = self.period / f64::from(self.cfg.sync_period_pulses);
-        let x = (t - self.t_ref - offset_ps) / tp;
-        let j = x.round();
+        let tp = self.period * self.inv_sync_pulses;
+        let x = (t - self.t_ref - offset_ps) * self.inv_pulse_period;
+        let j = round_fast(x);
         let i = (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses) + j as i64;
         Some((i, (x - j) * tp))
     }

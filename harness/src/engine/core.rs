@@ -231,7 +231,7 @@ impl Engine {
     /// Moves an index and residual taken with offset 0 to offset `off`.
     #[inline]
     fn shifted(p0: i64, r0: f64, off: f64, tp: f64) -> (i64, f64) {
-        let shift = ((r0 - off) / tp).round();
+        let shift = super::clock::round_fast((r0 - off) / tp);
         (p0 + shift as i64, r0 - off - shift * tp)
     }
 
@@ -241,9 +241,10 @@ impl Engine {
             self.unindexed += 1;
             return;
         };
+        // Offsets are calibrated to within a pulse: the common case needs no division.
         let tp = self.clock.pulse_period_ps();
-        let (pulse, r) = Self::shifted(p0, r0, offset, tp);
-        let bin = ((r + tp / 2.0) / HISTOGRAM_BIN_PS) as usize;
+        let (pulse, r) = if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
+        let bin = ((r + tp / 2.0) * (1.0 / HISTOGRAM_BIN_PS)) as usize;
         if let Some(h) = self.histogram.get_mut(bin) {
             h[usize::from(d)] += 1;
         }
