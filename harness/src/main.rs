@@ -18,8 +18,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the simulated FPGAs and check them against their golden models.
+    /// Fly a satellite pass on the simulated bench: live sync, QBER and key rate.
     Demo(cli::demo::DemoArgs),
+    /// Run the simulated FPGAs (RTL) and check them word for word against their golden models.
+    Selftest(cli::selftest::SelftestArgs),
     /// List serial ports, USB time taggers and the simulated bench.
     Devices,
     /// The simulated bench (`sim serve`).
@@ -38,6 +40,7 @@ fn main() -> Result<std::process::ExitCode> {
         Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Selftest(args) => cli::selftest::run(args),
         Command::Devices => cli::devices::run(),
         Command::Sim(args) => cli::sim::run(args),
     }?;

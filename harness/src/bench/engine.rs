@@ -33,12 +33,14 @@ pub struct EngineBench {
 
 /// Words of a simulated run at high count rate (3 dB), recorded from the bench's stream.
 fn recorded_stream(seconds: f64) -> (Vec<u8>, rtl::model::pattern_gen::PatternSettings) {
-    let mut optics = OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
+    let mut optics =
+        OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
     for d in &mut optics.detectors {
         d.dead_time_ps = 20_000.0;
     }
-    let mut dev = sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: Some(seconds) })
-        .expect("simulated bench");
+    let mut dev =
+        sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: Some(seconds) })
+            .expect("simulated bench");
     let pattern = PatternConfig { sync_period_pulses: 1000, ..Default::default() };
     let settings = dev.pattern_gen.configure(&pattern).expect("configure");
     use drivers::time_tagger::TimeTagger;

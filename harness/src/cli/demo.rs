@@ -1,154 +1,142 @@
-//! `qkdbench demo`: the simulated FPGAs at work, checked against their golden models.
-//!
-//! Until the simulated bench (drivers::sim) and the TUI exist, this shows the layer they
-//! stand on: the pattern-generator RTL programmed over its UART, its sync and frame outputs
-//! and a toy click model feeding the time-tagger RTL, and both outputs compared word for
-//! word with the golden models the fast bench and the engine use.
+//! `qkdbench demo`: a satellite pass on the simulated bench, through the real drivers and
+//! the engine, with the finite-key length at the end.
 
-use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use rtl::model::pattern_gen::{self as pg_model, PatternSettings};
-use rtl::model::time_tagger::{TaggerModel, TaggerSettings};
-use rtl::regmap::{pattern_gen as pg_reg, time_tagger as tt_reg};
-use rtl::slot::SlotWord;
-use rtl::wire::Record;
-use rtl::{Hit, PatternGenRtl, TimeTaggerRtl};
+use drivers::pattern_gen::PatternConfig;
+use drivers::sim::{self, BenchConfig, ChannelModel, CircularOrbit, Fidelity, OpticsConfig, PassProfile};
+use drivers::stream::TagBatch;
+use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
+use harness::engine::finite_key::{Bound, KeyRateInput};
+use harness::engine::{Engine, EngineConfig, Snapshot};
 
 /// Arguments of `qkdbench demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Pulse slots to run (one per 10 ns clock: 100 MHz).
-    #[arg(long, default_value_t = 5_000_000)]
-    slots: u64,
-    /// Click probability per pulse slot of the toy optics model.
-    #[arg(long, default_value_t = 1e-3)]
-    click_probability: f64,
+    /// Folder of the pass tables (micius2017_track.csv, micius2017_link_efficiency.csv);
+    /// without them a 500 km circular orbit is flown.
+    #[arg(long, default_value = "../shared/data/passes")]
+    pass: PathBuf,
+    /// Print a status line every this many seconds of device time.
+    #[arg(long, default_value_t = 20.0)]
+    every_s: f64,
 }
 
-const BATCH: u64 = 1 << 16;
-const SYNC_CHANNEL: u8 = 4;
-const FRAME_CHANNEL: u8 = 5;
+fn line(t_s: f64, range_km: f64, s: &Snapshot, prev: &Snapshot, dt: f64) {
+    let sifted = |x: &Snapshot| -> u64 { x.counts.sifted.iter().flatten().sum() };
+    let rate = (sifted(s) - sifted(prev)) as f64 / dt;
+    // QBER over this window, from the difference of the cumulative counts.
+    let window_qber = |b: usize| {
+        let n: u64 = (0..4).map(|k| s.counts.sifted[k][b] - prev.counts.sifted[k][b]).sum();
+        let e: u64 = (0..4).map(|k| s.counts.errors[k][b] - prev.counts.errors[k][b]).sum();
+        if n == 0 {
+            "  -   ".to_string()
+        } else {
+            format!("{:5.2}%", 100.0 * e as f64 / n as f64)
+        }
+    };
+    println!(
+        "t {t_s:6.1} s  range {range_km:7.1} km  {:<8}  pulse rate offset {:+.2e}  sifted {:6.2} kbit/s  QBER Z {} X {}",
+        format!("{:?}", s.lock).to_lowercase(),
+        s.rate_offset,
+        rate / 1e3,
+        window_qber(0),
+        window_qber(1),
+    );
+}
 
 /// Runs `qkdbench demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.click_probability) {
-        bail!("--click-probability must be in 0..=1, got {}", args.click_probability);
-    }
-    println!("qkdbench demo: the simulated FPGAs (Verilator RTL) against their golden models\n");
-    let settings = PatternSettings { sync_period: 1000, frame_period: 100, ..Default::default() };
-    let mut pg = PatternGenRtl::new();
-    let id = pg.read_reg(pg_reg::ID).context("reading the pattern generator's ID over its UART")?;
-    for (addr, v) in settings.register_writes() {
-        pg.write_reg(addr, v).with_context(|| format!("writing pattern-generator register {addr:#04x}"))?;
-    }
-    let p = settings.class_probabilities();
-    println!(
-        "pattern generator  ID {:?}, programmed over its UART ({} clocks per bit): seed {:#018x},\n                   \
-         class p = {:.3} / {:.3} / {:.3} / {:.3}, P(Z) = {:.3}, sync every {} slots, frame every {} syncs",
-        String::from_utf8_lossy(&id.to_be_bytes()),
-        rtl::uart_clks_per_bit(),
-        settings.seed,
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        f64::from(settings.basis_thr) / 65536.0,
-        settings.sync_period,
-        settings.frame_period
-    );
-
-    let tt_settings = TaggerSettings { run: true, ..Default::default() };
-    let mut tt = TimeTaggerRtl::new();
-    let mut model = TaggerModel::new();
-    for (addr, v) in tt_settings.register_writes() {
-        tt.write_reg(addr, v).with_context(|| format!("writing tagger register {addr:#04x}"))?;
-        model.write_reg(addr, v)?;
-    }
-    let tid = tt.read_reg(tt_reg::ID)?;
-    model.read_reg(tt_reg::ID)?;
-    println!(
-        "time tagger        ID {:?}: 8 channels, {} ps coarse clock, {} fine bins; detectors on 0-3, sync on {}, frame on {}\n",
-        String::from_utf8_lossy(&tid.to_be_bytes()),
-        tt.read_reg(tt_reg::COARSE_PERIOD_PS)?,
-        tt.read_reg(tt_reg::FINE_BINS)?,
-        SYNC_CHANNEL,
-        FRAME_CHANNEL
-    );
-    model.read_reg(tt_reg::COARSE_PERIOD_PS)?;
-    model.read_reg(tt_reg::FINE_BINS)?;
-
-    pg.write_reg(pg_reg::CTRL, 1 | 4).context("starting the pattern generator")?;
-    let bar = ProgressBar::new(args.slots);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} pulse slots  {per_sec}  eta {eta}")
-            .expect("valid template"),
-    );
-    let threshold = (args.click_probability * 2f64.powi(32)) as u64;
-    let (mut slots, mut hits, mut words_rtl, mut words_model) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut class_counts = [0u64; 4];
-    let mut slot_mismatch = 0u64;
-    let mut index = 0u64;
-    while index < args.slots {
-        slots.clear();
-        pg.step(BATCH.min(args.slots - index), &mut slots);
-        hits.clear();
-        let first_cycle = tt.cycle();
-        for (j, &w) in slots.iter().enumerate() {
-            let i = index + j as u64;
-            if w != pg_model::slot_word(&settings, i).0 {
-                slot_mismatch += 1;
-            }
-            let w = SlotWord(w);
-            class_counts[usize::from(w.class())] += 1;
-            let c = first_cycle + j as u64;
-            if w.sync() {
-                hits.push(Hit::new(c, SYNC_CHANNEL, 250));
-            }
-            if w.frame() {
-                hits.push(Hit::new(c, FRAME_CHANNEL, 250));
-            }
-            let r = pg_model::mix64(i ^ 0xC11C);
-            if r & 0xFFFF_FFFF < threshold {
-                // Toy optics: the detector of the sent state, 1% of the time its partner.
-                let flip = u8::from((r >> 32).is_multiple_of(100));
-                let det = (w.basis() as u8) * 2 + (w.bit() ^ flip);
-                hits.push(Hit::new(c, det, ((r >> 40) % 1000) as u16));
-            }
+    let (name, channel) = match PassProfile::from_csv(
+        &args.pass.join("micius2017_track.csv"),
+        &args.pass.join("micius2017_link_efficiency.csv"),
+    ) {
+        Ok(p) => {
+            ("the Micius pass of Liao et al. 2017 (274 s, 1196 -> 645 -> 1189 km)".to_string(), ChannelModel::Pass(p))
         }
-        let n = slots.len() as u64;
-        tt.step(n, &hits, true, &mut words_rtl);
-        model.step(n, &hits, true, &mut words_model);
-        index += n;
-        bar.set_position(index);
-    }
-    bar.finish_and_clear();
-
-    let mut per_channel = [0u64; 8];
-    let mut wraps = 0;
-    for w in &words_rtl {
-        match Record::from_word(*w) {
-            Record::Tag { channel, .. } => per_channel[usize::from(channel)] += 1,
-            Record::Wrap { .. } => wraps += 1,
-            _ => {}
+        Err(e) => {
+            eprintln!("({e}; flying a circular orbit instead)");
+            let o = CircularOrbit {
+                altitude_km: 500.0,
+                max_elevation_deg: 60.0,
+                min_elevation_deg: 10.0,
+                loss_at_zenith_db: 28.0,
+                atmosphere_db: 1.0,
+            };
+            ("a 500 km circular orbit, 60 deg maximum elevation".to_string(), ChannelModel::Orbit(o))
+        }
+    };
+    println!("qkdbench demo: decoy-state BB84 over {name}");
+    println!("  source 100 MHz, mu 0.8 / 0.1 / 0 with p 0.5 / 0.25 / 0.25, sync 10 kHz; detectors 50%, 100 Hz dark, 200 Hz background\n");
+    let optics = OpticsConfig { channel: channel.clone(), tagger_clock_ppm: 2.0, ..Default::default() };
+    let mut dev = sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: None })
+        .context("opening the simulated bench")?;
+    let settings = dev.pattern_gen.configure(&PatternConfig::default()).context("configuring the pattern generator")?;
+    dev.tagger.configure(&TaggerConfig::default()).context("configuring the time tagger")?;
+    dev.tagger.start()?;
+    dev.pattern_gen.start()?;
+    let mut engine = Engine::new(EngineConfig::new(settings, 100e6));
+    let mut batch = TagBatch::default();
+    let mut prev = engine.snapshot();
+    let mut next_print = args.every_s;
+    let mut prev_t = 0.0;
+    let wall = Instant::now();
+    loop {
+        batch.clear();
+        let st = dev.tagger.read_batch(&mut batch, Duration::from_secs(1)).context("reading the tag stream")?;
+        engine.process(&batch);
+        let t = dev.tagger.link().bench().now_s();
+        if t >= next_print || st == ReadState::Ended {
+            let s = engine.snapshot();
+            line(t, channel.range_km(t), &s, &prev, (t - prev_t).max(1e-9));
+            prev = s;
+            prev_t = t;
+            next_print += args.every_s;
+        }
+        if st == ReadState::Ended {
+            break;
         }
     }
-    println!("ran {} pulse slots = {:.1} ms at 100 MHz", args.slots, args.slots as f64 * 1e-5);
+    engine.flush();
+    let s = engine.snapshot();
+    let c = &s.counts;
+    let sifted: u64 = c.sifted.iter().flatten().sum();
     println!(
-        "  slots by intensity class   {} / {} / {} / {}",
-        class_counts[0], class_counts[1], class_counts[2], class_counts[3]
+        "\npass over in {:.1} s of wall time: {} pulses, {} gated detections, {} sifted, QBER Z {:.2}% X {:.2}%, timing residual {:.0} ps RMS",
+        wall.elapsed().as_secs_f64(),
+        s.last_pulse + 1,
+        s.gated,
+        sifted,
+        100.0 * s.qber[0].unwrap_or(f64::NAN),
+        100.0 * s.qber[1].unwrap_or(f64::NAN),
+        s.residual_rms_ps.unwrap_or(f64::NAN),
     );
-    println!("  tags per channel 0..7      {}", per_channel.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "));
-    println!("  WRAP records               {wraps} (one per 2.62 ms epoch)");
-    println!("  tagger words               {} ({} bytes)", words_rtl.len(), 4 * words_rtl.len());
-    let words_equal = words_rtl == words_model;
-    println!(
-        "golden models: {} pattern-generator slot words differ, tagger streams {}",
-        slot_mismatch,
-        if words_equal { "identical" } else { "DIFFER" }
-    );
-    if slot_mismatch != 0 || !words_equal {
-        bail!("the RTL and the golden models disagree: please report this with the command line you ran");
+    let f = |b: usize, e: bool| -> [f64; 3] {
+        std::array::from_fn(|k| if e { c.errors[k][b] as f64 } else { c.sifted[k][b] as f64 })
+    };
+    let input = KeyRateInput {
+        mu: [0.8, 0.1, 0.0],
+        p: [0.5, 0.25, 0.25],
+        n_x: f(1, false),
+        n_z: f(0, false),
+        m_x: f(1, true),
+        m_z: f(0, true),
+        eps_sec: 1e-10,
+        eps_cor: 1e-15,
+        f_ec: 1.16,
+        bound: Bound::Chernoff,
+    };
+    match input.evaluate() {
+        Ok(k) => println!(
+            "finite-key (Lim et al. 2014, Chernoff bounds, eps_sec 1e-10, one block per pass): {} secure bits (s_X1 {:.0}, phase error {:.2}%)",
+            k.key_length_bits,
+            k.s_x1,
+            100.0 * k.phi_x
+        ),
+        Err(e) => println!("finite-key: not computable: {e}"),
     }
     Ok(())
 }

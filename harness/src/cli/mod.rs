@@ -3,4 +3,5 @@ pub mod bench;
 pub mod demo;
 pub mod devices;
 pub mod keyrate;
+pub mod selftest;
 pub mod sim;

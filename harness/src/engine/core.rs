@@ -243,7 +243,8 @@ impl Engine {
         };
         // Offsets are calibrated to within a pulse: the common case needs no division.
         let tp = self.clock.pulse_period_ps();
-        let (pulse, r) = if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
+        let (pulse, r) =
+            if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
         let bin = ((r + tp / 2.0) * (1.0 / HISTOGRAM_BIN_PS)) as usize;
         if let Some(h) = self.histogram.get_mut(bin) {
             h[usize::from(d)] += 1;
