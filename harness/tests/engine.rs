@@ -227,3 +227,44 @@ fn any_chunking_of_the_stream_gives_identical_counts() {
         assert_eq!(serde_json::to_string(&e.snapshot()).unwrap(), reference, "chunk {chunk}");
     }
 }
+
+#[test]
+fn characterisation_recovers_the_module_settings() {
+    let mut optics = quiet(18.0);
+    optics.source.class_mu_factor = [1.0, 1.2, 1.0, 1.0]; // the decoy runs 20% hot
+    optics.source.patterning[0][1] = 1.3; // a decoy after a signal pulse is brighter
+    optics.receiver.misalignment = [0.02, 0.04];
+    optics.background_rate_hz = 2_000.0;
+    for d in &mut optics.detectors {
+        d.dead_time_ps = 45_000.0;
+        d.afterpulse_probability = 0.05;
+        d.afterpulse_delay_ps = 500_000.0;
+        d.jitter_ps = 100.0;
+    }
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 2.0);
+    let e = engine(&r, false);
+    let ch = e.characterise();
+    let ratio = ch.intensity_ratio[1].unwrap();
+    // Set 0.1 / 0.8 = 0.125, 20% hot, and the patterning raises the decoy's mean by
+    // 0.5 * 0.3 = 15%: 0.125 * 1.2 * 1.15 = 0.1725.
+    assert!((ratio - 0.1725).abs() < 0.008, "intensity ratio {ratio}");
+    let after_signal = ch.patterning[0][1].unwrap();
+    assert!((after_signal - 1.3 / 1.15).abs() < 0.03, "patterning {after_signal}");
+    for (s, e_mis) in [(0, 0.02), (1, 0.02), (2, 0.04), (3, 0.04)] {
+        // Background and afterpulses in the gate pull the contrast down a little.
+        let c = ch.contrast[s].unwrap();
+        assert!((c - (1.0 - 2.0 * e_mis)).abs() < 0.02, "state {s}: contrast {c}");
+    }
+    for (d, det) in ch.detectors.iter().enumerate() {
+        let dead = det.dead_time_ps.unwrap();
+        assert!((dead - 45_000.0).abs() <= 1_000.0, "detector {d}: dead time {dead}");
+        let ap = det.afterpulse_probability.unwrap();
+        assert!((ap - 0.05).abs() < 0.01, "detector {d}: afterpulse probability {ap}");
+        // 100 ps detector jitter (FWHM 235 ps) with the sync's, filtered, and 10 ps bins.
+        let fwhm = det.arrival_fwhm_ps.unwrap();
+        assert!((220.0..280.0).contains(&fwhm), "detector {d}: FWHM {fwhm}");
+    }
+    let leak = ch.vacuum_leakage_per_pulse.unwrap();
+    let noise = ch.noise_per_pulse.unwrap();
+    assert!(noise > 0.0 && leak.abs() < 3.0 * noise.max(1e-7), "vacuum leakage {leak:.2e} vs noise {noise:.2e}");
+}

@@ -4,6 +4,7 @@ use drivers::stream::{StreamEvent, TagBatch};
 use rtl::model::pattern_gen::PatternSettings;
 use serde::Serialize;
 
+use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
 use super::sift::{sift_pulse, SiftCounts};
 
@@ -130,6 +131,9 @@ pub struct Engine {
     stream_errors: u64,
     lock_events: Vec<LockEvent>,
     last_state: LockState,
+    chars: CharacterisationData,
+    first_tag_ps: Option<i64>,
+    last_tag_ps: i64,
     /// Gated detections: (time ps, detector, pulse), when asked for.
     pub assignments: Vec<(i64, u8, i64)>,
 }
@@ -162,6 +166,9 @@ impl Engine {
             lock_events: Vec::new(),
             last_state: LockState::Searching,
             assignments: Vec::new(),
+            chars: CharacterisationData::default(),
+            first_tag_ps: None,
+            last_tag_ps: 0,
             cfg,
         }
     }
@@ -192,6 +199,8 @@ impl Engine {
     #[inline]
     fn tag(&mut self, t_ps: i64, ch: u8) {
         let t = t_ps as f64;
+        self.first_tag_ps.get_or_insert(t_ps);
+        self.last_tag_ps = t_ps;
         if ch == self.cfg.sync_channel {
             self.clock.sync(t);
             self.note_state(t_ps);
@@ -202,6 +211,7 @@ impl Engine {
             return;
         }
         let Some(d) = self.channel_to_detector[usize::from(ch & 7)] else { return };
+        self.chars.click(usize::from(d), t_ps);
         self.clock.tick(t);
         self.note_state(t_ps);
         // Index with the clock as it is now, at the arrival: a later clock state would be
@@ -251,6 +261,7 @@ impl Engine {
         }
         if r.abs() > self.cfg.gate_width_ps / 2.0 || pulse < 0 {
             self.outside_gate += 1;
+            self.chars.outside_gate[usize::from(d)] += 1;
             return;
         }
         self.gated += 1;
@@ -262,14 +273,37 @@ impl Engine {
         match self.pending {
             Some((p, mask)) if p == pulse => self.pending = Some((p, mask | 1 << d)),
             Some((p, mask)) if p < pulse => {
-                sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+                self.sift(p, mask);
                 self.pending = Some((pulse, 1 << d));
             }
             // An earlier pulse after a later one (same tagger cycle, channel order): on its own.
-            Some(_) => sift_pulse(&self.cfg.pattern, pulse, 1 << d, &mut self.counts),
+            Some(_) => self.sift(pulse, 1 << d),
             None => self.pending = Some((pulse, 1 << d)),
         }
         self.last_pulse = self.last_pulse.max(pulse);
+    }
+
+    /// Sifts one pulse and notes, for the patterning estimate, the class before it.
+    fn sift(&mut self, pulse: i64, mask: u8) {
+        sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
+        if pulse > 0 {
+            let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
+            let this = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64).class;
+            self.chars.after_class[usize::from(prev)][usize::from(this)] += 1;
+        }
+    }
+
+    /// The optical-module characterisation of the run so far.
+    pub fn characterise(&self) -> Characterisation {
+        let facts = RunFacts {
+            pulses: (self.last_pulse + 1).max(0) as f64,
+            class_p: self.cfg.pattern.class_probabilities(),
+            dac_code: self.cfg.pattern.dac_code,
+            pulse_period_ps: self.clock.pulse_period_ps(),
+            gate_width_ps: self.cfg.gate_width_ps,
+            duration_ps: (self.last_tag_ps - self.first_tag_ps.unwrap_or(self.last_tag_ps)) as f64,
+        };
+        characterise(&self.counts, &self.chars, &self.histogram, HISTOGRAM_BIN_PS, &facts)
     }
 
     /// Finds each detector's arrival offset from the sync: the fraction of a pulse period
@@ -331,12 +365,12 @@ impl Engine {
     /// Sifts the pulse still open (end of stream).
     pub fn flush(&mut self) {
         if let Some((p, mask)) = self.pending.take() {
-            sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+            self.sift(p, mask);
         }
         if !self.calibration.done && !self.calibration.pending.is_empty() {
             self.calibrate();
             if let Some((p, mask)) = self.pending.take() {
-                sift_pulse(&self.cfg.pattern, p, mask, &mut self.counts);
+                self.sift(p, mask);
             }
         }
     }

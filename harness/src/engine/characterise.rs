@@ -1,0 +1,215 @@
+//! Optical-module characterisation from the engine's counts: what an engineer bench-testing
+//! a transmitter or a receiver wants to know, estimated from click statistics alone.
+
+use serde::Serialize;
+
+use super::sift::SiftCounts;
+
+/// Inter-click interval histogram bin, ps, and span.
+pub const INTERVAL_BIN_PS: f64 = 1000.0;
+/// Bins of the inter-click histogram (20 µs).
+pub const INTERVAL_BINS: usize = 20_000;
+
+/// Raw statistics the engine gathers for the characterisation.
+#[derive(Debug, Clone)]
+pub struct CharacterisationData {
+    /// Per detector: histogram of intervals between consecutive clicks (all clicks).
+    pub intervals: Vec<[u64; 4]>,
+    /// Per detector: clicks, and time of the last.
+    pub clicks: [u64; 4],
+    last_click: [Option<i64>; 4],
+    /// Detected pulses by [previous pulse's class][this pulse's class].
+    pub after_class: [[u64; 4]; 4],
+    /// Detections outside the gate, per detector.
+    pub outside_gate: [u64; 4],
+}
+
+impl Default for CharacterisationData {
+    fn default() -> Self {
+        CharacterisationData {
+            intervals: vec![[0; 4]; INTERVAL_BINS],
+            clicks: [0; 4],
+            last_click: [None; 4],
+            after_class: [[0; 4]; 4],
+            outside_gate: [0; 4],
+        }
+    }
+}
+
+impl CharacterisationData {
+    /// A click of detector `d` at `t_ps` (every click, gated or not).
+    #[inline]
+    pub fn click(&mut self, d: usize, t_ps: i64) {
+        if let Some(prev) = self.last_click[d] {
+            let bin = ((t_ps - prev) as f64 / INTERVAL_BIN_PS) as usize;
+            if let Some(h) = self.intervals.get_mut(bin) {
+                h[d] += 1;
+            }
+        }
+        self.last_click[d] = Some(t_ps);
+        self.clicks[d] += 1;
+    }
+}
+
+/// Estimates for one detector.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectorEstimate {
+    /// Shortest interval between two clicks seen often enough to be real, ps.
+    pub dead_time_ps: Option<f64>,
+    /// Probability that a click is followed by an afterpulse: the excess of intervals over
+    /// the exponential fitted to their tail (5..10 µs past the dead time). Needs afterpulse
+    /// delays well under 5 µs and count rates that leave a tail (below ~200 kHz).
+    pub afterpulse_probability: Option<f64>,
+    /// FWHM of the arrival-phase histogram, ps (detector + sync + tagger jitter).
+    pub arrival_fwhm_ps: Option<f64>,
+    /// Efficiency relative to detector 0 (H), from clicks on matching states.
+    pub relative_efficiency: Option<f64>,
+}
+
+/// The characterisation of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Characterisation {
+    /// Intensity of each class relative to class 0, from the gains (mu_k / mu_0 =
+    /// ln((1-Q_k)/(1-Y0)) / ln((1-Q_0)/(1-Y0)), with Y0 the yield of the vacuum class).
+    pub intensity_ratio: [Option<f64>; 4],
+    /// Yield of the lowest class above the noise measured outside the gate: leakage of a
+    /// "vacuum" decoy, per pulse.
+    pub vacuum_leakage_per_pulse: Option<f64>,
+    /// Noise in the gate expected from the clicks outside it, per pulse (all detectors).
+    pub noise_per_pulse: Option<f64>,
+    /// Polarisation contrast per sent state (Z0, Z1, X0, X1): (right - wrong) / (right + wrong).
+    pub contrast: [Option<f64>; 4],
+    /// Gain of each class after a pulse of each class, relative to its mean gain:
+    /// [previous][this]; 1.0 everywhere means no patterning effect.
+    pub patterning: [[Option<f64>; 4]; 4],
+    /// Per detector H, V, D, A.
+    pub detectors: [DetectorEstimate; 4],
+}
+
+/// Inputs for the characterisation beyond the counts.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts {
+    /// Pulses sent (the highest pulse index + 1).
+    pub pulses: f64,
+    /// Probability of each class.
+    pub class_p: [f64; 4],
+    /// DAC code of each class (the vacuum class has the lowest).
+    pub dac_code: [u16; 4],
+    /// Pulse period, ps.
+    pub pulse_period_ps: f64,
+    /// Gate width, ps.
+    pub gate_width_ps: f64,
+    /// Run length, ps.
+    pub duration_ps: f64,
+}
+
+fn fwhm(hist: &[[u64; 4]], d: usize, bin_ps: f64) -> Option<f64> {
+    let (peak_i, peak) = hist.iter().enumerate().map(|(i, h)| (i, h[d])).max_by_key(|x| x.1)?;
+    if peak < 20 {
+        return None;
+    }
+    let half = peak as f64 / 2.0;
+    // Linear interpolation of the half-maximum crossings either side of the peak.
+    let mut lo = peak_i as f64;
+    for i in (0..peak_i).rev() {
+        let v = hist[i][d] as f64;
+        if v < half {
+            let v1 = hist[i + 1][d] as f64;
+            lo = i as f64 + (half - v) / (v1 - v);
+            break;
+        }
+    }
+    let mut hi = peak_i as f64;
+    for i in peak_i + 1..hist.len() {
+        let v = hist[i][d] as f64;
+        if v < half {
+            let v0 = hist[i - 1][d] as f64;
+            hi = (i - 1) as f64 + (v0 - half) / (v0 - v);
+            break;
+        }
+    }
+    Some((hi - lo) * bin_ps)
+}
+
+/// Computes the characterisation.
+pub fn characterise(
+    c: &SiftCounts,
+    data: &CharacterisationData,
+    arrival: &[[u64; 4]],
+    arrival_bin_ps: f64,
+    f: &RunFacts,
+) -> Characterisation {
+    let gain = |k: usize| {
+        (f.class_p[k] > 0.0 && f.pulses > 0.0).then(|| c.detected_pulses[k] as f64 / (f.pulses * f.class_p[k]))
+    };
+    let classes: Vec<usize> = (0..4).filter(|&k| f.class_p[k] > 0.0).collect();
+    let vac = classes.iter().copied().min_by_key(|&k| f.dac_code[k]);
+    let y0 = vac.filter(|&k| f.dac_code[k] == 0).and_then(gain).unwrap_or(0.0);
+    let eta_mu = |k: usize| gain(k).map(|q| -((1.0 - q) / (1.0 - y0)).ln());
+    let intensity_ratio: [Option<f64>; 4] = std::array::from_fn(|k| {
+        let (a, b) = (eta_mu(k)?, eta_mu(0)?);
+        (b > 0.0).then(|| a / b)
+    });
+    // Noise: clicks outside the gate spread over (period - gate) of each pulse slot.
+    let outside: u64 = data.outside_gate.iter().sum();
+    let noise_per_pulse = (f.pulses > 0.0 && f.pulse_period_ps > f.gate_width_ps)
+        .then(|| outside as f64 / f.pulses * f.gate_width_ps / (f.pulse_period_ps - f.gate_width_ps));
+    let vacuum_leakage_per_pulse = match (vac.filter(|&k| f.dac_code[k] == 0).and_then(gain), noise_per_pulse) {
+        (Some(q), Some(n)) => Some(q - n),
+        _ => None,
+    };
+    let contrast: [Option<f64>; 4] = std::array::from_fn(|s| {
+        let (b, bit) = (s / 2, s % 2);
+        let right: u64 = (0..4).map(|k| c.clicks[k][b][bit][2 * b + bit]).sum();
+        let wrong: u64 = (0..4).map(|k| c.clicks[k][b][bit][2 * b + (1 - bit)]).sum();
+        (right + wrong > 0).then(|| (right as f64 - wrong as f64) / (right + wrong) as f64)
+    });
+    let total_detected: u64 = c.detected_pulses.iter().sum();
+    let patterning: [[Option<f64>; 4]; 4] = std::array::from_fn(|j| {
+        std::array::from_fn(|k| {
+            let mean = c.detected_pulses[k] as f64 / f.class_p[k].max(1e-300);
+            let given = data.after_class[j][k] as f64 / (f.class_p[j] * f.class_p[k]).max(1e-300);
+            (total_detected > 0 && f.class_p[j] > 0.0 && f.class_p[k] > 0.0 && data.after_class[j][k] > 0)
+                .then(|| given / mean)
+        })
+    });
+    // Efficiency: clicks on the matching detector for the states it should see.
+    let matching = |d: usize| -> f64 {
+        let (b, bit) = (d / 2, d % 2);
+        (0..4).map(|k| c.clicks[k][b][bit][d] + c.clicks[k][b][1 - bit][d]).sum::<u64>() as f64
+    };
+    let detectors: [DetectorEstimate; 4] = std::array::from_fn(|d| {
+        let total = data.clicks[d];
+        let first = data.intervals.iter().position(|h| h[d] >= (total / 100_000).max(3));
+        let dead = first.map(|i| i as f64 * INTERVAL_BIN_PS);
+        // Afterpulses: fit the exponential tail of the intervals (5..10 µs after the dead
+        // time, where afterpulses with a sub-µs delay no longer contribute), extrapolate it
+        // back to the dead time, and count the intervals above it.
+        let afterpulse = dead.and_then(|dead_ps| {
+            let intervals: u64 = total.saturating_sub(1);
+            if intervals < 1000 {
+                return None;
+            }
+            let above = |x_ps: f64| -> f64 {
+                let b = ((x_ps / INTERVAL_BIN_PS) as usize).min(INTERVAL_BINS);
+                (intervals - data.intervals[..b].iter().map(|h| h[d]).sum::<u64>()) as f64
+            };
+            let (x1, x2) = (dead_ps + 5e6, dead_ps + 10e6);
+            let (n1, n2) = (above(x1), above(x2));
+            if n2 < 50.0 || n1 <= n2 {
+                return None;
+            }
+            let rate = (n1 / n2).ln() / (x2 - x1);
+            let poisson = n1 * (rate * (x1 - dead_ps)).exp();
+            Some(((intervals as f64 - poisson) / intervals as f64).max(0.0))
+        });
+        DetectorEstimate {
+            dead_time_ps: dead,
+            afterpulse_probability: afterpulse,
+            arrival_fwhm_ps: fwhm(arrival, d, arrival_bin_ps),
+            // Includes the analyser's share of the light (the basis split).
+            relative_efficiency: (matching(0) > 0.0).then(|| matching(d) / matching(0)),
+        }
+    });
+    Characterisation { intensity_ratio, vacuum_leakage_per_pulse, noise_per_pulse, contrast, patterning, detectors }
+}
