@@ -268,3 +268,22 @@ fn characterisation_recovers_the_module_settings() {
     let noise = ch.noise_per_pulse.unwrap();
     assert!(noise > 0.0 && leak.abs() < 3.0 * noise.max(1e-7), "vacuum leakage {leak:.2e} vs noise {noise:.2e}");
 }
+
+#[test]
+fn windows_partition_the_run_and_the_run_key_uses_all_counts() {
+    let r = bench(quiet(10.0), &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.55);
+    let e = engine(&r, false);
+    let windows: Vec<_> = e.windows().cloned().collect();
+    // 100 ms windows over ~0.55 s: 5 full ones and the partial last one.
+    assert!((5..=7).contains(&windows.len()), "{} windows", windows.len());
+    assert!(windows.windows(2).all(|w| w[1].index > w[0].index));
+    let mut sum = SiftCounts::default();
+    for w in &windows {
+        sum.add(&w.counts);
+        assert!((w.qber[0].unwrap() - 0.01).abs() < 0.01, "window {}: {:?}", w.index, w.qber);
+    }
+    assert_eq!(sum, e.snapshot().counts, "the windows add up to the run");
+    let k = e.run_key().expect("a key evaluation");
+    assert!(k.key_length_bits > 0, "{k:?}");
+    assert!(k.key_length_bits > windows.iter().map(|w| w.key_length_bits).max().unwrap(), "one block beats any window");
+}

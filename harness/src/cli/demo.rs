@@ -10,7 +10,6 @@ use drivers::pattern_gen::PatternConfig;
 use drivers::sim::{self, BenchConfig, ChannelModel, CircularOrbit, Fidelity, OpticsConfig, PassProfile};
 use drivers::stream::TagBatch;
 use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
-use harness::engine::finite_key::{Bound, KeyRateInput};
 use harness::engine::{Engine, EngineConfig, Snapshot};
 
 /// Arguments of `qkdbench demo`.
@@ -114,29 +113,15 @@ pub fn run(args: DemoArgs) -> Result<()> {
         100.0 * s.qber[1].unwrap_or(f64::NAN),
         s.residual_rms_ps.unwrap_or(f64::NAN),
     );
-    let f = |b: usize, e: bool| -> [f64; 3] {
-        std::array::from_fn(|k| if e { c.errors[k][b] as f64 } else { c.sifted[k][b] as f64 })
-    };
-    let input = KeyRateInput {
-        mu: [0.8, 0.1, 0.0],
-        p: [0.5, 0.25, 0.25],
-        n_x: f(1, false),
-        n_z: f(0, false),
-        m_x: f(1, true),
-        m_z: f(0, true),
-        eps_sec: 1e-10,
-        eps_cor: 1e-15,
-        f_ec: 1.16,
-        bound: Bound::Chernoff,
-    };
-    match input.evaluate() {
-        Ok(k) => println!(
+    // The engine's key settings: Micius intensities, Chernoff bounds, key from X.
+    match engine.run_key() {
+        Some(k) => println!(
             "finite-key (Lim et al. 2014, Chernoff bounds, eps_sec 1e-10, one block per pass): {} secure bits (s_X1 {:.0}, phase error {:.2}%)",
             k.key_length_bits,
             k.s_x1,
             100.0 * k.phi_x
         ),
-        Err(e) => println!("finite-key: not computable: {e}"),
+        None => println!("finite-key: not computable from these counts"),
     }
     Ok(())
 }

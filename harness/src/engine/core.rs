@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
 use super::sift::{sift_pulse, SiftCounts};
+use super::windows::{key_length, KeyConfig, WindowRecord, Windows};
 
 /// Detections used to calibrate each detector's arrival offset.
 const CALIBRATION_DETECTIONS: usize = 4000;
@@ -32,6 +33,10 @@ pub struct EngineConfig {
     pub frame_channel: u8,
     /// Keep (time, detector, pulse index) of every gated detection (tests, debugging).
     pub log_assignments: bool,
+    /// Pulses per metrics window (100 ms at the nominal rate by default).
+    pub window_pulses: i64,
+    /// Finite-key settings.
+    pub key: KeyConfig,
 }
 
 impl EngineConfig {
@@ -50,6 +55,8 @@ impl EngineConfig {
             sync_channel: 4,
             frame_channel: 5,
             log_assignments: false,
+            window_pulses: (pulse_rate_hz * 0.1).round() as i64,
+            key: KeyConfig::default(),
         }
     }
 }
@@ -132,6 +139,7 @@ pub struct Engine {
     lock_events: Vec<LockEvent>,
     last_state: LockState,
     chars: CharacterisationData,
+    windows: Windows,
     first_tag_ps: Option<i64>,
     last_tag_ps: i64,
     /// Gated detections: (time ps, detector, pulse), when asked for.
@@ -167,6 +175,7 @@ impl Engine {
             last_state: LockState::Searching,
             assignments: Vec::new(),
             chars: CharacterisationData::default(),
+            windows: Windows::new(cfg.window_pulses, 100_000),
             first_tag_ps: None,
             last_tag_ps: 0,
             cfg,
@@ -285,12 +294,24 @@ impl Engine {
 
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
     fn sift(&mut self, pulse: i64, mask: u8) {
+        let p = self.cfg.pattern.class_probabilities();
+        self.windows.advance(pulse, &self.counts, p, &self.cfg.key);
         sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
         if pulse > 0 {
             let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
             let this = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64).class;
             self.chars.after_class[usize::from(prev)][usize::from(this)] += 1;
         }
+    }
+
+    /// Closed metric windows, oldest first (the last 100,000).
+    pub fn windows(&self) -> impl Iterator<Item = &WindowRecord> {
+        self.windows.closed.iter()
+    }
+
+    /// Finite-key length of the whole run so far (one block).
+    pub fn run_key(&self) -> Option<super::finite_key::KeyRateOutput> {
+        key_length(&self.counts, self.cfg.pattern.class_probabilities(), &self.cfg.key)
     }
 
     /// The optical-module characterisation of the run so far.
@@ -373,6 +394,8 @@ impl Engine {
                 self.sift(p, mask);
             }
         }
+        let p = self.cfg.pattern.class_probabilities();
+        self.windows.close(&self.counts, p, &self.cfg.key);
     }
 
     /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.

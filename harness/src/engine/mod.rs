@@ -8,5 +8,6 @@ pub mod clock;
 pub mod core;
 pub mod finite_key;
 pub mod sift;
+pub mod windows;
 
 pub use self::core::{Engine, EngineConfig, Snapshot};

@@ -30,6 +30,24 @@ impl SiftCounts {
         (n > 0).then(|| e as f64 / n as f64)
     }
 
+    /// Subtracts counts taken earlier from these (a window's share of cumulative counts).
+    pub fn subtract(&mut self, o: &SiftCounts) {
+        for k in 0..4 {
+            for b in 0..2 {
+                for bit in 0..2 {
+                    for d in 0..4 {
+                        self.clicks[k][b][bit][d] -= o.clicks[k][b][bit][d];
+                    }
+                }
+                self.sifted[k][b] -= o.sifted[k][b];
+                self.errors[k][b] -= o.errors[k][b];
+            }
+            self.detected_pulses[k] -= o.detected_pulses[k];
+        }
+        self.double_clicks -= o.double_clicks;
+        self.cross_basis -= o.cross_basis;
+    }
+
     /// Adds another set of counts.
     pub fn add(&mut self, o: &SiftCounts) {
         for k in 0..4 {
