@@ -287,3 +287,43 @@ fn windows_partition_the_run_and_the_run_key_uses_all_counts() {
     assert!(k.key_length_bits > 0, "{k:?}");
     assert!(k.key_length_bits > windows.iter().map(|w| w.key_length_bits).max().unwrap(), "one block beats any window");
 }
+
+#[test]
+fn qubit_based_sync_locks_within_two_seconds_at_35_db_without_a_sync_channel() {
+    use harness::engine::qubit_sync::QubitSyncConfig;
+    use harness::engine::SyncMode;
+    let mut optics = quiet(35.0);
+    optics.tagger_clock_ppm = -7.0;
+    optics.background_rate_hz = 200.0;
+    for d in &mut optics.detectors {
+        d.dark_rate_hz = 100.0;
+    }
+    let r = bench(optics, &PatternConfig::default(), 4.0);
+    let mut cfg = EngineConfig::new(r.settings, 100e6);
+    cfg.sync = SyncMode::Qubit(QubitSyncConfig::default());
+    cfg.log_assignments = true;
+    // Hide the sync and frame channels from the engine: it must do without them.
+    cfg.sync_channel = 6;
+    cfg.frame_channel = 7;
+    let mut e = Engine::new(cfg);
+    for b in &r.batches {
+        e.process(b);
+    }
+    e.flush();
+    let s = e.snapshot();
+    let lock = s.lock_events.iter().find(|x| x.state == LockState::Locked).expect("locked");
+    let t_lock = lock.time_ps as f64 * 1e-12;
+    assert!(t_lock < 2.0, "locked after {t_lock:.2} s");
+    assert!((s.rate_offset + 7e-6).abs() < 1e-8, "rate offset {:.4e}", s.rate_offset);
+    // Indices agree with the truth for the signal clicks.
+    let truth = truth_pulses(&r);
+    let (mut ok, mut checked) = (0, 0);
+    for &(t, d, p) in &e.assignments {
+        if let Some(want) = [0, 1, -1].iter().find_map(|o| truth.get(&(d, t.div_euclid(10) + o))) {
+            checked += 1;
+            ok += usize::from(p as u64 == *want);
+        }
+    }
+    assert!(checked > 5000 && ok == checked, "{ok} of {checked} signal detections indexed right");
+    assert!(s.qber[0].unwrap() < 0.03, "{:?}", s.qber);
+}

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
+use super::qubit_sync::{QubitSync, QubitSyncConfig};
 use super::sift::{sift_pulse, SiftCounts};
 use super::windows::{key_length, KeyConfig, WindowRecord, Windows};
 
@@ -35,6 +36,8 @@ pub struct EngineConfig {
     pub log_assignments: bool,
     /// Pulses per metrics window (100 ms at the nominal rate by default).
     pub window_pulses: i64,
+    /// Where the timing comes from.
+    pub sync: SyncMode,
     /// Finite-key settings.
     pub key: KeyConfig,
 }
@@ -56,9 +59,20 @@ impl EngineConfig {
             frame_channel: 5,
             log_assignments: false,
             window_pulses: (pulse_rate_hz * 0.1).round() as i64,
+            sync: SyncMode::Channel,
             key: KeyConfig::default(),
         }
     }
+}
+
+/// Where the engine's timing comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SyncMode {
+    /// The sync channel and frame marks.
+    Channel,
+    /// The detections themselves (no sync hardware); the generator must start at most
+    /// `max_start_lead_s` before the first detection.
+    Qubit(QubitSyncConfig),
 }
 
 /// A lock-state change, for the record and the TUI.
@@ -140,6 +154,7 @@ pub struct Engine {
     last_state: LockState,
     chars: CharacterisationData,
     windows: Windows,
+    qubit: Option<QubitSync>,
     first_tag_ps: Option<i64>,
     last_tag_ps: i64,
     /// Gated detections: (time ps, detector, pulse), when asked for.
@@ -176,6 +191,10 @@ impl Engine {
             assignments: Vec::new(),
             chars: CharacterisationData::default(),
             windows: Windows::new(cfg.window_pulses, 100_000),
+            qubit: match cfg.sync {
+                SyncMode::Qubit(q) => Some(QubitSync::new(q)),
+                SyncMode::Channel => None,
+            },
             first_tag_ps: None,
             last_tag_ps: 0,
             cfg,
@@ -221,6 +240,9 @@ impl Engine {
         }
         let Some(d) = self.channel_to_detector[usize::from(ch & 7)] else { return };
         self.chars.click(usize::from(d), t_ps);
+        if self.qubit.is_some() {
+            return self.qubit_detection(t, d);
+        }
         self.clock.tick(t);
         self.note_state(t_ps);
         // Index with the clock as it is now, at the arrival: a later clock state would be
@@ -229,6 +251,32 @@ impl Engine {
             self.unindexed += 1;
             return;
         };
+        self.indexed_detection(t, d, p0, r0);
+    }
+
+    /// A detection in qubit-sync mode: buffered until the acquisition, then indexed by it.
+    fn qubit_detection(&mut self, t: f64, d: u8) {
+        let q = self.qubit.as_mut().expect("qubit mode");
+        if !q.locked() {
+            if let Some(replay) = q.acquire(t, d, &self.cfg.pattern) {
+                self.lock_events.push(LockEvent { time_ps: t as i64, state: LockState::Locked });
+                self.last_state = LockState::Locked;
+                for (t, d) in replay {
+                    self.qubit_detection(t, d);
+                }
+            }
+            return;
+        }
+        let Some((p0, r0)) = q.pulse_of(t) else { return };
+        // Track on every detection near its expected arrival, from the first one on (the
+        // per-detector calibration comes later and must not wait for the loop).
+        if r0.abs() <= self.cfg.gate_width_ps / 2.0 {
+            q.track(p0, r0);
+        }
+        self.indexed_detection(t, d, p0, r0);
+    }
+
+    fn indexed_detection(&mut self, t: f64, d: u8, p0: i64, r0: f64) {
         if !self.calibration.done {
             self.calibration.pending.push((t, d, p0, r0));
             if self.calibration.pending.len() >= CALIBRATION_DETECTIONS {
@@ -261,7 +309,7 @@ impl Engine {
             return;
         };
         // Offsets are calibrated to within a pulse: the common case needs no division.
-        let tp = self.clock.pulse_period_ps();
+        let tp = self.pulse_period_ps();
         let (pulse, r) =
             if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
         let bin = ((r + tp / 2.0) * (1.0 / HISTOGRAM_BIN_PS)) as usize;
@@ -292,6 +340,14 @@ impl Engine {
         self.last_pulse = self.last_pulse.max(pulse);
     }
 
+    /// The pulse period now, ps, from whichever sync is in use.
+    fn pulse_period_ps(&self) -> f64 {
+        match &self.qubit {
+            Some(q) => q.pulse_period_ps(),
+            None => self.clock.pulse_period_ps(),
+        }
+    }
+
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
     fn sift(&mut self, pulse: i64, mask: u8) {
         let p = self.cfg.pattern.class_probabilities();
@@ -320,7 +376,7 @@ impl Engine {
             pulses: (self.last_pulse + 1).max(0) as f64,
             class_p: self.cfg.pattern.class_probabilities(),
             dac_code: self.cfg.pattern.dac_code,
-            pulse_period_ps: self.clock.pulse_period_ps(),
+            pulse_period_ps: self.pulse_period_ps(),
             gate_width_ps: self.cfg.gate_width_ps,
             duration_ps: (self.last_tag_ps - self.first_tag_ps.unwrap_or(self.last_tag_ps)) as f64,
         };
@@ -332,7 +388,7 @@ impl Engine {
     /// candidates (a delay of whole pulses is invisible in the phase).
     fn calibrate(&mut self) {
         let pending = std::mem::take(&mut self.calibration.pending);
-        let tp = self.clock.pulse_period_ps();
+        let tp = self.pulse_period_ps();
         for d in 0..4u8 {
             let phases: Vec<(i64, f64)> = pending.iter().filter(|x| x.1 == d).map(|&(_, _, p0, r0)| (p0, r0)).collect();
             if phases.len() < 20 {
@@ -408,8 +464,12 @@ impl Engine {
         let p = self.cfg.pattern.class_probabilities();
         let pulses = (self.last_pulse + 1).max(0) as f64;
         Snapshot {
-            lock: self.clock.state(),
-            rate_offset: self.clock.offset_ratio(),
+            lock: match &self.qubit {
+                Some(q) if q.locked() => LockState::Locked,
+                Some(_) => LockState::Searching,
+                None => self.clock.state(),
+            },
+            rate_offset: self.pulse_period_ps() / self.cfg.clock.pulse_period_ps - 1.0,
             clock: self.clock.stats,
             counts: self.counts.clone(),
             qber: [self.counts.qber(0, None), self.counts.qber(1, None)],

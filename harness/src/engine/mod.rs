@@ -7,7 +7,8 @@ pub mod characterise;
 pub mod clock;
 pub mod core;
 pub mod finite_key;
+pub mod qubit_sync;
 pub mod sift;
 pub mod windows;
 
-pub use self::core::{Engine, EngineConfig, Snapshot};
+pub use self::core::{Engine, EngineConfig, Snapshot, SyncMode};
