@@ -327,3 +327,46 @@ fn qubit_based_sync_locks_within_two_seconds_at_35_db_without_a_sync_channel() {
     assert!(checked > 5000 && ok == checked, "{ok} of {checked} signal detections indexed right");
     assert!(s.qber[0].unwrap() < 0.03, "{:?}", s.qber);
 }
+
+#[test]
+fn tracks_the_whole_micius_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/passes");
+    if !dir.exists() {
+        eprintln!("skipped: {} is absent (the real Micius pass lives in ../shared/data)", dir.display());
+        return;
+    }
+    let pass =
+        sim::PassProfile::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv"))
+            .unwrap();
+    let optics = OpticsConfig { channel: ChannelModel::Pass(pass), tagger_clock_ppm: 2.0, ..Default::default() };
+    let mut dev =
+        sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: None }).unwrap();
+    let settings = dev.pattern_gen.configure(&PatternConfig::default()).unwrap();
+    dev.tagger.configure(&TaggerConfig::default()).unwrap();
+    dev.tagger.start().unwrap();
+    dev.pattern_gen.start().unwrap();
+    let mut e = Engine::new(EngineConfig::new(settings, 100e6));
+    let (mut min_rate, mut max_rate) = (f64::MAX, f64::MIN);
+    loop {
+        let mut b = TagBatch::default();
+        let st = dev.tagger.read_batch(&mut b, Duration::from_secs(1)).unwrap();
+        e.process(&b);
+        let s = e.snapshot();
+        if s.lock == LockState::Locked {
+            min_rate = min_rate.min(s.rate_offset);
+            max_rate = max_rate.max(s.rate_offset);
+        }
+        if st == ReadState::Ended {
+            break;
+        }
+    }
+    e.flush();
+    let s = e.snapshot();
+    // Locked from start to end, through the whole Doppler sweep.
+    assert_eq!(s.lock_events.iter().filter(|x| x.state != LockState::Locked).count(), 0, "{:?}", s.lock_events);
+    assert!(min_rate < -1.5e-5 && max_rate > 1.5e-5, "Doppler sweep {min_rate:.2e} .. {max_rate:.2e}");
+    let rms = s.residual_rms_ps.unwrap();
+    assert!(rms <= 100.0, "timing residual RMS {rms:.1} ps");
+    assert_eq!(s.clock.frame_slips, 0);
+    assert!(s.qber[0].unwrap() < 0.02 && s.qber[1].unwrap() < 0.02, "{:?}", s.qber);
+}
