@@ -41,7 +41,7 @@ impl CharacterisationData {
     #[inline]
     pub fn click(&mut self, d: usize, t_ps: i64) {
         if let Some(prev) = self.last_click[d] {
-            let bin = ((t_ps - prev) as f64 / INTERVAL_BIN_PS) as usize;
+            let bin = ((t_ps - prev) / INTERVAL_BIN_PS as i64) as usize;
             if let Some(h) = self.intervals.get_mut(bin) {
                 h[d] += 1;
             }

@@ -154,6 +154,7 @@ pub struct Engine {
     last_state: LockState,
     chars: CharacterisationData,
     windows: Windows,
+    class_p: [f64; 4],
     qubit: Option<QubitSync>,
     first_tag_ps: Option<i64>,
     last_tag_ps: i64,
@@ -191,6 +192,7 @@ impl Engine {
             assignments: Vec::new(),
             chars: CharacterisationData::default(),
             windows: Windows::new(cfg.window_pulses, 100_000),
+            class_p: cfg.pattern.class_probabilities(),
             qubit: match cfg.sync {
                 SyncMode::Qubit(q) => Some(QubitSync::new(q)),
                 SyncMode::Channel => None,
@@ -349,13 +351,12 @@ impl Engine {
     }
 
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
+    #[inline]
     fn sift(&mut self, pulse: i64, mask: u8) {
-        let p = self.cfg.pattern.class_probabilities();
-        self.windows.advance(pulse, &self.counts, p, &self.cfg.key);
-        sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
-        if pulse > 0 {
+        self.windows.advance(pulse, &self.counts, self.class_p, &self.cfg.key);
+        let this = sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
+        if let (Some(this), true) = (this, pulse > 0) {
             let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
-            let this = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64).class;
             self.chars.after_class[usize::from(prev)][usize::from(this)] += 1;
         }
     }
@@ -450,8 +451,7 @@ impl Engine {
                 self.sift(p, mask);
             }
         }
-        let p = self.cfg.pattern.class_probabilities();
-        self.windows.close(&self.counts, p, &self.cfg.key);
+        self.windows.close(&self.counts, self.class_p, &self.cfg.key);
     }
 
     /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.

@@ -75,11 +75,12 @@ pub fn squash_bit(pulse: i64) -> u8 {
 }
 
 /// Sifts one pulse whose detectors `mask` (bit d: detector d; 0 H, 1 V, 2 D, 3 A) clicked.
+/// Returns the pulse's intensity class (None if the laser did not fire).
 #[inline]
-pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts) {
+pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts) -> Option<u8> {
     let w = pg::slot_word(s, pulse as u64);
     if !w.fired() {
-        return;
+        return None;
     }
     let (k, sb, sbit) = (usize::from(w.class()), w.basis() as usize, usize::from(w.bit()));
     for d in 0..4 {
@@ -91,7 +92,7 @@ pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts)
     let (z, x) = (mask & 0b0011, mask & 0b1100);
     if z != 0 && x != 0 {
         c.cross_basis += 1;
-        return;
+        return Some(w.class());
     }
     let (rb, pair) = if z != 0 { (0usize, z) } else { (1usize, x >> 2) };
     let bit = match pair {
@@ -106,4 +107,5 @@ pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts)
         c.sifted[k][rb] += 1;
         c.errors[k][rb] += u64::from(usize::from(bit) != sbit);
     }
+    Some(w.class())
 }

@@ -91,11 +91,12 @@ impl Windows {
 
     /// Called with the pulse index about to be counted and the cumulative counts before it:
     /// closes every window that ends before it.
+    #[inline]
     pub fn advance(&mut self, pulse: i64, cumulative: &SiftCounts, class_p: [f64; 4], key: &KeyConfig) {
-        let w = pulse.div_euclid(self.pulses);
-        if w <= self.current {
+        if pulse < (self.current + 1) * self.pulses {
             return;
         }
+        let w = pulse.div_euclid(self.pulses);
         self.close(cumulative, class_p, key);
         // Windows with no detections at all in between are not recorded.
         self.current = w;
