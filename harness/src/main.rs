@@ -30,6 +30,10 @@ enum Command {
     ///
     /// Reads a JSON file, prints JSON; exit code 2 names the bad field.
     Keyrate(cli::keyrate::KeyRateArgs),
+    /// Print the normalised events of a PTU or timestamp7 file as CSV (time_ps,channel,kind).
+    ///
+    /// Exit code 2 names the file and byte offset of a problem.
+    Dump(cli::dump::DumpArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
 }
@@ -38,6 +42,7 @@ fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
+        Command::Dump(args) => return Ok(cli::dump::run(args)),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Selftest(args) => cli::selftest::run(args),

@@ -1,5 +1,13 @@
-//! The HDF5 recording format, importers (PicoQuant PTU, timestamp7) and Photon-HDF5 export.
+//! Recordings: the HDF5 recording format (to come), and importers of time-tagged files from
+//! other instruments (PicoQuant PTU, S-Fifteen timestamp7) into one normalised event stream.
 //!
-//! Not built yet: see the open issue "Recordings". The crate exists so the workspace has its
-//! final shape and the dependency direction is fixed from the start.
+//! Importers stream: they read a file in pieces, so files larger than memory work.
 #![warn(missing_docs)]
+
+mod error;
+pub mod event;
+pub mod import;
+
+pub use error::RecordingError;
+pub use event::{Event, EventKind};
+pub use import::{open, EventSource};

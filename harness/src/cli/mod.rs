@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod demo;
 pub mod devices;
+pub mod dump;
 pub mod keyrate;
 pub mod selftest;
 pub mod sim;

@@ -1,0 +1,51 @@
+//! Importers of other instruments' files, each streaming into [`Event`]s.
+
+use std::path::Path;
+
+use crate::error::RecordingError;
+use crate::event::Event;
+
+pub mod ptu;
+pub mod timestamp7;
+
+/// Any file qkdbench reads, as a stream of normalised events.
+#[derive(Debug)]
+pub enum EventSource {
+    /// A PicoQuant PTU file.
+    Ptu(Box<ptu::PtuReader>),
+    /// An S-Fifteen timestamp7 file.
+    Timestamp7(timestamp7::Timestamp7Reader),
+}
+
+impl EventSource {
+    /// Appends the events of up to `max` records; returns the records read (0 at the end).
+    pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+        match self {
+            EventSource::Ptu(r) => r.read_events(out, max),
+            EventSource::Timestamp7(r) => r.read_events(out, max),
+        }
+    }
+}
+
+/// Opens `path` by its content (PTU magic) or its name (`.ts`: timestamp7).
+pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
+    let mut magic = [0u8; 6];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+        .map_err(|source| RecordingError::Io { path: path.into(), source })?;
+    if n == 6 && &magic == b"PQTTTR" {
+        return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext == "ptu" {
+        // Named like a PTU file but without its magic: let the PTU reader say what is wrong.
+        return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
+    }
+    if ext == "ts" {
+        return Ok(EventSource::Timestamp7(timestamp7::Timestamp7Reader::open(path)?));
+    }
+    Err(RecordingError::Unsupported {
+        path: path.into(),
+        reason: "neither a PicoQuant PTU file (magic PQTTTR) nor a timestamp7 .ts file".into(),
+    })
+}

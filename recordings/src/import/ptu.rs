@@ -1,0 +1,356 @@
+//! PicoQuant PTU files: the tagged header, then 32-bit T2 or T3 records, for every record
+//! type in PicoQuant's public "PicoQuant-Time-Tagged-File-Format-Demos" (apx_tagtypes,
+//! apx_tttrrecords, Read_PTU.py): PicoHarp 300, HydraHarp V1 and V2, TimeHarp 260 N and P,
+//! and the Generic types of MultiHarp and PicoHarp 330.
+//!
+//! Channels in the normalised stream: detection channels are numbered from 1 (PicoQuant's
+//! convention in its demos), syncs are channel 0 with kind `sync` (T2 files only; T3 records
+//! carry the sync count instead), markers carry their marker bits as the channel.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::RecordingError;
+use crate::event::{Event, EventKind};
+
+/// One header tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    /// Tag name.
+    pub name: String,
+    /// Index (-1 when the tag is not an array element).
+    pub index: i32,
+    /// Value.
+    pub value: TagValue,
+}
+
+/// A header tag's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagValue {
+    /// tyEmpty8.
+    Empty,
+    /// tyBool8.
+    Bool(bool),
+    /// tyInt8, tyBitSet64, tyColor8.
+    Int(i64),
+    /// tyFloat8.
+    Float(f64),
+    /// tyTDateTime: days since 1899-12-30.
+    DateTime(f64),
+    /// tyFloat8Array.
+    FloatArray(Vec<f64>),
+    /// tyAnsiString, tyWideString.
+    Text(String),
+    /// tyBinaryBlob.
+    Blob(Vec<u8>),
+}
+
+/// Record layouts (TTResultFormat_TTTRRecType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    /// PicoHarp 300, T2.
+    PicoHarpT2,
+    /// PicoHarp 300, T3.
+    PicoHarpT3,
+    /// HydraHarp V1, T2 (wrap 33,552,000).
+    HydraHarpV1T2,
+    /// HydraHarp V1, T3.
+    HydraHarpV1T3,
+    /// HydraHarp V2, TimeHarp 260 N/P, Generic (MultiHarp, PicoHarp 330), T2 (wrap 2^25).
+    HydraHarpV2T2,
+    /// The same families, T3.
+    HydraHarpV2T3,
+}
+
+impl RecordType {
+    fn from_code(code: i64) -> Option<(RecordType, &'static str)> {
+        Some(match code {
+            0x0001_0203 => (RecordType::PicoHarpT2, "PicoHarp 300 T2"),
+            0x0001_0303 => (RecordType::PicoHarpT3, "PicoHarp 300 T3"),
+            0x0001_0204 => (RecordType::HydraHarpV1T2, "HydraHarp V1 T2"),
+            0x0001_0304 => (RecordType::HydraHarpV1T3, "HydraHarp V1 T3"),
+            0x0101_0204 => (RecordType::HydraHarpV2T2, "HydraHarp V2 T2"),
+            0x0101_0304 => (RecordType::HydraHarpV2T3, "HydraHarp V2 T3"),
+            0x0001_0205 => (RecordType::HydraHarpV2T2, "TimeHarp 260 N T2"),
+            0x0001_0305 => (RecordType::HydraHarpV2T3, "TimeHarp 260 N T3"),
+            0x0001_0206 => (RecordType::HydraHarpV2T2, "TimeHarp 260 P T2"),
+            0x0001_0306 => (RecordType::HydraHarpV2T3, "TimeHarp 260 P T3"),
+            0x0001_0207 => (RecordType::HydraHarpV2T2, "Generic T2 (MultiHarp, PicoHarp 330)"),
+            0x0001_0307 => (RecordType::HydraHarpV2T3, "Generic T3 (MultiHarp, PicoHarp 330)"),
+            _ => return None,
+        })
+    }
+
+    /// Whether the records are T3 (sync count + micro time) rather than T2.
+    pub fn is_t3(self) -> bool {
+        matches!(self, RecordType::PicoHarpT3 | RecordType::HydraHarpV1T3 | RecordType::HydraHarpV2T3)
+    }
+}
+
+/// A PTU file being read.
+#[derive(Debug)]
+pub struct PtuReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// Header tags, in file order.
+    pub tags: Vec<Tag>,
+    /// Record layout.
+    pub record_type: RecordType,
+    /// Instrument family, as PicoQuant names the record type.
+    pub instrument: &'static str,
+    /// Records the header announces.
+    pub records: u64,
+    /// T2: time unit (ps); T3: sync period (ps).
+    global_resolution_ps: f64,
+    /// T3: micro-time unit (ps).
+    resolution_ps: f64,
+    overflow: u64,
+    read: u64,
+    offset: u64,
+}
+
+const TY_EMPTY8: u32 = 0xFFFF_0008;
+const TY_BOOL8: u32 = 0x0000_0008;
+const TY_INT8: u32 = 0x1000_0008;
+const TY_BITSET64: u32 = 0x1100_0008;
+const TY_COLOR8: u32 = 0x1200_0008;
+const TY_FLOAT8: u32 = 0x2000_0008;
+const TY_DATETIME: u32 = 0x2100_0008;
+const TY_FLOAT8_ARRAY: u32 = 0x2001_FFFF;
+const TY_ANSI_STRING: u32 = 0x4001_FFFF;
+const TY_WIDE_STRING: u32 = 0x4002_FFFF;
+const TY_BLOB: u32 = 0xFFFF_FFFF;
+
+/// Longest inline tag payload accepted (a corrupt length must not allocate gigabytes).
+const MAX_TAG_BYTES: u64 = 64 << 20;
+
+impl PtuReader {
+    /// Opens a PTU file and reads its header.
+    pub fn open(path: &Path) -> Result<Self, RecordingError> {
+        let file = File::open(path).map_err(|source| RecordingError::Io { path: path.into(), source })?;
+        let mut r = PtuReader {
+            path: path.into(),
+            reader: BufReader::with_capacity(1 << 20, file),
+            tags: Vec::new(),
+            record_type: RecordType::PicoHarpT2,
+            instrument: "",
+            records: 0,
+            global_resolution_ps: 0.0,
+            resolution_ps: 0.0,
+            overflow: 0,
+            read: 0,
+            offset: 0,
+        };
+        let magic = r.bytes(8, "the magic")?;
+        if &magic[..6] != b"PQTTTR" {
+            return Err(r.format(0, format!("magic is {:?}, expected \"PQTTTR\"", String::from_utf8_lossy(&magic))));
+        }
+        r.bytes(8, "the version")?;
+        loop {
+            let at = r.offset;
+            let head = r.bytes(48, "a header tag")?;
+            let name = String::from_utf8_lossy(&head[..32]).trim_end_matches('\0').to_string();
+            let index = i32::from_le_bytes(head[32..36].try_into().expect("4 bytes"));
+            let typ = u32::from_le_bytes(head[36..40].try_into().expect("4 bytes"));
+            let raw: [u8; 8] = head[40..48].try_into().expect("8 bytes");
+            let int = i64::from_le_bytes(raw);
+            let inline = |r: &mut PtuReader| -> Result<Vec<u8>, RecordingError> {
+                if !(0..=MAX_TAG_BYTES as i64).contains(&int) {
+                    return Err(r.format(at + 40, format!("tag {name}: payload length {int} is not plausible")));
+                }
+                r.bytes(int as usize, &format!("the payload of tag {name}"))
+            };
+            let value = match typ {
+                TY_EMPTY8 => TagValue::Empty,
+                TY_BOOL8 => TagValue::Bool(int != 0),
+                TY_INT8 | TY_BITSET64 | TY_COLOR8 => TagValue::Int(int),
+                TY_FLOAT8 => TagValue::Float(f64::from_le_bytes(raw)),
+                TY_DATETIME => TagValue::DateTime(f64::from_le_bytes(raw)),
+                TY_FLOAT8_ARRAY => {
+                    let b = inline(&mut r)?;
+                    TagValue::FloatArray(
+                        b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect(),
+                    )
+                }
+                TY_ANSI_STRING => {
+                    TagValue::Text(String::from_utf8_lossy(&inline(&mut r)?).trim_end_matches('\0').to_string())
+                }
+                TY_WIDE_STRING => {
+                    let b = inline(&mut r)?;
+                    let u: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+                    TagValue::Text(String::from_utf16_lossy(&u).trim_end_matches('\0').to_string())
+                }
+                TY_BLOB => TagValue::Blob(inline(&mut r)?),
+                other => return Err(r.format(at + 36, format!("tag {name}: unknown tag type {other:#010x}"))),
+            };
+            let end = name == "Header_End";
+            r.tags.push(Tag { name, index, value });
+            if end {
+                break;
+            }
+        }
+        let code = r.int("TTResultFormat_TTTRRecType")?;
+        let (rt, instrument) = RecordType::from_code(code).ok_or_else(|| {
+            r.format(
+                r.offset,
+                format!("record type {code:#010x} (TTResultFormat_TTTRRecType) is not one PicoQuant documents"),
+            )
+        })?;
+        r.record_type = rt;
+        r.instrument = instrument;
+        r.records = r.int("TTResult_NumberOfRecords")?.max(0) as u64;
+        r.global_resolution_ps = r.float("MeasDesc_GlobalResolution")? * 1e12;
+        r.resolution_ps = if rt.is_t3() { r.float("MeasDesc_Resolution")? * 1e12 } else { 0.0 };
+        Ok(r)
+    }
+
+    fn format(&self, offset: u64, reason: String) -> RecordingError {
+        RecordingError::Format { path: self.path.clone(), offset, reason }
+    }
+
+    fn bytes(&mut self, n: usize, what: &str) -> Result<Vec<u8>, RecordingError> {
+        let mut b = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            match self.reader.read(&mut b[got..]) {
+                Ok(0) => {
+                    return Err(RecordingError::Truncated {
+                        path: self.path.clone(),
+                        offset: self.offset + got as u64,
+                        what: what.to_string(),
+                    })
+                }
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(RecordingError::Io { path: self.path.clone(), source }),
+            }
+        }
+        self.offset += n as u64;
+        Ok(b)
+    }
+
+    /// A header tag by name (the first with that name).
+    pub fn tag(&self, name: &str) -> Option<&TagValue> {
+        self.tags.iter().find(|t| t.name == name).map(|t| &t.value)
+    }
+
+    fn int(&self, name: &str) -> Result<i64, RecordingError> {
+        match self.tag(name) {
+            Some(TagValue::Int(v)) => Ok(*v),
+            _ => Err(self.format(self.offset, format!("header lacks the integer tag {name}"))),
+        }
+    }
+
+    fn float(&self, name: &str) -> Result<f64, RecordingError> {
+        match self.tag(name) {
+            Some(TagValue::Float(v)) if v.is_finite() && *v > 0.0 => Ok(*v),
+            _ => Err(self.format(self.offset, format!("header lacks a positive float tag {name}"))),
+        }
+    }
+
+    /// Appends up to `max` events (one per record; markers and overflows included) to
+    /// `out`; returns how many records were read (0 at the end).
+    pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+        let mut buf = [0u8; 4];
+        let mut n = 0;
+        while n < max && self.read < self.records {
+            match self.reader.read_exact(&mut buf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(RecordingError::Truncated {
+                        path: self.path.clone(),
+                        offset: self.offset,
+                        what: format!("record {} of the {} the header announces", self.read, self.records),
+                    })
+                }
+                Err(source) => return Err(RecordingError::Io { path: self.path.clone(), source }),
+            }
+            self.offset += 4;
+            self.read += 1;
+            n += 1;
+            out.push(self.record(u32::from_le_bytes(buf)));
+        }
+        Ok(n)
+    }
+
+    fn t2(&self, units: u64, channel: u32, kind: EventKind) -> Event {
+        Event { time_ps: (units as f64 * self.global_resolution_ps).round() as i64, channel, kind }
+    }
+
+    fn t3(&self, nsync: u64, dtime: u32, channel: u32, kind: EventKind) -> Event {
+        let t = nsync as f64 * self.global_resolution_ps + f64::from(dtime) * self.resolution_ps;
+        Event { time_ps: t.round() as i64, channel, kind }
+    }
+
+    /// Decodes one record (Read_PTU.py's ReadPT2/ReadPT3/ReadHT2/ReadHT3).
+    fn record(&mut self, r: u32) -> Event {
+        match self.record_type {
+            RecordType::PicoHarpT2 => {
+                const WRAP: u64 = 210_698_240;
+                let (chan, time) = (r >> 28, u64::from(r & 0x0FFF_FFFF));
+                if chan == 0xF {
+                    let markers = (r & 0xF) as u32;
+                    if markers == 0 {
+                        self.overflow += WRAP;
+                        return self.t2(self.overflow, 0, EventKind::Overflow);
+                    }
+                    return self.t2(self.overflow + time, markers, EventKind::Marker);
+                }
+                self.t2(self.overflow + time, chan + 1, EventKind::Tag)
+            }
+            RecordType::PicoHarpT3 => {
+                const WRAP: u64 = 65_536;
+                let (nsync, dtime, chan) = (u64::from(r & 0xFFFF), (r >> 16) & 0xFFF, r >> 28);
+                if chan == 0xF {
+                    if dtime == 0 {
+                        self.overflow += WRAP;
+                        return self.t3(self.overflow, 0, 0, EventKind::Overflow);
+                    }
+                    return self.t3(self.overflow + nsync, 0, dtime, EventKind::Marker);
+                }
+                self.t3(self.overflow + nsync, dtime, chan, EventKind::Tag)
+            }
+            RecordType::HydraHarpV1T2 | RecordType::HydraHarpV2T2 => {
+                let v1 = self.record_type == RecordType::HydraHarpV1T2;
+                let (special, chan, time) = (r >> 31, (r >> 25) & 0x3F, u64::from(r & 0x01FF_FFFF));
+                if special == 1 {
+                    if chan == 0x3F {
+                        self.overflow += if v1 {
+                            33_552_000
+                        } else if time == 0 {
+                            1 << 25
+                        } else {
+                            time << 25
+                        };
+                        return self.t2(self.overflow, 0, EventKind::Overflow);
+                    }
+                    if (1..=15).contains(&chan) {
+                        return self.t2(self.overflow + time, chan, EventKind::Marker);
+                    }
+                    if chan == 0 {
+                        return self.t2(self.overflow + time, 0, EventKind::Sync);
+                    }
+                    return self.t2(self.overflow + time, chan, EventKind::Error);
+                }
+                self.t2(self.overflow + time, chan + 1, EventKind::Tag)
+            }
+            RecordType::HydraHarpV1T3 | RecordType::HydraHarpV2T3 => {
+                let v1 = self.record_type == RecordType::HydraHarpV1T3;
+                let (special, chan, dtime, nsync) =
+                    (r >> 31, (r >> 25) & 0x3F, (r >> 10) & 0x7FFF, u64::from(r & 0x3FF));
+                if special == 1 {
+                    if chan == 0x3F {
+                        self.overflow += if v1 || nsync == 0 { 1024 } else { 1024 * nsync };
+                        return self.t3(self.overflow, 0, 0, EventKind::Overflow);
+                    }
+                    if (1..=15).contains(&chan) {
+                        return self.t3(self.overflow + nsync, 0, chan, EventKind::Marker);
+                    }
+                    return self.t3(self.overflow + nsync, dtime, chan, EventKind::Error);
+                }
+                self.t3(self.overflow + nsync, dtime, chan + 1, EventKind::Tag)
+            }
+        }
+    }
+}

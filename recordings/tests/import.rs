@@ -1,0 +1,155 @@
+//! Importers on the real instrument files of ../shared/data, against facts decoded
+//! independently from PicoQuant's and fpfind's published layouts (a separate script, not
+//! this code), and on broken files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use recordings::import::ptu::{PtuReader, RecordType};
+use recordings::{open, Event, EventKind, RecordingError};
+
+fn data(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} is absent (the reference files live in ../shared/data)", p.display());
+        None
+    }
+}
+
+fn all(path: &Path) -> Vec<Event> {
+    let mut src = open(path).unwrap();
+    let mut v = Vec::new();
+    while src.read_events(&mut v, 10_000).unwrap() > 0 {}
+    v
+}
+
+fn counts(v: &[Event]) -> HashMap<(EventKind, u32), usize> {
+    let mut m = HashMap::new();
+    for e in v {
+        *m.entry((e.kind, if e.kind == EventKind::Overflow { 0 } else { e.channel })).or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn hydraharp_v2_t2_decodes_to_the_spec() {
+    let Some(p) = data("ptu/hydraharp_v2_t2.ptu") else { return };
+    let r = PtuReader::open(&p).unwrap();
+    assert_eq!((r.record_type, r.records), (RecordType::HydraHarpV2T2, 435_319));
+    let v = all(&p);
+    assert_eq!(v.len(), 435_319, "one event per record");
+    let c = counts(&v);
+    assert_eq!(c[&(EventKind::Tag, 1)], 305_565);
+    assert_eq!(c[&(EventKind::Overflow, 0)], 129_754);
+    assert_eq!(c.len(), 2, "{c:?}");
+    let first: Vec<(EventKind, u32, i64)> = v[..4].iter().map(|e| (e.kind, e.channel, e.time_ps)).collect();
+    assert_eq!(
+        first,
+        vec![
+            (EventKind::Tag, 1, 24_433_765),
+            (EventKind::Overflow, 0, 33_554_432),
+            (EventKind::Tag, 1, 42_010_976),
+            (EventKind::Tag, 1, 42_303_858)
+        ]
+    );
+    // V2 wraps every 2^25 units (not V1's 33,552,000), times a count on multi-overflows:
+    // the last record lands at 4.99998 s of a 5 s measurement.
+    assert_eq!(v.last().unwrap().time_ps, 4_999_979_466_752);
+    let tags: Vec<i64> = v.iter().filter(|e| e.kind == EventKind::Tag).map(|e| e.time_ps).collect();
+    assert!(tags.windows(2).all(|w| w[1] >= w[0]), "one channel's times never go back");
+}
+
+#[test]
+fn hydraharp_v2_t3_with_image_markers_decodes_to_the_spec() {
+    let Some(p) = data("ptu/hydraharp_v2_t3_image_markers.ptu") else { return };
+    let r = PtuReader::open(&p).unwrap();
+    assert_eq!((r.record_type, r.records), (RecordType::HydraHarpV2T3, 104_776));
+    assert!(r.tags.iter().any(|t| t.name == "ImgHdr_PixX"), "header tags are kept");
+    let v = all(&p);
+    assert_eq!(v.len(), 104_776);
+    let c = counts(&v);
+    assert_eq!((c[&(EventKind::Tag, 1)], c[&(EventKind::Tag, 2)]), (52_833, 20_954));
+    assert_eq!(c[&(EventKind::Overflow, 0)], 30_889);
+    // A 50 x 50 image: 50 line-start (marker bit 4) and 50 line-stop (bit 8) markers.
+    assert_eq!((c[&(EventKind::Marker, 4)], c[&(EventKind::Marker, 8)]), (50, 50));
+    // T3 time = nsync * sync period (25 ns) + dtime * 16 ps.
+    assert_eq!((v[1].kind, v[1].time_ps), (EventKind::Tag, 4_834_625_267));
+    assert_eq!(v.last().unwrap().time_ps, 10_555_756_825_405);
+}
+
+#[test]
+fn timestamp7_files_decode_in_both_word_orders() {
+    if let Some(p) = data("timestamp7/timestamp7_c1234.Aa1.ts") {
+        let v = all(&p);
+        let c = counts(&v);
+        assert_eq!([1, 2, 3, 4].map(|ch| c[&(EventKind::Tag, ch)]), [621, 488, 481, 422]);
+        assert_eq!((v[0].time_ps, v[0].channel), (69_615_127_658_509_750, 4));
+    }
+    if let Some(p) = data("timestamp7/timestamp7_c14_rollover.Aa1fX.ts") {
+        let v = all(&p);
+        let c = counts(&v);
+        assert_eq!(c[&(EventKind::Tag, 1)], 431);
+        assert_eq!(c[&(EventKind::Tag, 4)], 431, "channel 4 is a delayed copy of channel 1");
+        assert_eq!(c[&(EventKind::Overflow, 0)], 138, "rollover dummies are not detections");
+        assert_eq!(c.len(), 3);
+        assert_eq!((v[0].time_ps, v[0].channel), (65_333_011_796_794_137, 1));
+    }
+}
+
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qkdbench-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn broken_files_give_errors_naming_file_and_offset() {
+    let p = scratch("bad_magic.ptu", b"PQXXXR\0\0garbage garbage garbage");
+    let e = open(&p).unwrap_err();
+    assert!(matches!(e, RecordingError::Format { offset: 0, .. }), "{e}");
+    assert!(e.to_string().contains("bad_magic.ptu") && e.to_string().contains("PQTTTR"), "{e}");
+
+    let p = scratch("foreign.bin", b"hello");
+    assert!(matches!(open(&p).unwrap_err(), RecordingError::Unsupported { .. }));
+
+    let p = scratch("odd.ts", &[0u8; 12]);
+    let mut src = open(&p).unwrap();
+    let mut v = Vec::new();
+    let e = loop {
+        match src.read_events(&mut v, 100) {
+            Ok(0) => panic!("a 12-byte timestamp7 file must be reported as truncated"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(e, RecordingError::Truncated { offset: 8, .. }), "{e}");
+
+    let Some(real) = data("ptu/hydraharp_v2_t2.ptu") else { return };
+    let bytes = std::fs::read(&real).unwrap();
+    // Cut in the middle of the records.
+    let p = scratch("cut.ptu", &bytes[..bytes.len() / 2 + 2]);
+    let mut src = open(&p).unwrap();
+    let mut v = Vec::new();
+    let e = loop {
+        match src.read_events(&mut v, 100_000) {
+            Ok(0) => panic!("a cut file must be reported as truncated"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(e, RecordingError::Truncated { .. }) && e.to_string().contains("cut.ptu"), "{e}");
+    // An unknown record type.
+    let mut patched = bytes.clone();
+    let at = patched.windows(26).position(|w| w == b"TTResultFormat_TTTRRecType").unwrap();
+    patched[at + 40..at + 48].copy_from_slice(&0x0BAD_0BADi64.to_le_bytes());
+    let p = scratch("rectype.ptu", &patched);
+    let e = open(&p).unwrap_err();
+    assert!(e.to_string().contains("0x0bad0bad") && e.to_string().contains("rectype.ptu"), "{e}");
+    // A header cut short.
+    let p = scratch("header.ptu", &bytes[..1000]);
+    assert!(matches!(open(&p).unwrap_err(), RecordingError::Truncated { .. }));
+}
