@@ -290,7 +290,7 @@ impl PtuReader {
                 const WRAP: u64 = 210_698_240;
                 let (chan, time) = (r >> 28, u64::from(r & 0x0FFF_FFFF));
                 if chan == 0xF {
-                    let markers = (r & 0xF) as u32;
+                    let markers = r & 0xF;
                     if markers == 0 {
                         self.overflow += WRAP;
                         return self.t2(self.overflow, 0, EventKind::Overflow);
