@@ -5,9 +5,10 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-# Verilator builds the simulated FPGAs; g++ compiles the verilated models; python3 runs
-# the helper scripts of the test suite.
-for pkg in verilator g++ make pkg-config python3; do
+# Verilator builds the simulated FPGAs; g++ compiles the verilated models; libhdf5-dev is
+# the HDF5 library recordings are written with; python3 (with h5py, below) reads them back
+# in the tests, as a user's analysis would.
+for pkg in verilator g++ make pkg-config python3 python3-pip libhdf5-dev; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 
@@ -19,6 +20,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 else
   echo "setup: system packages present" >&2
+fi
+
+if ! python3 -c "import h5py" >/dev/null 2>&1; then
+  echo "setup: installing h5py (PyPI)" >&2
+  python3 -m pip install --quiet h5py 2>/dev/null || python3 -m pip install --quiet --break-system-packages h5py
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -30,6 +30,10 @@ enum Command {
     ///
     /// Reads a JSON file, prints JSON; exit code 2 names the bad field.
     Keyrate(cli::keyrate::KeyRateArgs),
+    /// Record a run into an HDF5 file (docs/recording-schema.md), with a progress bar.
+    ///
+    /// Exit code 0 when the run completed, 1 when it was cut short (the file then says why).
+    Record(cli::record::RecordArgs),
     /// Print the normalised events of a PTU or timestamp7 file as CSV (time_ps,channel,kind).
     ///
     /// Exit code 2 names the file and byte offset of a problem.
@@ -43,6 +47,7 @@ fn main() -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
         Command::Dump(args) => return Ok(cli::dump::run(args)),
+        Command::Record(args) => return cli::record::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Selftest(args) => cli::selftest::run(args),

@@ -7,7 +7,9 @@
 mod error;
 pub mod event;
 pub mod import;
+pub mod writer;
 
 pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, EventSource};
+pub use writer::{RecordingWriter, RunMeta, RunStatus};

@@ -4,5 +4,6 @@ pub mod demo;
 pub mod devices;
 pub mod dump;
 pub mod keyrate;
+pub mod record;
 pub mod selftest;
 pub mod sim;

@@ -1,0 +1,266 @@
+//! The HDF5 recording writer (docs/recording-schema.md).
+//!
+//! Crash safety by periodic flushes: data go into chunked, extendible datasets, and the file
+//! is flushed (H5Fflush) at least once a second, so after a crash — `kill -9` included — the
+//! file opens and holds everything written up to the last flush. The run status attribute
+//! says "running" until `finish` writes how the run ended.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, Extent, File, H5Type};
+
+use crate::error::RecordingError;
+
+/// Version of docs/recording-schema.md this writer follows.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Rows per chunk of the tag datasets.
+pub const TAG_CHUNK: usize = 1 << 16;
+/// Flush at least this often.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the recording says about its run, besides the data.
+#[derive(Debug, Clone, Default)]
+pub struct RunMeta {
+    /// Where the tags came from (device description).
+    pub source: String,
+    /// The run configuration as the user wrote it (TOML or command line).
+    pub config_text: String,
+    /// Generator settings needed to compute symbol(i): seed and thresholds, as `key=value` text.
+    pub pattern_settings: String,
+    /// Coarse period and fine bins of the tagger, ps and count.
+    pub time_base: (u32, u16),
+}
+
+/// How a run ended, written into the file on every exit path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// All data of the run are in the file.
+    Complete,
+    /// The run stopped early; the reason says why.
+    Aborted(String),
+}
+
+/// Kind codes of the events dataset.
+pub mod event_kind {
+    /// Overflow began.
+    pub const OVERFLOW_BEGIN: u8 = 1;
+    /// Overflow ended.
+    pub const OVERFLOW_END: u8 = 2;
+    /// Tags missed (count in `count`, channel in `channel`).
+    pub const MISSED: u8 = 3;
+    /// Stream error (the word in `count`, its byte offset in `time_ps`).
+    pub const ERROR: u8 = 4;
+}
+
+/// A recording being written.
+#[derive(Debug)]
+pub struct RecordingWriter {
+    path: PathBuf,
+    file: File,
+    time_ps: Dataset,
+    channel: Dataset,
+    ev_tag_index: Dataset,
+    ev_kind: Dataset,
+    ev_time_ps: Dataset,
+    ev_channel: Dataset,
+    ev_count: Dataset,
+    /// Tags written to the datasets, and tags waiting in the buffers below.
+    tags: usize,
+    events: usize,
+    last_flush: Instant,
+    // Tags are buffered and written a chunk at a time: writing a few hundred rows into a
+    // compressed chunk would recompress the whole chunk each time.
+    buf_time: Vec<i64>,
+    buf_channel: Vec<u8>,
+}
+
+fn h5(path: &Path, what: &str, e: hdf5::Error) -> RecordingError {
+    RecordingError::Format { path: path.into(), offset: 0, reason: format!("HDF5: {what}: {e}") }
+}
+
+fn text(s: &str) -> VarLenUnicode {
+    s.replace('\0', " ").parse().expect("no NUL bytes")
+}
+
+impl RecordingWriter {
+    /// Creates `path` (replacing it) with the schema's groups, datasets and attributes.
+    pub fn create(path: &Path, meta: &RunMeta) -> Result<Self, RecordingError> {
+        let e = |what: &'static str| move |err| h5(path, what, err);
+        let file = File::create(path).map_err(e("creating the file"))?;
+        let attr_text = |loc: &hdf5::Location, name: &str, value: &str| -> hdf5::Result<()> {
+            loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value))
+        };
+        file.new_attr::<u32>()
+            .create("schema_version")
+            .and_then(|a| a.write_scalar(&SCHEMA_VERSION))
+            .map_err(e("schema_version"))?;
+        attr_text(&file, "format", "qkdbench recording").map_err(e("format"))?;
+        attr_text(&file, "tool", concat!("qkdbench ", env!("CARGO_PKG_VERSION"))).map_err(e("tool"))?;
+        attr_text(&file, "run_status", "running").map_err(e("run_status"))?;
+        attr_text(&file, "source", &meta.source).map_err(e("source"))?;
+        attr_text(&file, "config_text", &meta.config_text).map_err(e("config_text"))?;
+        attr_text(&file, "pattern_settings", &meta.pattern_settings).map_err(e("pattern_settings"))?;
+        file.new_attr::<u32>()
+            .create("coarse_period_ps")
+            .and_then(|a| a.write_scalar(&meta.time_base.0))
+            .map_err(e("coarse_period_ps"))?;
+        file.new_attr::<u16>()
+            .create("fine_bins")
+            .and_then(|a| a.write_scalar(&meta.time_base.1))
+            .map_err(e("fine_bins"))?;
+
+        let tags = file.create_group("tags").map_err(e("group tags"))?;
+        let events = file.create_group("events").map_err(e("group events"))?;
+        fn column<T: H5Type>(
+            g: &hdf5::Group,
+            name: &str,
+            unit: &str,
+            doc: &str,
+            chunk: usize,
+        ) -> hdf5::Result<Dataset> {
+            let ds = g.new_dataset::<T>().chunk(chunk).shape(Extent::resizable(0)).shuffle().deflate(1).create(name)?;
+            ds.new_attr::<VarLenUnicode>().create("unit")?.write_scalar(&text(unit))?;
+            ds.new_attr::<VarLenUnicode>().create("description")?.write_scalar(&text(doc))?;
+            Ok(ds)
+        }
+        let time_ps = column::<i64>(&tags, "time_ps", "ps", "tag time in the tagger's time base", TAG_CHUNK)
+            .map_err(e("tags/time_ps"))?;
+        let channel =
+            column::<u8>(&tags, "channel", "1", "tagger input channel", TAG_CHUNK).map_err(e("tags/channel"))?;
+        let c = 4096;
+        let ev_tag_index = column::<u64>(&events, "tag_index", "1", "number of tags before the event", c)
+            .map_err(e("events/tag_index"))?;
+        let ev_kind =
+            column::<u8>(&events, "kind", "1", "1 overflow begin, 2 overflow end, 3 missed, 4 stream error", c)
+                .map_err(e("events/kind"))?;
+        let ev_time_ps = column::<i64>(
+            &events,
+            "time_ps",
+            "ps",
+            "time of an overflow begin/end; byte offset for errors; -1 otherwise",
+            c,
+        )
+        .map_err(e("events/time_ps"))?;
+        let ev_channel =
+            column::<u8>(&events, "channel", "1", "channel of a missed count", c).map_err(e("events/channel"))?;
+        let ev_count = column::<u64>(&events, "count", "1", "tags missed; the bad word for errors", c)
+            .map_err(e("events/count"))?;
+        file.flush().map_err(e("flush"))?;
+        Ok(RecordingWriter {
+            path: path.into(),
+            file,
+            time_ps,
+            channel,
+            ev_tag_index,
+            ev_kind,
+            ev_time_ps,
+            ev_channel,
+            ev_count,
+            tags: 0,
+            events: 0,
+            last_flush: Instant::now(),
+            buf_time: Vec::with_capacity(TAG_CHUNK),
+            buf_channel: Vec::with_capacity(TAG_CHUNK),
+        })
+    }
+
+    fn extend<T: H5Type>(path: &Path, ds: &Dataset, at: usize, data: &[T]) -> Result<(), RecordingError> {
+        ds.resize(at + data.len()).map_err(|e| h5(path, "resize", e))?;
+        ds.write_slice(data, at..at + data.len()).map_err(|e| h5(path, "write", e))
+    }
+
+    /// Appends a batch (tags and events); flushes when a second has passed since the last.
+    pub fn append(&mut self, b: &TagBatch) -> Result<(), RecordingError> {
+        let base = self.tags + self.buf_time.len();
+        if !b.events.is_empty() {
+            let n = b.events.len();
+            let (mut idx, mut kind, mut time, mut ch, mut count) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for (i, e) in &b.events {
+                idx.push((base + i) as u64);
+                let (k, t, c, cnt) = match *e {
+                    StreamEvent::OverflowBegin { time_ps } => (event_kind::OVERFLOW_BEGIN, time_ps, 0, 0),
+                    StreamEvent::OverflowEnd { time_ps } => (event_kind::OVERFLOW_END, time_ps, 0, 0),
+                    StreamEvent::Missed { channel, count } => (event_kind::MISSED, -1, channel, count),
+                    StreamEvent::Error { byte_offset, word, kind } => {
+                        let _: StreamErrorKind = kind;
+                        (event_kind::ERROR, byte_offset as i64, 0, u64::from(word))
+                    }
+                };
+                kind.push(k);
+                time.push(t);
+                ch.push(c);
+                count.push(cnt);
+            }
+            Self::extend(&self.path, &self.ev_tag_index, self.events, &idx)?;
+            Self::extend(&self.path, &self.ev_kind, self.events, &kind)?;
+            Self::extend(&self.path, &self.ev_time_ps, self.events, &time)?;
+            Self::extend(&self.path, &self.ev_channel, self.events, &ch)?;
+            Self::extend(&self.path, &self.ev_count, self.events, &count)?;
+            self.events += n;
+        }
+        self.buf_time.extend_from_slice(&b.time_ps);
+        self.buf_channel.extend_from_slice(&b.channel);
+        if self.buf_time.len() >= TAG_CHUNK {
+            self.write_tags()?;
+        }
+        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn write_tags(&mut self) -> Result<(), RecordingError> {
+        if !self.buf_time.is_empty() {
+            Self::extend(&self.path, &self.time_ps, self.tags, &self.buf_time)?;
+            Self::extend(&self.path, &self.channel, self.tags, &self.buf_channel)?;
+            self.tags += self.buf_time.len();
+            self.buf_time.clear();
+            self.buf_channel.clear();
+        }
+        Ok(())
+    }
+
+    /// Flushes everything written so far to disk.
+    pub fn flush(&mut self) -> Result<(), RecordingError> {
+        self.write_tags()?;
+        self.file.flush().map_err(|e| h5(&self.path, "flush", e))?;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    /// Tags taken so far (written or buffered).
+    pub fn tags(&self) -> usize {
+        self.tags + self.buf_time.len()
+    }
+
+    /// Events written.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Writes how the run ended, flushes and closes the file.
+    pub fn finish(mut self, status: &RunStatus) -> Result<(), RecordingError> {
+        let s = match status {
+            RunStatus::Complete => "complete".to_string(),
+            RunStatus::Aborted(why) => format!("aborted: {why}"),
+        };
+        let path = self.path.clone();
+        self.write_tags()?;
+        self.file.attr("run_status").and_then(|a| a.write_scalar(&text(&s))).map_err(|e| h5(&path, "run_status", e))?;
+        self.file
+            .new_attr::<u64>()
+            .create("tag_count")
+            .and_then(|a| a.write_scalar(&(self.tags as u64)))
+            .map_err(|e| h5(&path, "tag_count", e))?;
+        self.flush()
+    }
+}
