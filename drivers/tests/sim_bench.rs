@@ -18,14 +18,10 @@ struct Run {
     error: Option<DriverError>,
 }
 
+/// No dark counts, no background, no dead time and no jitter: clicks are signal only.
 fn quiet_optics(loss_db: f64) -> OpticsConfig {
-    let mut o = OpticsConfig {
-        channel: ChannelModel::Constant { loss_db, range_km: 0.0 },
-        background_rate_hz: 0.0,
-        ..Default::default()
-    };
+    let mut o = OpticsConfig::noiseless(loss_db);
     for d in &mut o.detectors {
-        d.dark_rate_hz = 0.0;
         d.dead_time_ps = 0.0;
         d.jitter_ps = 0.0;
     }

@@ -40,15 +40,7 @@ fn bench(optics: OpticsConfig, pattern: &PatternConfig, seconds: f64) -> Run {
 }
 
 fn quiet(loss_db: f64) -> OpticsConfig {
-    let mut o = OpticsConfig {
-        channel: ChannelModel::Constant { loss_db, range_km: 0.0 },
-        background_rate_hz: 0.0,
-        ..Default::default()
-    };
-    for d in &mut o.detectors {
-        d.dark_rate_hz = 0.0;
-    }
-    o
+    OpticsConfig::noiseless(loss_db)
 }
 
 fn engine(r: &Run, log: bool) -> Engine {

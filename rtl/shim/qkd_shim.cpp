@@ -158,6 +158,54 @@ static void tick(S* s, M* m) {
   s->cycle++;
 }
 
+// Closes the trace and frees a model wrapper (both designs).
+template <typename S>
+static void free_sim(S* s) {
+#if QKD_TRACE
+  if (s->tfp) {
+    s->tfp->close();
+    delete s->tfp;
+  }
+#endif
+  s->m->final();
+  delete s->m;
+  delete s;
+}
+
+// Starts an FST trace of every signal; -1 when built without the `trace` feature.
+template <typename S>
+static int start_trace(S* s, const char* path) {
+#if QKD_TRACE
+  s->ctx.traceEverOn(true);
+  s->tfp = new VerilatedFstC;
+  s->m->trace(s->tfp, 99);
+  s->tfp->open(path);
+  return 0;
+#else
+  (void)s;
+  (void)path;
+  return -1;
+#endif
+}
+
+// One clock cycle of a stepping loop: two evals with waveform dumps when tracing, else the
+// single-eval rising edge.
+template <typename S, typename M>
+static inline void step_edge(S* s, M* m) {
+#if QKD_TRACE
+  if (s->tfp) {
+    m->clk = 0;
+    m->eval();
+    s->tfp->dump(2 * s->cycle);
+    m->clk = 1;
+    m->eval();
+    s->tfp->dump(2 * s->cycle + 1);
+    return;
+  }
+#endif
+  rising_edge(m);
+}
+
 extern "C" {
 
 uint32_t qkd_uart_clks_per_bit() { return kBit; }
@@ -176,31 +224,9 @@ QkdPg* qkd_pg_new() {
   return s;
 }
 
-void qkd_pg_free(QkdPg* s) {
-#if QKD_TRACE
-  if (s->tfp) {
-    s->tfp->close();
-    delete s->tfp;
-  }
-#endif
-  s->m->final();
-  delete s->m;
-  delete s;
-}
+void qkd_pg_free(QkdPg* s) { free_sim(s); }
 
-int qkd_pg_trace(QkdPg* s, const char* path) {
-#if QKD_TRACE
-  s->ctx.traceEverOn(true);
-  s->tfp = new VerilatedFstC;
-  s->m->trace(s->tfp, 99);
-  s->tfp->open(path);
-  return 0;
-#else
-  (void)s;
-  (void)path;
-  return -1;
-#endif
-}
+int qkd_pg_trace(QkdPg* s, const char* path) { return start_trace(s, path); }
 
 void qkd_pg_uart_push(QkdPg* s, const uint8_t* bytes, size_t n) {
   for (size_t i = 0; i < n; i++) s->host_tx.queue.push_back(bytes[i]);
@@ -242,20 +268,7 @@ size_t qkd_pg_step(QkdPg* s, uint64_t n, const uint64_t* ext, const uint8_t* ext
       }
       ns++;
     }
-#if QKD_TRACE
-    if (s->tfp) {
-      m->clk = 0;
-      m->eval();
-      s->tfp->dump(2 * s->cycle);
-      m->clk = 1;
-      m->eval();
-      s->tfp->dump(2 * s->cycle + 1);
-    } else {
-      rising_edge(m);
-    }
-#else
-    rising_edge(m);
-#endif
+    step_edge(s, m);
     s->cycle++;
     s->host_rx.sample(m->tx);
   }
@@ -279,31 +292,9 @@ QkdTt* qkd_tt_new() {
   return s;
 }
 
-void qkd_tt_free(QkdTt* s) {
-#if QKD_TRACE
-  if (s->tfp) {
-    s->tfp->close();
-    delete s->tfp;
-  }
-#endif
-  s->m->final();
-  delete s->m;
-  delete s;
-}
+void qkd_tt_free(QkdTt* s) { free_sim(s); }
 
-int qkd_tt_trace(QkdTt* s, const char* path) {
-#if QKD_TRACE
-  s->ctx.traceEverOn(true);
-  s->tfp = new VerilatedFstC;
-  s->m->trace(s->tfp, 99);
-  s->tfp->open(path);
-  return 0;
-#else
-  (void)s;
-  (void)path;
-  return -1;
-#endif
-}
+int qkd_tt_trace(QkdTt* s, const char* path) { return start_trace(s, path); }
 
 uint64_t qkd_tt_cycle(const QkdTt* s) { return s->cycle; }
 
@@ -363,20 +354,7 @@ size_t qkd_tt_step(QkdTt* s, uint64_t n, const QkdHit* hits, size_t n_hits, int 
     }
     m->hit = hv;
     if (out_ready && m->out_valid) words[nw++] = m->out_data;
-#if QKD_TRACE
-    if (s->tfp) {
-      m->clk = 0;
-      m->eval();
-      s->tfp->dump(2 * s->cycle);
-      m->clk = 1;
-      m->eval();
-      s->tfp->dump(2 * s->cycle + 1);
-    } else {
-      rising_edge(m);
-    }
-#else
-    rising_edge(m);
-#endif
+    step_edge(s, m);
     s->cycle++;
   }
   m->hit = 0;

@@ -208,6 +208,22 @@ impl Default for OpticsConfig {
     }
 }
 
+impl OpticsConfig {
+    /// A bench with no dark counts and no background: every click is signal (tests that
+    /// compare with analytic expectations start from here).
+    pub fn noiseless(loss_db: f64) -> Self {
+        let mut o = OpticsConfig {
+            channel: ChannelModel::Constant { loss_db, range_km: 0.0 },
+            background_rate_hz: 0.0,
+            ..Default::default()
+        };
+        for d in &mut o.detectors {
+            d.dark_rate_hz = 0.0;
+        }
+        o
+    }
+}
+
 /// Tagger channel of the sync.
 pub const SYNC_CHANNEL: u8 = 4;
 /// Tagger channel of the frame mark.
