@@ -34,7 +34,9 @@ enum Command {
     ///
     /// Exit code 0 when the run completed, 1 when it was cut short (the file then says why).
     Record(cli::record::RecordArgs),
-    /// Print the normalised events of a PTU or timestamp7 file as CSV (time_ps,channel,kind).
+    /// Run the engine on a recording, as fast as possible or paced to the recorded time.
+    Replay(cli::replay::ReplayArgs),
+    /// Print the normalised events of a recording, a PTU or a timestamp7 file as CSV (time_ps,channel,kind).
     ///
     /// Exit code 2 names the file and byte offset of a problem.
     Dump(cli::dump::DumpArgs),
@@ -53,6 +55,7 @@ fn main() -> Result<std::process::ExitCode> {
         Command::Selftest(args) => cli::selftest::run(args),
         Command::Devices => cli::devices::run(),
         Command::Sim(args) => cli::sim::run(args),
+        Command::Replay(args) => cli::replay::run(args),
     }?;
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -88,3 +88,53 @@ print(f.attrs["run_status"], len(t), t.max() / 1e12)
     // older than the last second must be there.
     assert!(last_s >= 2.0, "data only up to {last_s} s in the file: {report}");
 }
+
+fn summary(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8(out.stdout.clone()).unwrap();
+    s.lines().find(|l| l.starts_with("tags=")).expect("summary line").to_string()
+}
+
+#[test]
+fn replaying_a_recording_gives_the_same_counts_as_the_live_run() {
+    let file = scratch("roundtrip.h5");
+    let bin = env!("CARGO_BIN_EXE_qkdbench");
+    let live = summary(
+        &Command::new(bin).args(["record", "--duration", "1s", "--loss-db", "12", "-o"]).arg(&file).output().unwrap(),
+    );
+    let replay = summary(&Command::new(bin).arg("replay").arg(&file).output().unwrap());
+    // "tags=N events=M gated=..." against "tags=N gated=...": compare all but events.
+    let strip = |s: &str| s.split(' ').filter(|f| !f.starts_with("events=")).collect::<Vec<_>>().join(" ");
+    assert_eq!(strip(&live), strip(&replay));
+    // dump reads our own files too.
+    let out = Command::new(bin).arg("dump").arg(&file).args(["--limit", "5"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 6);
+}
+
+#[test]
+fn foreign_and_newer_hdf5_files_are_refused_by_name() {
+    let foreign = scratch("foreign.h5");
+    let newer = scratch("newer.h5");
+    h5py(&format!(
+        r#"
+import h5py
+with h5py.File({f:?}, "w") as f:
+    f["x"] = [1, 2, 3]
+with h5py.File({n:?}, "w") as f:
+    f.attrs["format"] = "qkdbench recording"
+    f.attrs["schema_version"] = 99
+"#,
+        f = foreign.to_str().unwrap(),
+        n = newer.to_str().unwrap()
+    ));
+    let bin = env!("CARGO_BIN_EXE_qkdbench");
+    for (file, says) in [(&foreign, "format"), (&newer, "newer")] {
+        let out = Command::new(bin).arg("dump").arg(file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(file.file_name().unwrap().to_str().unwrap()) && err.contains(says), "{err}");
+        let out = Command::new(bin).arg("replay").arg(file).output().unwrap();
+        assert!(!out.status.success());
+    }
+}

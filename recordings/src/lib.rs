@@ -7,9 +7,12 @@
 mod error;
 pub mod event;
 pub mod import;
+pub mod reader;
+pub mod replay;
 pub mod writer;
 
 pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, EventSource};
+pub use reader::Recording;
 pub use writer::{RecordingWriter, RunMeta, RunStatus};

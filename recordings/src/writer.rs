@@ -28,8 +28,8 @@ pub struct RunMeta {
     pub source: String,
     /// The run configuration as the user wrote it (TOML or command line).
     pub config_text: String,
-    /// Generator settings needed to compute symbol(i): seed and thresholds, as `key=value` text.
-    pub pattern_settings: String,
+    /// Generator settings needed to compute symbol(i) (written to the `/pattern` group).
+    pub pattern: Option<rtl::model::pattern_gen::PatternSettings>,
     /// Coarse period and fine bins of the tagger, ps and count.
     pub time_base: (u32, u16),
 }
@@ -102,7 +102,20 @@ impl RecordingWriter {
         attr_text(&file, "run_status", "running").map_err(e("run_status"))?;
         attr_text(&file, "source", &meta.source).map_err(e("source"))?;
         attr_text(&file, "config_text", &meta.config_text).map_err(e("config_text"))?;
-        attr_text(&file, "pattern_settings", &meta.pattern_settings).map_err(e("pattern_settings"))?;
+        if let Some(p) = &meta.pattern {
+            let g = file.create_group("pattern").map_err(e("group pattern"))?;
+            let w = |name: &str, v: &[u64]| -> hdf5::Result<()> {
+                g.new_attr::<u64>().shape(v.len()).create(name)?.write(v)
+            };
+            let u = |x: &[u32]| x.iter().map(|&v| u64::from(v)).collect::<Vec<u64>>();
+            w("seed", &[p.seed]).map_err(e("pattern/seed"))?;
+            w("class_thr", &u(&p.class_thr)).map_err(e("pattern/class_thr"))?;
+            w("basis_thr", &[u64::from(p.basis_thr)]).map_err(e("pattern/basis_thr"))?;
+            w("dac_code", &p.dac_code.map(u64::from)).map_err(e("pattern/dac_code"))?;
+            w("pol_map", &[u64::from(p.pol_map)]).map_err(e("pattern/pol_map"))?;
+            w("sync_period", &[u64::from(p.sync_period)]).map_err(e("pattern/sync_period"))?;
+            w("frame_period", &[u64::from(p.frame_period)]).map_err(e("pattern/frame_period"))?;
+        }
         file.new_attr::<u32>()
             .create("coarse_period_ps")
             .and_then(|a| a.write_scalar(&meta.time_base.0))

@@ -5,5 +5,6 @@ pub mod devices;
 pub mod dump;
 pub mod keyrate;
 pub mod record;
+pub mod replay;
 pub mod selftest;
 pub mod sim;

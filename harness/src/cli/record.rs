@@ -78,7 +78,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     let meta = RunMeta {
         source: format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity()),
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
-        pattern_settings: format!("{settings:?}"),
+        pattern: Some(settings),
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
     };
     let writer =
@@ -151,6 +151,11 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         s.qber[1].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
         s.counts.sifted.iter().flatten().sum::<u64>(),
     );
-    println!("tags={tags} events={events}");
+    println!(
+        "tags={tags} events={events} gated={} sifted={} errors={}",
+        s.gated,
+        s.counts.sifted.iter().flatten().sum::<u64>(),
+        s.counts.errors.iter().flatten().sum::<u64>()
+    );
     Ok(if status == RunStatus::Complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

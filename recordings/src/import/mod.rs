@@ -15,6 +15,8 @@ pub enum EventSource {
     Ptu(Box<ptu::PtuReader>),
     /// An S-Fifteen timestamp7 file.
     Timestamp7(timestamp7::Timestamp7Reader),
+    /// A qkdbench recording.
+    Recording(Box<crate::reader::Recording>),
 }
 
 impl EventSource {
@@ -23,17 +25,21 @@ impl EventSource {
         match self {
             EventSource::Ptu(r) => r.read_events(out, max),
             EventSource::Timestamp7(r) => r.read_events(out, max),
+            EventSource::Recording(r) => r.read_events(out, max),
         }
     }
 }
 
-/// Opens `path` by its content (PTU magic) or its name (`.ts`: timestamp7).
+/// Opens `path` by its content (HDF5 or PTU magic) or its name (`.ts`: timestamp7).
 pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
-    let mut magic = [0u8; 6];
+    let mut magic = [0u8; 8];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
         .map_err(|source| RecordingError::Io { path: path.into(), source })?;
-    if n == 6 && &magic == b"PQTTTR" {
+    if n == 8 && &magic == b"\x89HDF\r\n\x1a\n" {
+        return Ok(EventSource::Recording(Box::new(crate::reader::Recording::open(path)?)));
+    }
+    if n >= 6 && &magic[..6] == b"PQTTTR" {
         return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -46,6 +52,7 @@ pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
     }
     Err(RecordingError::Unsupported {
         path: path.into(),
-        reason: "neither a PicoQuant PTU file (magic PQTTTR) nor a timestamp7 .ts file".into(),
+        reason: "neither a qkdbench HDF5 recording, a PicoQuant PTU file (magic PQTTTR) nor a timestamp7 .ts file"
+            .into(),
     })
 }

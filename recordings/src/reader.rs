@@ -1,0 +1,211 @@
+//! Reading qkdbench recordings back, in batches, without loading the file.
+
+use std::path::{Path, PathBuf};
+
+use drivers::protocol::tag_stream::TimeBase;
+use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, File};
+use rtl::model::pattern_gen::PatternSettings;
+
+use crate::error::RecordingError;
+use crate::event::{Event, EventKind};
+use crate::writer::{event_kind, SCHEMA_VERSION};
+
+/// An open recording.
+#[derive(Debug)]
+pub struct Recording {
+    path: PathBuf,
+    time_ps: Dataset,
+    channel: Dataset,
+    /// (tag index, event), all of the file's events (they are few).
+    events: Vec<(u64, StreamEvent)>,
+    next_event: usize,
+    pos: usize,
+    len: usize,
+    /// How the run ended ("complete", "aborted: ...", or "running" after a crash).
+    pub run_status: String,
+    /// The tagger's time base.
+    pub time_base: TimeBase,
+    /// The generator's settings, if recorded.
+    pub pattern: Option<PatternSettings>,
+}
+
+fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
+    RecordingError::Format { path: path.into(), offset: 0, reason: format!("{what}: {reason}") }
+}
+
+impl Recording {
+    /// Opens a recording; refuses files that are not ours or are of a newer schema.
+    pub fn open(path: &Path) -> Result<Self, RecordingError> {
+        let file = File::open(path).map_err(|e| fmt(path, "not an HDF5 file qkdbench can open", e))?;
+        let text = |name: &str| -> Result<String, RecordingError> {
+            file.attr(name)
+                .and_then(|a| a.read_scalar::<VarLenUnicode>())
+                .map(|v| v.as_str().to_string())
+                .map_err(|e| fmt(path, &format!("attribute /{name}"), e))
+        };
+        let format = text("format").map_err(|_| RecordingError::Unsupported {
+            path: path.into(),
+            reason: "an HDF5 file without the attribute format = \"qkdbench recording\"".into(),
+        })?;
+        if format != "qkdbench recording" {
+            return Err(RecordingError::Unsupported { path: path.into(), reason: format!("format is {format:?}") });
+        }
+        let version = file
+            .attr("schema_version")
+            .and_then(|a| a.read_scalar::<u32>())
+            .map_err(|e| fmt(path, "attribute /schema_version", e))?;
+        if version > SCHEMA_VERSION {
+            return Err(fmt(
+                path,
+                "attribute /schema_version",
+                format!("{version} is newer than this qkdbench reads ({SCHEMA_VERSION}); update qkdbench"),
+            ));
+        }
+        let num = |name: &str| -> Result<u64, RecordingError> {
+            let a = file.attr(name).map_err(|e| fmt(path, &format!("attribute /{name}"), e))?;
+            a.read_scalar::<u64>()
+                .or_else(|_| a.read_scalar::<u32>().map(u64::from))
+                .or_else(|_| a.read_scalar::<u16>().map(u64::from))
+                .map_err(|e| fmt(path, &format!("attribute /{name}"), e))
+        };
+        let time_base =
+            TimeBase { coarse_period_ps: num("coarse_period_ps")? as u32, fine_bins: num("fine_bins")? as u16 };
+        let ds = |name: &str| file.dataset(name).map_err(|e| fmt(path, &format!("dataset /{name}"), e));
+        let (time_ps, channel) = (ds("tags/time_ps")?, ds("tags/channel")?);
+        let len = time_ps.size();
+        if channel.size() != len {
+            return Err(fmt(
+                path,
+                "dataset /tags/channel",
+                format!("{} rows, /tags/time_ps has {len}", channel.size()),
+            ));
+        }
+        let read_u64 = |name: &str| -> Result<Vec<u64>, RecordingError> {
+            ds(name)?.read_raw::<u64>().map_err(|e| fmt(path, &format!("dataset /{name}"), e))
+        };
+        let idx = read_u64("events/tag_index")?;
+        let count = read_u64("events/count")?;
+        let kind = ds("events/kind")?.read_raw::<u8>().map_err(|e| fmt(path, "dataset /events/kind", e))?;
+        let t = ds("events/time_ps")?.read_raw::<i64>().map_err(|e| fmt(path, "dataset /events/time_ps", e))?;
+        let ch = ds("events/channel")?.read_raw::<u8>().map_err(|e| fmt(path, "dataset /events/channel", e))?;
+        let n = idx.len();
+        if [count.len(), kind.len(), t.len(), ch.len()].iter().any(|&l| l != n) {
+            return Err(fmt(path, "group /events", "its datasets have different lengths"));
+        }
+        let mut events = Vec::with_capacity(n);
+        for i in 0..n {
+            let e = match kind[i] {
+                event_kind::OVERFLOW_BEGIN => StreamEvent::OverflowBegin { time_ps: t[i] },
+                event_kind::OVERFLOW_END => StreamEvent::OverflowEnd { time_ps: t[i] },
+                event_kind::MISSED => StreamEvent::Missed { channel: ch[i], count: count[i] },
+                event_kind::ERROR => StreamEvent::Error {
+                    byte_offset: t[i] as u64,
+                    word: count[i] as u32,
+                    kind: StreamErrorKind::UnknownRecord,
+                },
+                k => return Err(fmt(path, "dataset /events/kind", format!("row {i}: unknown kind {k}"))),
+            };
+            events.push((idx[i], e));
+        }
+        let pattern = file.group("pattern").ok().and_then(|g| {
+            let v = |name: &str| g.attr(name).and_then(|a| a.read_raw::<u64>()).ok();
+            let thr = v("class_thr")?;
+            let dac = v("dac_code")?;
+            Some(PatternSettings {
+                seed: *v("seed")?.first()?,
+                class_thr: [*thr.first()? as u32, *thr.get(1)? as u32, *thr.get(2)? as u32],
+                basis_thr: *v("basis_thr")?.first()? as u32,
+                dac_code: [*dac.first()? as u16, *dac.get(1)? as u16, *dac.get(2)? as u16, *dac.get(3)? as u16],
+                pol_map: *v("pol_map")?.first()? as u16,
+                sync_period: *v("sync_period")?.first()? as u32,
+                frame_period: *v("frame_period")?.first()? as u32,
+            })
+        });
+        Ok(Recording {
+            path: path.into(),
+            time_ps,
+            channel,
+            events,
+            next_event: 0,
+            pos: 0,
+            len,
+            run_status: text("run_status")?,
+            time_base,
+            pattern,
+        })
+    }
+
+    /// Tags in the file.
+    pub fn tags(&self) -> usize {
+        self.len
+    }
+
+    /// Appends the next up to `max` tags and the events among them to `out`; returns the
+    /// number of tags (0 at the end, once the events after the last tag are out too).
+    pub fn read_batch(&mut self, out: &mut TagBatch, max: usize) -> Result<usize, RecordingError> {
+        let end = (self.pos + max).min(self.len);
+        let base = out.len();
+        if end > self.pos {
+            let t = self
+                .time_ps
+                .read_slice_1d::<i64, _>(self.pos..end)
+                .map_err(|e| fmt(&self.path, "dataset /tags/time_ps", e))?;
+            let c = self
+                .channel
+                .read_slice_1d::<u8, _>(self.pos..end)
+                .map_err(|e| fmt(&self.path, "dataset /tags/channel", e))?;
+            // Events before each tag go in before it.
+            for (k, (tt, cc)) in t.iter().zip(c.iter()).enumerate() {
+                while self.next_event < self.events.len() && self.events[self.next_event].0 <= (self.pos + k) as u64 {
+                    out.events.push((base + k, self.events[self.next_event].1));
+                    self.next_event += 1;
+                }
+                out.time_ps.push(*tt);
+                out.channel.push(*cc);
+            }
+        }
+        let n = end - self.pos;
+        self.pos = end;
+        if self.pos == self.len {
+            while self.next_event < self.events.len() {
+                out.events.push((out.len(), self.events[self.next_event].1));
+                self.next_event += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The next up to `max` tags as normalised events (for `dump`).
+    pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+        let mut b = TagBatch::default();
+        let n = self.read_batch(&mut b, max)?;
+        let mut ev = b.events.iter().peekable();
+        let mut last_t = 0;
+        for (i, (&t, &c)) in b.time_ps.iter().zip(&b.channel).enumerate() {
+            while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
+                out.push(normalised(e, last_t));
+            }
+            out.push(Event { time_ps: t, channel: u32::from(c), kind: EventKind::Tag });
+            last_t = t;
+        }
+        for (_, e) in ev {
+            out.push(normalised(e, last_t));
+        }
+        Ok(n)
+    }
+}
+
+fn normalised(e: &StreamEvent, last_t: i64) -> Event {
+    match *e {
+        StreamEvent::OverflowBegin { time_ps } | StreamEvent::OverflowEnd { time_ps } => {
+            Event { time_ps, channel: 0, kind: EventKind::Overflow }
+        }
+        // The CSV has no count column: one `missed` row per in-band missed record.
+        StreamEvent::Missed { channel, .. } => {
+            Event { time_ps: last_t, channel: u32::from(channel), kind: EventKind::Missed }
+        }
+        StreamEvent::Error { .. } => Event { time_ps: last_t, channel: 0, kind: EventKind::Error },
+    }
+}

@@ -1,0 +1,62 @@
+//! A recording as a time tagger: the engine (and later the TUI) runs on a file exactly as
+//! on a device.
+
+use std::time::{Duration, Instant};
+
+use drivers::protocol::tag_stream::TimeBase;
+use drivers::stream::TagBatch;
+use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
+use drivers::DriverError;
+
+use crate::reader::Recording;
+
+/// Tags per replayed batch.
+const BATCH: usize = 1 << 16;
+
+/// Replays a recording through the [`TimeTagger`] role.
+#[derive(Debug)]
+pub struct ReplayTagger {
+    rec: Recording,
+    /// Pace to the tags' own time (a live view of an old run) instead of as fast as possible.
+    pub realtime: bool,
+    started: Option<(Instant, i64)>,
+}
+
+impl ReplayTagger {
+    /// Wraps an open recording.
+    pub fn new(rec: Recording) -> Self {
+        ReplayTagger { rec, realtime: false, started: None }
+    }
+}
+
+impl TimeTagger for ReplayTagger {
+    /// A replay plays what was recorded: the configuration cannot change it.
+    fn configure(&mut self, _cfg: &TaggerConfig) -> Result<TimeBase, DriverError> {
+        Ok(self.rec.time_base)
+    }
+
+    fn start(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    fn read_batch(&mut self, out: &mut TagBatch, _timeout: Duration) -> Result<ReadState, DriverError> {
+        let n = self
+            .rec
+            .read_batch(out, BATCH)
+            .map_err(|e| DriverError::Disconnected { device: "recording".into(), reason: e.to_string() })?;
+        if self.realtime {
+            if let Some(&t) = out.time_ps.last() {
+                let (w0, t0) = *self.started.get_or_insert((Instant::now(), t));
+                let ahead = (t - t0) as f64 * 1e-12 - w0.elapsed().as_secs_f64();
+                if ahead > 0.0 {
+                    std::thread::sleep(Duration::from_secs_f64(ahead));
+                }
+            }
+        }
+        Ok(if n == 0 { ReadState::Ended } else { ReadState::Streaming })
+    }
+}
