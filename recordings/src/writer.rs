@@ -32,6 +32,18 @@ pub struct RunMeta {
     pub pattern: Option<rtl::model::pattern_gen::PatternSettings>,
     /// Coarse period and fine bins of the tagger, ps and count.
     pub time_base: (u32, u16),
+    /// Compression of the datasets.
+    pub compression: Compression,
+}
+
+/// Compression of the tag datasets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// gzip (deflate level 1) after byte shuffling: stock h5py reads it, no plugins.
+    #[default]
+    Gzip,
+    /// None: the fastest to write, the largest file.
+    None,
 }
 
 /// How a run ended, written into the file on every exit path.
@@ -127,27 +139,30 @@ impl RecordingWriter {
 
         let tags = file.create_group("tags").map_err(e("group tags"))?;
         let events = file.create_group("events").map_err(e("group events"))?;
+        let gzip = meta.compression == Compression::Gzip;
         fn column<T: H5Type>(
             g: &hdf5::Group,
             name: &str,
             unit: &str,
             doc: &str,
             chunk: usize,
+            gzip: bool,
         ) -> hdf5::Result<Dataset> {
-            let ds = g.new_dataset::<T>().chunk(chunk).shape(Extent::resizable(0)).shuffle().deflate(1).create(name)?;
+            let b = g.new_dataset::<T>().chunk(chunk).shape(Extent::resizable(0));
+            let ds = if gzip { b.shuffle().deflate(1).create(name)? } else { b.create(name)? };
             ds.new_attr::<VarLenUnicode>().create("unit")?.write_scalar(&text(unit))?;
             ds.new_attr::<VarLenUnicode>().create("description")?.write_scalar(&text(doc))?;
             Ok(ds)
         }
-        let time_ps = column::<i64>(&tags, "time_ps", "ps", "tag time in the tagger's time base", TAG_CHUNK)
+        let time_ps = column::<i64>(&tags, "time_ps", "ps", "tag time in the tagger's time base", TAG_CHUNK, gzip)
             .map_err(e("tags/time_ps"))?;
         let channel =
-            column::<u8>(&tags, "channel", "1", "tagger input channel", TAG_CHUNK).map_err(e("tags/channel"))?;
+            column::<u8>(&tags, "channel", "1", "tagger input channel", TAG_CHUNK, gzip).map_err(e("tags/channel"))?;
         let c = 4096;
-        let ev_tag_index = column::<u64>(&events, "tag_index", "1", "number of tags before the event", c)
+        let ev_tag_index = column::<u64>(&events, "tag_index", "1", "number of tags before the event", c, gzip)
             .map_err(e("events/tag_index"))?;
         let ev_kind =
-            column::<u8>(&events, "kind", "1", "1 overflow begin, 2 overflow end, 3 missed, 4 stream error", c)
+            column::<u8>(&events, "kind", "1", "1 overflow begin, 2 overflow end, 3 missed, 4 stream error", c, gzip)
                 .map_err(e("events/kind"))?;
         let ev_time_ps = column::<i64>(
             &events,
@@ -155,11 +170,12 @@ impl RecordingWriter {
             "ps",
             "time of an overflow begin/end; byte offset for errors; -1 otherwise",
             c,
+            gzip,
         )
         .map_err(e("events/time_ps"))?;
         let ev_channel =
-            column::<u8>(&events, "channel", "1", "channel of a missed count", c).map_err(e("events/channel"))?;
-        let ev_count = column::<u64>(&events, "count", "1", "tags missed; the bad word for errors", c)
+            column::<u8>(&events, "channel", "1", "channel of a missed count", c, gzip).map_err(e("events/channel"))?;
+        let ev_count = column::<u64>(&events, "count", "1", "tags missed; the bad word for errors", c, gzip)
             .map_err(e("events/count"))?;
         file.flush().map_err(e("flush"))?;
         Ok(RecordingWriter {

@@ -5,6 +5,7 @@
 //! numbers go into the issue notes instead.
 
 pub mod engine;
+pub mod record;
 pub mod rtl;
 pub mod sim;
 

@@ -35,6 +35,16 @@ enum BenchWhat {
         #[arg(long, default_value_t = 0.3)]
         seconds: f64,
     },
+    /// Recording speed: tags per second into HDF5 (gzip and uncompressed), bytes per tag,
+    /// and plain write() of the same bytes to the same disk as the baseline.
+    Record {
+        /// Folder on the disk to measure.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Tags per measurement.
+        #[arg(long, default_value_t = 20_000_000)]
+        tags: usize,
+    },
     /// The simulated bench and the tag-stream path.
     ///
     /// Prints fast_pass_wall_s (a whole satellite pass at 100 MHz through the fast bench and
@@ -59,6 +69,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchWhat::Engine { seconds } => {
             eprintln!("bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it ...");
             print(&harness::bench::engine::run(seconds), args.json)
+        }
+        BenchWhat::Record { dir, tags } => {
+            eprintln!(
+                "bench record: {tags} tags into HDF5 (gzip, then uncompressed) and with write() in {} ...",
+                dir.display()
+            );
+            print(&harness::bench::record::run(&dir, tags), args.json)
         }
         BenchWhat::Sim { shared } => {
             eprintln!("bench sim: a whole pass, the decoder and the sim transport ...");

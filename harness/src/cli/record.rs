@@ -79,6 +79,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         source: format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity()),
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
         pattern: Some(settings),
+        compression: recordings::Compression::Gzip,
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
     };
     let writer =
