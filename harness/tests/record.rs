@@ -49,13 +49,33 @@ for name in ["tag_index", "kind", "time_ps", "channel", "count"]:
 assert f["events/time_ps"].attrs["unit"] == "ps"
 times = t[:]
 assert (times[1:] >= times[:-1] - 10000).all(), "tags in stream order"
-print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(set(c[:].tolist())))
+m = f["metrics"]
+assert len(m["time_ps"]) >= 2 and m["time_ps"].attrs["unit"] == "ps"
+assert m["lock_state"][-1] == 1, "locked at the end"
+assert (m["gated"][1:] >= m["gated"][:-1]).all(), "cumulative"
+print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(set(c[:].tolist())), "sifted", int(m["sifted_z"][-1] + m["sifted_x"][-1]))
 "#,
         path = file.to_str().unwrap()
     ));
     let rows: Vec<u64> = report.split_whitespace().take(4).map(|x| x.parse().unwrap()).collect();
     assert_eq!(rows, vec![tags, tags, events, tags], "rows of time_ps, channel, events/kind, tag_count: {report}");
     assert!(report.contains("[0, 1, 2, 3, 4, 5]"), "detector, sync and frame channels: {report}");
+    let sifted: u64 = stdout
+        .lines()
+        .find(|l| l.starts_with("tags="))
+        .unwrap()
+        .split("sifted=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        report.trim_end().ends_with(&format!("sifted {sifted}")),
+        "the last metrics row is the run's final count: {report}"
+    );
 }
 
 #[test]

@@ -15,4 +15,4 @@ pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, EventSource};
 pub use reader::Recording;
-pub use writer::{Compression, RecordingWriter, RunMeta, RunStatus};
+pub use writer::{Compression, MetricsRow, RecordingWriter, RunMeta, RunStatus};

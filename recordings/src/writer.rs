@@ -46,6 +46,27 @@ pub enum Compression {
     None,
 }
 
+/// One row of the metrics time series (cumulative counts since the start of the run).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MetricsRow {
+    /// Time of the latest tag when the row was taken, ps.
+    pub time_ps: i64,
+    /// Lock state: 0 searching, 1 locked, 2 holdover, 3 lost.
+    pub lock_state: u8,
+    /// Relative offset of the received pulse rate from nominal.
+    pub rate_offset: f64,
+    /// Gated detections.
+    pub gated: u64,
+    /// Sifted events in Z and X.
+    pub sifted: [u64; 2],
+    /// Bit errors in Z and X.
+    pub errors: [u64; 2],
+    /// Overflow episodes seen in the stream.
+    pub overflows: u64,
+    /// Tags the device reported lost.
+    pub missed: u64,
+}
+
 /// How a run ended, written into the file on every exit path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStatus {
@@ -67,6 +88,20 @@ pub mod event_kind {
     pub const ERROR: u8 = 4;
 }
 
+/// The /metrics columns: name, unit, description, float (else integer).
+const METRIC_COLUMNS: &[(&str, &str, &str, bool)] = &[
+    ("time_ps", "ps", "time of the latest tag when the row was taken", false),
+    ("lock_state", "1", "0 searching, 1 locked, 2 holdover, 3 lost", false),
+    ("rate_offset", "1", "received pulse rate / nominal - 1 (Doppler and clocks)", true),
+    ("gated", "1", "gated detections since the start", false),
+    ("sifted_z", "1", "sifted events in Z since the start", false),
+    ("sifted_x", "1", "sifted events in X since the start", false),
+    ("errors_z", "1", "bit errors in Z since the start", false),
+    ("errors_x", "1", "bit errors in X since the start", false),
+    ("overflows", "1", "overflow episodes since the start", false),
+    ("missed", "1", "tags the device reported lost since the start", false),
+];
+
 /// A recording being written.
 #[derive(Debug)]
 pub struct RecordingWriter {
@@ -79,6 +114,8 @@ pub struct RecordingWriter {
     ev_time_ps: Dataset,
     ev_channel: Dataset,
     ev_count: Dataset,
+    metrics: Vec<Dataset>,
+    metric_rows: usize,
     /// Tags written to the datasets, and tags waiting in the buffers below.
     tags: usize,
     events: usize,
@@ -177,8 +214,20 @@ impl RecordingWriter {
             column::<u8>(&events, "channel", "1", "channel of a missed count", c, gzip).map_err(e("events/channel"))?;
         let ev_count = column::<u64>(&events, "count", "1", "tags missed; the bad word for errors", c, gzip)
             .map_err(e("events/count"))?;
+        let mg = file.create_group("metrics").map_err(e("group metrics"))?;
+        let mut metrics = Vec::new();
+        for (name, unit, doc, float) in METRIC_COLUMNS {
+            let ds = if *float {
+                column::<f64>(&mg, name, unit, doc, 1024, gzip)
+            } else {
+                column::<i64>(&mg, name, unit, doc, 1024, gzip)
+            };
+            metrics.push(ds.map_err(e("metrics"))?);
+        }
         file.flush().map_err(e("flush"))?;
         Ok(RecordingWriter {
+            metrics,
+            metric_rows: 0,
             path: path.into(),
             file,
             time_ps,
@@ -255,6 +304,31 @@ impl RecordingWriter {
             self.buf_time.clear();
             self.buf_channel.clear();
         }
+        Ok(())
+    }
+
+    /// Appends one row of the metrics time series.
+    pub fn append_metrics(&mut self, m: &MetricsRow) -> Result<(), RecordingError> {
+        let ints = [
+            m.time_ps,
+            i64::from(m.lock_state),
+            0,
+            m.gated as i64,
+            m.sifted[0] as i64,
+            m.sifted[1] as i64,
+            m.errors[0] as i64,
+            m.errors[1] as i64,
+            m.overflows as i64,
+            m.missed as i64,
+        ];
+        for (k, ds) in self.metrics.iter().enumerate() {
+            if METRIC_COLUMNS[k].3 {
+                Self::extend(&self.path, ds, self.metric_rows, &[m.rate_offset])?;
+            } else {
+                Self::extend(&self.path, ds, self.metric_rows, &[ints[k]])?;
+            }
+        }
+        self.metric_rows += 1;
         Ok(())
     }
 

@@ -63,6 +63,27 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The recorded view of an engine snapshot.
+fn metrics_row(s: &harness::engine::Snapshot, time_ps: i64) -> recordings::MetricsRow {
+    use harness::engine::clock::LockState;
+    let sum = |m: &[[u64; 2]; 4], b: usize| m.iter().map(|x| x[b]).sum::<u64>();
+    recordings::MetricsRow {
+        time_ps,
+        lock_state: match s.lock {
+            LockState::Searching => 0,
+            LockState::Locked => 1,
+            LockState::Holdover => 2,
+            LockState::Lost => 3,
+        },
+        rate_offset: s.rate_offset,
+        gated: s.gated,
+        sifted: [sum(&s.counts.sifted, 0), sum(&s.counts.sifted, 1)],
+        errors: [sum(&s.counts.errors, 0), sum(&s.counts.errors, 1)],
+        overflows: s.overflows,
+        missed: s.missed_tags,
+    }
+}
+
 /// Runs `qkdbench record`.
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
     let Device::Sim = args.device;
@@ -107,7 +128,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
                         }
                         writer.append(&b)?;
                     }
-                    RecordItem::Snapshot(_) => {}
+                    RecordItem::Snapshot(s) => writer.append_metrics(&metrics_row(&s, last.load(Ordering::Relaxed)))?,
                     RecordItem::End(EndReason::Complete) => status = RunStatus::Complete,
                     RecordItem::End(EndReason::Aborted) => status = RunStatus::Aborted("interrupted (Ctrl-C)".into()),
                     RecordItem::End(EndReason::DeviceError(m)) => status = RunStatus::Aborted(m),
