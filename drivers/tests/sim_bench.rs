@@ -308,9 +308,7 @@ fn doppler_follows_the_micius_pass() {
         eprintln!("skipped: {} is absent (the real Micius pass lives in ../shared/data)", dir.display());
         return;
     }
-    let pass =
-        sim::PassProfile::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv"))
-            .unwrap();
+    let pass = sim::PassProfile::micius_2017(&dir).unwrap();
     assert!((pass.duration_s() - 274.0).abs() < 0.2);
     assert!((pass.loss_db(137.0) - 29.8).abs() < 0.5, "loss near closest approach");
     check_doppler(ChannelModel::Pass(pass), -1.0, 0.5);

@@ -327,9 +327,7 @@ fn tracks_the_whole_micius_pass() {
         eprintln!("skipped: {} is absent (the real Micius pass lives in ../shared/data)", dir.display());
         return;
     }
-    let pass =
-        sim::PassProfile::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv"))
-            .unwrap();
+    let pass = sim::PassProfile::micius_2017(&dir).unwrap();
     let optics = OpticsConfig { channel: ChannelModel::Pass(pass), tagger_clock_ppm: 2.0, ..Default::default() };
     let mut dev =
         sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: None }).unwrap();

@@ -125,6 +125,12 @@ impl PassProfile {
         Ok(PassProfile { t_s, range_km, link_range_km, link_loss_db })
     }
 
+    /// Loads the real 2017 Micius pass from a folder laid out like `shared/data/passes`
+    /// (`micius2017_track.csv` and `micius2017_link_efficiency.csv`).
+    pub fn micius_2017(dir: &Path) -> Result<Self, DriverError> {
+        Self::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv"))
+    }
+
     /// Duration of the track, seconds.
     pub fn duration_s(&self) -> f64 {
         self.t_s[self.t_s.len() - 1] - self.t_s[0]

@@ -43,7 +43,7 @@ pub struct SimBench {
 
 fn pass_channel(shared: &Path) -> (String, ChannelModel) {
     let dir = shared.join("data/passes");
-    match PassProfile::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv")) {
+    match PassProfile::micius_2017(&dir) {
         Ok(p) => ("micius2017".into(), ChannelModel::Pass(p)),
         Err(_) => (
             "orbit-500km-60deg".into(),

@@ -49,10 +49,7 @@ fn line(t_s: f64, range_km: f64, s: &Snapshot, prev: &Snapshot, dt: f64) {
 
 /// Runs `qkdbench demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
-    let (name, channel) = match PassProfile::from_csv(
-        &args.pass.join("micius2017_track.csv"),
-        &args.pass.join("micius2017_link_efficiency.csv"),
-    ) {
+    let (name, channel) = match PassProfile::micius_2017(&args.pass) {
         Ok(p) => {
             ("the Micius pass of Liao et al. 2017 (274 s, 1196 -> 645 -> 1189 km)".to_string(), ChannelModel::Pass(p))
         }

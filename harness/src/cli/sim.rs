@@ -70,9 +70,7 @@ impl BenchArgs {
     /// The bench configuration these flags describe.
     pub fn config(&self) -> Result<BenchConfig> {
         let channel = if let Some(dir) = &self.pass {
-            let p =
-                PassProfile::from_csv(&dir.join("micius2017_track.csv"), &dir.join("micius2017_link_efficiency.csv"))
-                    .with_context(|| format!("loading the pass in {}", dir.display()))?;
+            let p = PassProfile::micius_2017(dir).with_context(|| format!("loading the pass in {}", dir.display()))?;
             ChannelModel::Pass(p)
         } else if let Some(el) = self.orbit_max_elevation_deg {
             if !(10.0..=90.0).contains(&el) {
