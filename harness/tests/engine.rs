@@ -275,6 +275,12 @@ fn windows_partition_the_run_and_the_run_key_uses_all_counts() {
         assert!((w.qber[0].unwrap() - 0.01).abs() < 0.01, "window {}: {:?}", w.index, w.qber);
     }
     assert_eq!(sum, e.snapshot().counts, "the windows add up to the run");
+    // Sync at 100 kHz: 10,000 per 100 ms window (the windows are cut by pulse index, so
+    // each full window holds 10,000 +- 1 syncs).
+    for w in &windows[1..windows.len() - 1] {
+        assert!((9_999..=10_001).contains(&w.channel_tags[4]), "window {}: {} syncs", w.index, w.channel_tags[4]);
+        assert!((w.duration_s - 0.1).abs() < 1e-12);
+    }
     let k = e.run_key().expect("a key evaluation");
     assert!(k.key_length_bits > 0, "{k:?}");
     assert!(k.key_length_bits > windows.iter().map(|w| w.key_length_bits).max().unwrap(), "one block beats any window");

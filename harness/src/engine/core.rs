@@ -8,7 +8,7 @@ use super::characterise::{characterise, Characterisation, CharacterisationData, 
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
 use super::qubit_sync::{QubitSync, QubitSyncConfig};
 use super::sift::{sift_pulse, SiftCounts};
-use super::windows::{key_length, KeyConfig, WindowRecord, Windows};
+use super::windows::{key_length, KeyConfig, StreamCounters, WindowRecord, Windows};
 
 /// Detections used to calibrate each detector's arrival offset.
 const CALIBRATION_DETECTIONS: usize = 4000;
@@ -154,6 +154,7 @@ pub struct Engine {
     last_state: LockState,
     chars: CharacterisationData,
     windows: Windows,
+    stream: StreamCounters,
     class_p: [f64; 4],
     qubit: Option<QubitSync>,
     first_tag_ps: Option<i64>,
@@ -191,7 +192,8 @@ impl Engine {
             last_state: LockState::Searching,
             assignments: Vec::new(),
             chars: CharacterisationData::default(),
-            windows: Windows::new(cfg.window_pulses, 100_000),
+            windows: Windows::new(cfg.window_pulses, cfg.clock.pulse_period_ps, 100_000),
+            stream: StreamCounters::default(),
             class_p: cfg.pattern.class_probabilities(),
             qubit: match cfg.sync {
                 SyncMode::Qubit(q) => Some(QubitSync::new(q)),
@@ -219,8 +221,14 @@ impl Engine {
 
     fn event(&mut self, e: &StreamEvent) {
         match e {
-            StreamEvent::OverflowBegin { .. } => self.overflows += 1,
-            StreamEvent::Missed { count, .. } => self.missed += count,
+            StreamEvent::OverflowBegin { .. } => {
+                self.overflows += 1;
+                self.stream.overflows += 1;
+            }
+            StreamEvent::Missed { count, .. } => {
+                self.missed += count;
+                self.stream.missed += count;
+            }
             StreamEvent::Error { .. } => self.stream_errors += 1,
             StreamEvent::OverflowEnd { .. } => {}
         }
@@ -229,6 +237,7 @@ impl Engine {
     #[inline]
     fn tag(&mut self, t_ps: i64, ch: u8) {
         let t = t_ps as f64;
+        self.stream.channel_tags[usize::from(ch & 7)] += 1;
         self.first_tag_ps.get_or_insert(t_ps);
         self.last_tag_ps = t_ps;
         if ch == self.cfg.sync_channel {
@@ -353,7 +362,7 @@ impl Engine {
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
     #[inline]
     fn sift(&mut self, pulse: i64, mask: u8) {
-        self.windows.advance(pulse, &self.counts, self.class_p, &self.cfg.key);
+        self.windows.advance(pulse, &self.counts, &self.stream, self.class_p, &self.cfg.key);
         let this = sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
         if let (Some(this), true) = (this, pulse > 0) {
             let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
@@ -451,7 +460,7 @@ impl Engine {
                 self.sift(p, mask);
             }
         }
-        self.windows.close(&self.counts, self.class_p, &self.cfg.key);
+        self.windows.close(&self.counts, &self.stream, self.class_p, &self.cfg.key);
     }
 
     /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.

@@ -69,6 +69,25 @@ pub struct WindowRecord {
     pub qber: [Option<f64>; 2],
     /// Finite-key length of the window alone, bits (0 for windows too short for a key).
     pub key_length_bits: u64,
+    /// Tags per tagger channel in the window (count rates: divide by `duration_s`).
+    pub channel_tags: [u64; 8],
+    /// Overflow episodes and tags the device lost, in the window.
+    pub overflows: u64,
+    /// See `overflows`.
+    pub missed: u64,
+    /// Nominal length of the window, s.
+    pub duration_s: f64,
+}
+
+/// Stream-level counters the windows take their share of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamCounters {
+    /// Tags per channel.
+    pub channel_tags: [u64; 8],
+    /// Overflow episodes.
+    pub overflows: u64,
+    /// Tags lost.
+    pub missed: u64,
 }
 
 /// Keeps the windows.
@@ -78,42 +97,71 @@ pub struct Windows {
     pub pulses: i64,
     current: i64,
     at_start: SiftCounts,
+    stream_at_start: StreamCounters,
+    /// Nominal pulse period, ps (for window durations).
+    pulse_period_ps: f64,
     /// Closed windows, oldest first, at most `keep`.
     pub closed: VecDeque<WindowRecord>,
     keep: usize,
 }
 
 impl Windows {
-    /// Windows of `pulses` pulses; the last `keep` are kept.
-    pub fn new(pulses: i64, keep: usize) -> Self {
-        Windows { pulses: pulses.max(1), current: 0, at_start: SiftCounts::default(), closed: VecDeque::new(), keep }
+    /// Windows of `pulses` pulses of `pulse_period_ps`; the last `keep` are kept.
+    pub fn new(pulses: i64, pulse_period_ps: f64, keep: usize) -> Self {
+        Windows {
+            pulses: pulses.max(1),
+            current: 0,
+            at_start: SiftCounts::default(),
+            stream_at_start: StreamCounters::default(),
+            pulse_period_ps,
+            closed: VecDeque::new(),
+            keep,
+        }
     }
 
     /// Called with the pulse index about to be counted and the cumulative counts before it:
     /// closes every window that ends before it.
     #[inline]
-    pub fn advance(&mut self, pulse: i64, cumulative: &SiftCounts, class_p: [f64; 4], key: &KeyConfig) {
+    pub fn advance(
+        &mut self,
+        pulse: i64,
+        cumulative: &SiftCounts,
+        stream: &StreamCounters,
+        class_p: [f64; 4],
+        key: &KeyConfig,
+    ) {
         if pulse < (self.current + 1) * self.pulses {
             return;
         }
         let w = pulse.div_euclid(self.pulses);
-        self.close(cumulative, class_p, key);
+        self.close(cumulative, stream, class_p, key);
         // Windows with no detections at all in between are not recorded.
         self.current = w;
     }
 
     /// Closes the current window with the cumulative counts at its end.
-    pub fn close(&mut self, cumulative: &SiftCounts, class_p: [f64; 4], key: &KeyConfig) {
+    pub fn close(&mut self, cumulative: &SiftCounts, stream: &StreamCounters, class_p: [f64; 4], key: &KeyConfig) {
         let mut counts = cumulative.clone();
         counts.subtract(&self.at_start);
         let qber = [counts.qber(0, None), counts.qber(1, None)];
         let key_length_bits = key_length(&counts, class_p, key).map_or(0, |k| k.key_length_bits);
         if counts.detected_pulses.iter().sum::<u64>() > 0 {
-            self.closed.push_back(WindowRecord { index: self.current, counts, qber, key_length_bits });
+            let s0 = &self.stream_at_start;
+            self.closed.push_back(WindowRecord {
+                index: self.current,
+                counts,
+                qber,
+                key_length_bits,
+                channel_tags: std::array::from_fn(|c| stream.channel_tags[c] - s0.channel_tags[c]),
+                overflows: stream.overflows - s0.overflows,
+                missed: stream.missed - s0.missed,
+                duration_s: self.pulses as f64 * self.pulse_period_ps * 1e-12,
+            });
             if self.closed.len() > self.keep {
                 self.closed.pop_front();
             }
         }
         self.at_start = cumulative.clone();
+        self.stream_at_start = *stream;
     }
 }
