@@ -106,6 +106,19 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Reads a file that opens but is damaged further on, and returns the error it must give.
+fn first_error(p: &Path) -> RecordingError {
+    let mut src = open(p).unwrap();
+    let mut v = Vec::new();
+    loop {
+        match src.read_events(&mut v, 100_000) {
+            Ok(0) => panic!("{}: read to the end without reporting the damage", p.display()),
+            Ok(_) => {}
+            Err(e) => return e,
+        }
+    }
+}
+
 #[test]
 fn broken_files_give_errors_naming_file_and_offset() {
     let p = scratch("bad_magic.ptu", b"PQXXXR\0\0garbage garbage garbage");
@@ -117,30 +130,14 @@ fn broken_files_give_errors_naming_file_and_offset() {
     assert!(matches!(open(&p).unwrap_err(), RecordingError::Unsupported { .. }));
 
     let p = scratch("odd.ts", &[0u8; 12]);
-    let mut src = open(&p).unwrap();
-    let mut v = Vec::new();
-    let e = loop {
-        match src.read_events(&mut v, 100) {
-            Ok(0) => panic!("a 12-byte timestamp7 file must be reported as truncated"),
-            Ok(_) => {}
-            Err(e) => break e,
-        }
-    };
+    let e = first_error(&p);
     assert!(matches!(e, RecordingError::Truncated { offset: 8, .. }), "{e}");
 
     let Some(real) = data("ptu/hydraharp_v2_t2.ptu") else { return };
     let bytes = std::fs::read(&real).unwrap();
     // Cut in the middle of the records.
     let p = scratch("cut.ptu", &bytes[..bytes.len() / 2 + 2]);
-    let mut src = open(&p).unwrap();
-    let mut v = Vec::new();
-    let e = loop {
-        match src.read_events(&mut v, 100_000) {
-            Ok(0) => panic!("a cut file must be reported as truncated"),
-            Ok(_) => {}
-            Err(e) => break e,
-        }
-    };
+    let e = first_error(&p);
     assert!(matches!(e, RecordingError::Truncated { .. }) && e.to_string().contains("cut.ptu"), "{e}");
     // An unknown record type.
     let mut patched = bytes.clone();

@@ -33,23 +33,10 @@ pub struct PatternSettings {
 }
 
 impl Default for PatternSettings {
-    /// The reset values of the registers.
+    /// The reset values of the registers (read through the register model, the one place
+    /// that maps registers to settings).
     fn default() -> Self {
-        let r = |addr| crate::regmap::lookup(reg::REGISTERS, addr).expect("register in map").reset;
-        PatternSettings {
-            seed: (r(reg::SEED_HI) << 32) | r(reg::SEED_LO),
-            class_thr: [r(reg::CLASS_THR0) as u32, r(reg::CLASS_THR1) as u32, r(reg::CLASS_THR2) as u32],
-            basis_thr: r(reg::BASIS_THR) as u32,
-            dac_code: [
-                r(reg::DAC_CODE0) as u16,
-                r(reg::DAC_CODE1) as u16,
-                r(reg::DAC_CODE2) as u16,
-                r(reg::DAC_CODE3) as u16,
-            ],
-            pol_map: r(reg::POL_MAP) as u16,
-            sync_period: r(reg::SYNC_PERIOD) as u32,
-            frame_period: r(reg::FRAME_PERIOD) as u32,
-        }
+        crate::model::pattern_gen_regs::PatternGenRegisters::new().settings()
     }
 }
 
