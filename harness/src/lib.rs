@@ -7,3 +7,4 @@
 pub mod bench;
 pub mod engine;
 pub mod pipeline;
+pub mod recorder;

@@ -19,6 +19,7 @@ use drivers::time_tagger::{ReadState, TimeTagger};
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::HeapRb;
 
+use crate::engine::windows::WindowRecord;
 use crate::engine::{Engine, Snapshot};
 
 /// How a run ended.
@@ -39,6 +40,9 @@ pub enum RecordItem {
     Batch(TagBatch),
     /// A snapshot of the engine (metrics time series).
     Snapshot(Box<Snapshot>),
+    /// Metric windows closed since the previous `Windows` item, oldest first (sent before
+    /// the snapshot that counts them).
+    Windows(Vec<WindowRecord>),
     /// The end of the run and why.
     End(EndReason),
 }
@@ -137,6 +141,7 @@ where
 
     let (mut batches, mut tags, mut skipped) = (0u64, 0u64, 0u64);
     let mut next_snapshot = Instant::now() + cfg.snapshot_interval;
+    let mut windows_sent = 0u64;
     let end = loop {
         match cons.try_pop() {
             Some(Msg::Batch(b)) => {
@@ -151,6 +156,8 @@ where
                     next_snapshot += cfg.snapshot_interval;
                     let s = engine.snapshot();
                     if let Some(r) = &recorder {
+                        let _ = r.send(RecordItem::Windows(engine.windows_after(windows_sent).cloned().collect()));
+                        windows_sent = s.windows_closed;
                         let _ = r.send(RecordItem::Snapshot(Box::new(s.clone())));
                     }
                     if let Some(tx) = &snapshots {
@@ -168,6 +175,7 @@ where
     engine.flush();
     let last = engine.snapshot();
     if let Some(r) = &recorder {
+        let _ = r.send(RecordItem::Windows(engine.windows_after(windows_sent).cloned().collect()));
         let _ = r.send(RecordItem::Snapshot(Box::new(last.clone())));
         let _ = r.send(RecordItem::End(end.clone()));
     }

@@ -53,6 +53,15 @@ m = f["metrics"]
 assert len(m["time_ps"]) >= 2 and m["time_ps"].attrs["unit"] == "ps"
 assert m["lock_state"][-1] == 1, "locked at the end"
 assert (m["gated"][1:] >= m["gated"][:-1]).all(), "cumulative"
+assert m["sync_period_ps"].attrs["unit"] == "ps" and abs(m["sync_period_ps"][-1] / 1e8 - 1) < 1e-6, "clock fit"
+assert m["key_length_bits"].attrs["unit"] == "bit"
+w = f["windows"]
+assert w["duration_s"].attrs["unit"] == "s" and len(w["index"]) >= 5
+assert int(w["sifted_z"][:].sum() + w["sifted_x"][:].sum()) == int(m["sifted_z"][-1] + m["sifted_x"][-1]), "windows add up to the run"
+assert int(w["errors_z"][:].sum()) == int(m["errors_z"][-1])
+lc = f["lock_changes"]
+assert lc["state"][0] == 1 and lc["time_ps"].attrs["unit"] == "ps", "the first lock is recorded"
+assert f.attrs["scenario"] == "" and f.attrs["verdict"] == ""
 print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(set(c[:].tolist())), "sifted", int(m["sifted_z"][-1] + m["sifted_x"][-1]))
 "#,
         path = file.to_str().unwrap()

@@ -9,10 +9,11 @@ pub mod event;
 pub mod import;
 pub mod reader;
 pub mod replay;
+pub mod table;
 pub mod writer;
 
 pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, EventSource};
 pub use reader::Recording;
-pub use writer::{Compression, MetricsRow, RecordingWriter, RunMeta, RunStatus};
+pub use writer::{Compression, MetricsRow, RecordingWriter, RunMeta, RunStatus, WindowRow};

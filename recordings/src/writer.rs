@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
 use hdf5::types::VarLenUnicode;
-use hdf5::{Dataset, Extent, File, H5Type};
+use hdf5::{Dataset, File};
 
 use crate::error::RecordingError;
+use crate::table::{column, extend, h5, text, Col, ColumnSpec, Table, Value};
 
 /// Version of docs/recording-schema.md this writer follows.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -34,6 +35,8 @@ pub struct RunMeta {
     pub time_base: (u32, u16),
     /// Compression of the datasets.
     pub compression: Compression,
+    /// The scenario (TOML text) the run belongs to, if any.
+    pub scenario_text: Option<String>,
 }
 
 /// Compression of the tag datasets.
@@ -55,15 +58,44 @@ pub struct MetricsRow {
     pub lock_state: u8,
     /// Relative offset of the received pulse rate from nominal.
     pub rate_offset: f64,
+    /// The clock fit: the sync period now, ps (NaN before the first lock).
+    pub sync_period_ps: f64,
+    /// The clock fit: time of the reference (filtered) sync, ps (NaN before the first lock).
+    pub sync_phase_ps: f64,
     /// Gated detections.
     pub gated: u64,
     /// Sifted events in Z and X.
     pub sifted: [u64; 2],
     /// Bit errors in Z and X.
     pub errors: [u64; 2],
+    /// Finite-key length of the run so far, bits.
+    pub key_length_bits: u64,
     /// Overflow episodes seen in the stream.
     pub overflows: u64,
     /// Tags the device reported lost.
+    pub missed: u64,
+}
+
+/// One closed metrics window (e.g. 100 ms of pulses).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WindowRow {
+    /// Window number: first pulse index / pulses per window.
+    pub index: i64,
+    /// Nominal length, s.
+    pub duration_s: f64,
+    /// QBER in Z and X (NaN without sifted events).
+    pub qber: [f64; 2],
+    /// Sifted events in Z and X in the window.
+    pub sifted: [u64; 2],
+    /// Bit errors in Z and X in the window.
+    pub errors: [u64; 2],
+    /// Finite-key length of the window alone, bits.
+    pub key_length_bits: u64,
+    /// Tags of the detector channels 0..3 in the window.
+    pub detector_tags: [u64; 4],
+    /// Overflow episodes and tags lost in the window.
+    pub overflows: u64,
+    /// See `overflows`.
     pub missed: u64,
 }
 
@@ -88,18 +120,46 @@ pub mod event_kind {
     pub const ERROR: u8 = 4;
 }
 
-/// The /metrics columns: name, unit, description, float (else integer).
-const METRIC_COLUMNS: &[(&str, &str, &str, bool)] = &[
-    ("time_ps", "ps", "time of the latest tag when the row was taken", false),
-    ("lock_state", "1", "0 searching, 1 locked, 2 holdover, 3 lost", false),
-    ("rate_offset", "1", "received pulse rate / nominal - 1 (Doppler and clocks)", true),
-    ("gated", "1", "gated detections since the start", false),
-    ("sifted_z", "1", "sifted events in Z since the start", false),
-    ("sifted_x", "1", "sifted events in X since the start", false),
-    ("errors_z", "1", "bit errors in Z since the start", false),
-    ("errors_x", "1", "bit errors in X since the start", false),
-    ("overflows", "1", "overflow episodes since the start", false),
-    ("missed", "1", "tags the device reported lost since the start", false),
+/// The /metrics columns.
+const METRIC_COLUMNS: &[ColumnSpec] = &[
+    ("time_ps", "ps", "time of the latest tag when the row was taken", Col::Int),
+    ("lock_state", "1", "0 searching, 1 locked, 2 holdover, 3 lost", Col::Int),
+    ("rate_offset", "1", "received pulse rate / nominal - 1 (Doppler and clocks)", Col::Float),
+    ("sync_period_ps", "ps", "clock fit: sync period (NaN before the first lock)", Col::Float),
+    ("sync_phase_ps", "ps", "clock fit: time of the filtered reference sync (NaN before the first lock)", Col::Float),
+    ("gated", "1", "gated detections since the start", Col::Int),
+    ("sifted_z", "1", "sifted events in Z since the start", Col::Int),
+    ("sifted_x", "1", "sifted events in X since the start", Col::Int),
+    ("errors_z", "1", "bit errors in Z since the start", Col::Int),
+    ("errors_x", "1", "bit errors in X since the start", Col::Int),
+    ("key_length_bits", "bit", "finite-key length of the run so far (one block)", Col::Int),
+    ("overflows", "1", "overflow episodes since the start", Col::Int),
+    ("missed", "1", "tags the device reported lost since the start", Col::Int),
+];
+
+/// The /lock_changes columns.
+const LOCK_COLUMNS: &[ColumnSpec] = &[
+    ("time_ps", "ps", "device time of the change", Col::Int),
+    ("state", "1", "the new state: 0 searching, 1 locked, 2 holdover, 3 lost", Col::Int),
+];
+
+/// The /windows columns.
+const WINDOW_COLUMNS: &[ColumnSpec] = &[
+    ("index", "1", "window number: first pulse index / pulses per window", Col::Int),
+    ("duration_s", "s", "nominal length of the window", Col::Float),
+    ("qber_z", "1", "QBER in Z (NaN without sifted events)", Col::Float),
+    ("qber_x", "1", "QBER in X (NaN without sifted events)", Col::Float),
+    ("sifted_z", "1", "sifted events in Z", Col::Int),
+    ("sifted_x", "1", "sifted events in X", Col::Int),
+    ("errors_z", "1", "bit errors in Z", Col::Int),
+    ("errors_x", "1", "bit errors in X", Col::Int),
+    ("key_length_bits", "bit", "finite-key length of the window alone", Col::Int),
+    ("tags_h", "1", "tags of detector H (channel 0)", Col::Int),
+    ("tags_v", "1", "tags of detector V (channel 1)", Col::Int),
+    ("tags_d", "1", "tags of detector D (channel 2)", Col::Int),
+    ("tags_a", "1", "tags of detector A (channel 3)", Col::Int),
+    ("overflows", "1", "overflow episodes", Col::Int),
+    ("missed", "1", "tags the device reported lost", Col::Int),
 ];
 
 /// A recording being written.
@@ -114,8 +174,9 @@ pub struct RecordingWriter {
     ev_time_ps: Dataset,
     ev_channel: Dataset,
     ev_count: Dataset,
-    metrics: Vec<Dataset>,
-    metric_rows: usize,
+    metrics: Table,
+    lock_changes: Table,
+    windows: Table,
     /// Tags written to the datasets, and tags waiting in the buffers below.
     tags: usize,
     events: usize,
@@ -126,12 +187,8 @@ pub struct RecordingWriter {
     buf_channel: Vec<u8>,
 }
 
-fn h5(path: &Path, what: &str, e: hdf5::Error) -> RecordingError {
-    RecordingError::Format { path: path.into(), offset: 0, reason: format!("HDF5: {what}: {e}") }
-}
-
-fn text(s: &str) -> VarLenUnicode {
-    s.replace('\0', " ").parse().expect("no NUL bytes")
+fn attr_text(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
+    loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value))
 }
 
 impl RecordingWriter {
@@ -139,9 +196,6 @@ impl RecordingWriter {
     pub fn create(path: &Path, meta: &RunMeta) -> Result<Self, RecordingError> {
         let e = |what: &'static str| move |err| h5(path, what, err);
         let file = File::create(path).map_err(e("creating the file"))?;
-        let attr_text = |loc: &hdf5::Location, name: &str, value: &str| -> hdf5::Result<()> {
-            loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value))
-        };
         file.new_attr::<u32>()
             .create("schema_version")
             .and_then(|a| a.write_scalar(&SCHEMA_VERSION))
@@ -151,6 +205,8 @@ impl RecordingWriter {
         attr_text(&file, "run_status", "running").map_err(e("run_status"))?;
         attr_text(&file, "source", &meta.source).map_err(e("source"))?;
         attr_text(&file, "config_text", &meta.config_text).map_err(e("config_text"))?;
+        attr_text(&file, "scenario", meta.scenario_text.as_deref().unwrap_or("")).map_err(e("scenario"))?;
+        attr_text(&file, "verdict", "").map_err(e("verdict"))?;
         if let Some(p) = &meta.pattern {
             let g = file.create_group("pattern").map_err(e("group pattern"))?;
             let w = |name: &str, v: &[u64]| -> hdf5::Result<()> {
@@ -177,24 +233,17 @@ impl RecordingWriter {
         let tags = file.create_group("tags").map_err(e("group tags"))?;
         let events = file.create_group("events").map_err(e("group events"))?;
         let gzip = meta.compression == Compression::Gzip;
-        fn column<T: H5Type>(
-            g: &hdf5::Group,
-            name: &str,
-            unit: &str,
-            doc: &str,
-            chunk: usize,
-            gzip: bool,
-        ) -> hdf5::Result<Dataset> {
-            let b = g.new_dataset::<T>().chunk(chunk).shape(Extent::resizable(0));
-            let ds = if gzip { b.shuffle().deflate(1).create(name)? } else { b.create(name)? };
-            ds.new_attr::<VarLenUnicode>().create("unit")?.write_scalar(&text(unit))?;
-            ds.new_attr::<VarLenUnicode>().create("description")?.write_scalar(&text(doc))?;
-            Ok(ds)
-        }
         let time_ps = column::<i64>(&tags, "time_ps", "ps", "tag time in the tagger's time base", TAG_CHUNK, gzip)
             .map_err(e("tags/time_ps"))?;
-        let channel =
-            column::<u8>(&tags, "channel", "1", "tagger input channel", TAG_CHUNK, gzip).map_err(e("tags/channel"))?;
+        let channel = column::<u8>(
+            &tags,
+            "channel",
+            "1",
+            "0-63 tagger input; 64 instrument sync (imported T2 files); 128 + bits: marker",
+            TAG_CHUNK,
+            gzip,
+        )
+        .map_err(e("tags/channel"))?;
         let c = 4096;
         let ev_tag_index = column::<u64>(&events, "tag_index", "1", "number of tags before the event", c, gzip)
             .map_err(e("events/tag_index"))?;
@@ -214,20 +263,14 @@ impl RecordingWriter {
             column::<u8>(&events, "channel", "1", "channel of a missed count", c, gzip).map_err(e("events/channel"))?;
         let ev_count = column::<u64>(&events, "count", "1", "tags missed; the bad word for errors", c, gzip)
             .map_err(e("events/count"))?;
-        let mg = file.create_group("metrics").map_err(e("group metrics"))?;
-        let mut metrics = Vec::new();
-        for (name, unit, doc, float) in METRIC_COLUMNS {
-            let ds = if *float {
-                column::<f64>(&mg, name, unit, doc, 1024, gzip)
-            } else {
-                column::<i64>(&mg, name, unit, doc, 1024, gzip)
-            };
-            metrics.push(ds.map_err(e("metrics"))?);
-        }
+        let metrics = Table::create(path, &file, "metrics", METRIC_COLUMNS, gzip)?;
+        let lock_changes = Table::create(path, &file, "lock_changes", LOCK_COLUMNS, gzip)?;
+        let windows = Table::create(path, &file, "windows", WINDOW_COLUMNS, gzip)?;
         file.flush().map_err(e("flush"))?;
         Ok(RecordingWriter {
             metrics,
-            metric_rows: 0,
+            lock_changes,
+            windows,
             path: path.into(),
             file,
             time_ps,
@@ -243,11 +286,6 @@ impl RecordingWriter {
             buf_time: Vec::with_capacity(TAG_CHUNK),
             buf_channel: Vec::with_capacity(TAG_CHUNK),
         })
-    }
-
-    fn extend<T: H5Type>(path: &Path, ds: &Dataset, at: usize, data: &[T]) -> Result<(), RecordingError> {
-        ds.resize(at + data.len()).map_err(|e| h5(path, "resize", e))?;
-        ds.write_slice(data, at..at + data.len()).map_err(|e| h5(path, "write", e))
     }
 
     /// Appends a batch (tags and events); flushes when a second has passed since the last.
@@ -278,11 +316,11 @@ impl RecordingWriter {
                 ch.push(c);
                 count.push(cnt);
             }
-            Self::extend(&self.path, &self.ev_tag_index, self.events, &idx)?;
-            Self::extend(&self.path, &self.ev_kind, self.events, &kind)?;
-            Self::extend(&self.path, &self.ev_time_ps, self.events, &time)?;
-            Self::extend(&self.path, &self.ev_channel, self.events, &ch)?;
-            Self::extend(&self.path, &self.ev_count, self.events, &count)?;
+            extend(&self.path, &self.ev_tag_index, self.events, &idx)?;
+            extend(&self.path, &self.ev_kind, self.events, &kind)?;
+            extend(&self.path, &self.ev_time_ps, self.events, &time)?;
+            extend(&self.path, &self.ev_channel, self.events, &ch)?;
+            extend(&self.path, &self.ev_count, self.events, &count)?;
             self.events += n;
         }
         self.buf_time.extend_from_slice(&b.time_ps);
@@ -298,8 +336,8 @@ impl RecordingWriter {
 
     fn write_tags(&mut self) -> Result<(), RecordingError> {
         if !self.buf_time.is_empty() {
-            Self::extend(&self.path, &self.time_ps, self.tags, &self.buf_time)?;
-            Self::extend(&self.path, &self.channel, self.tags, &self.buf_channel)?;
+            extend(&self.path, &self.time_ps, self.tags, &self.buf_time)?;
+            extend(&self.path, &self.channel, self.tags, &self.buf_channel)?;
             self.tags += self.buf_time.len();
             self.buf_time.clear();
             self.buf_channel.clear();
@@ -307,34 +345,93 @@ impl RecordingWriter {
         Ok(())
     }
 
-    /// Appends one row of the metrics time series.
-    pub fn append_metrics(&mut self, m: &MetricsRow) -> Result<(), RecordingError> {
-        let ints = [
-            m.time_ps,
-            i64::from(m.lock_state),
-            0,
-            m.gated as i64,
-            m.sifted[0] as i64,
-            m.sifted[1] as i64,
-            m.errors[0] as i64,
-            m.errors[1] as i64,
-            m.overflows as i64,
-            m.missed as i64,
-        ];
-        for (k, ds) in self.metrics.iter().enumerate() {
-            if METRIC_COLUMNS[k].3 {
-                Self::extend(&self.path, ds, self.metric_rows, &[m.rate_offset])?;
-            } else {
-                Self::extend(&self.path, ds, self.metric_rows, &[ints[k]])?;
+    /// Appends one row of the metrics time series (written at the next flush).
+    pub fn append_metrics(&mut self, m: &MetricsRow) {
+        let i = |x: u64| Value::I(x as i64);
+        self.metrics.push(vec![
+            Value::I(m.time_ps),
+            Value::I(i64::from(m.lock_state)),
+            Value::F(m.rate_offset),
+            Value::F(m.sync_period_ps),
+            Value::F(m.sync_phase_ps),
+            i(m.gated),
+            i(m.sifted[0]),
+            i(m.sifted[1]),
+            i(m.errors[0]),
+            i(m.errors[1]),
+            i(m.key_length_bits),
+            i(m.overflows),
+            i(m.missed),
+        ]);
+    }
+
+    /// Appends a lock-state change (state codes as in the metrics).
+    pub fn append_lock_change(&mut self, time_ps: i64, state: u8) {
+        self.lock_changes.push(vec![Value::I(time_ps), Value::I(i64::from(state))]);
+    }
+
+    /// Appends a closed metrics window.
+    pub fn append_window(&mut self, w: &WindowRow) {
+        let i = |x: u64| Value::I(x as i64);
+        self.windows.push(vec![
+            Value::I(w.index),
+            Value::F(w.duration_s),
+            Value::F(w.qber[0]),
+            Value::F(w.qber[1]),
+            i(w.sifted[0]),
+            i(w.sifted[1]),
+            i(w.errors[0]),
+            i(w.errors[1]),
+            i(w.key_length_bits),
+            i(w.detector_tags[0]),
+            i(w.detector_tags[1]),
+            i(w.detector_tags[2]),
+            i(w.detector_tags[3]),
+            i(w.overflows),
+            i(w.missed),
+        ]);
+    }
+
+    /// Keeps the source file's header (e.g. a PTU file's tags) as attributes of `/source_header`.
+    pub fn write_source_header(&mut self, tags: &[crate::import::ptu::Tag]) -> Result<(), RecordingError> {
+        use crate::import::ptu::TagValue;
+        let g = self.file.create_group("source_header").map_err(|e| h5(&self.path, "source_header", e))?;
+        for t in tags {
+            let name = if t.index >= 0 { format!("{}[{}]", t.name, t.index) } else { t.name.clone() };
+            if g.attr(&name).is_ok() {
+                continue;
             }
+            let r = match &t.value {
+                TagValue::Empty => attr_text(&g, &name, ""),
+                TagValue::Bool(b) => {
+                    g.new_attr::<u8>().create(name.as_str()).and_then(|a| a.write_scalar(&u8::from(*b)))
+                }
+                TagValue::Int(v) => g.new_attr::<i64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
+                TagValue::Float(v) | TagValue::DateTime(v) => {
+                    g.new_attr::<f64>().create(name.as_str()).and_then(|a| a.write_scalar(v))
+                }
+                TagValue::FloatArray(v) => {
+                    g.new_attr::<f64>().shape(v.len()).create(name.as_str()).and_then(|a| a.write(v))
+                }
+                TagValue::Text(s) => attr_text(&g, &name, s),
+                TagValue::Blob(b) => g.new_attr::<u8>().shape(b.len()).create(name.as_str()).and_then(|a| a.write(b)),
+            };
+            r.map_err(|e| h5(&self.path, &format!("source_header/{name}"), e))?;
         }
-        self.metric_rows += 1;
         Ok(())
+    }
+
+    /// Writes the scenario's verdict (and report) into the `verdict` attribute.
+    pub fn set_verdict(&mut self, verdict: &str) -> Result<(), RecordingError> {
+        self.file.attr("verdict").and_then(|a| a.write_scalar(&text(verdict))).map_err(|e| h5(&self.path, "verdict", e))
     }
 
     /// Flushes everything written so far to disk.
     pub fn flush(&mut self) -> Result<(), RecordingError> {
         self.write_tags()?;
+        self.metrics.flush()?;
+        self.lock_changes.flush()?;
+        self.windows.flush()?;
         self.file.flush().map_err(|e| h5(&self.path, "flush", e))?;
         self.last_flush = Instant::now();
         Ok(())

@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use drivers::pattern_gen::PatternConfig;
 use drivers::time_tagger::{TaggerConfig, TimeTagger};
 use harness::engine::{Engine, EngineConfig};
-use harness::pipeline::{self, EndReason, PipelineConfig, RecordItem};
+use harness::pipeline::{self, PipelineConfig, RecordItem};
 use indicatif::{ProgressBar, ProgressStyle};
 use recordings::{RecordingWriter, RunMeta, RunStatus};
 
@@ -63,27 +63,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The recorded view of an engine snapshot.
-fn metrics_row(s: &harness::engine::Snapshot, time_ps: i64) -> recordings::MetricsRow {
-    use harness::engine::clock::LockState;
-    let sum = |m: &[[u64; 2]; 4], b: usize| m.iter().map(|x| x[b]).sum::<u64>();
-    recordings::MetricsRow {
-        time_ps,
-        lock_state: match s.lock {
-            LockState::Searching => 0,
-            LockState::Locked => 1,
-            LockState::Holdover => 2,
-            LockState::Lost => 3,
-        },
-        rate_offset: s.rate_offset,
-        gated: s.gated,
-        sifted: [sum(&s.counts.sifted, 0), sum(&s.counts.sifted, 1)],
-        errors: [sum(&s.counts.errors, 0), sum(&s.counts.errors, 1)],
-        overflows: s.overflows,
-        missed: s.missed_tags,
-    }
-}
-
 /// Runs `qkdbench record`.
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
     let Device::Sim = args.device;
@@ -101,6 +80,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
         pattern: Some(settings),
         compression: recordings::Compression::Gzip,
+        scenario_text: None,
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
     };
     let writer =
@@ -116,27 +96,9 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     let last_ps = Arc::new(AtomicI64::new(0));
     let (tx, rx) = crossbeam_channel::bounded::<RecordItem>(64);
     let last = last_ps.clone();
-    let recorder = std::thread::Builder::new().name("recorder".into()).spawn(
-        move || -> Result<(RecordingWriter, RunStatus), recordings::RecordingError> {
-            let mut writer = writer;
-            let mut status = RunStatus::Aborted("the pipeline ended without saying why".into());
-            for item in rx {
-                match item {
-                    RecordItem::Batch(b) => {
-                        if let Some(t) = b.time_ps.last() {
-                            last.store(*t, Ordering::Relaxed);
-                        }
-                        writer.append(&b)?;
-                    }
-                    RecordItem::Snapshot(s) => writer.append_metrics(&metrics_row(&s, last.load(Ordering::Relaxed)))?,
-                    RecordItem::End(EndReason::Complete) => status = RunStatus::Complete,
-                    RecordItem::End(EndReason::Aborted) => status = RunStatus::Aborted("interrupted (Ctrl-C)".into()),
-                    RecordItem::End(EndReason::DeviceError(m)) => status = RunStatus::Aborted(m),
-                }
-            }
-            Ok((writer, status))
-        },
-    )?;
+    let recorder = std::thread::Builder::new()
+        .name("recorder".into())
+        .spawn(move || harness::recorder::record(writer, rx, last))?;
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;

@@ -154,6 +154,12 @@ impl ClockTracker {
         self.pulse_period_ps() / self.cfg.pulse_period_ps - 1.0
     }
 
+    /// The fit now: (time of the filtered reference sync, sync period), ps; None before
+    /// the first lock.
+    pub fn fit(&self) -> Option<(f64, f64)> {
+        (self.stats.locks > 0).then_some((self.t_ref, self.period))
+    }
+
     /// Whether pulse indices are absolute (a frame mark was seen while locked).
     pub fn indexed(&self) -> bool {
         self.k_zero.is_some()

@@ -119,6 +119,13 @@ pub struct Snapshot {
     pub stream_errors: u64,
     /// Lock-state changes.
     pub lock_events: Vec<LockEvent>,
+    /// The clock fit: (time of the filtered reference sync, sync period), ps (sync-channel
+    /// mode, once locked).
+    pub clock_fit: Option<(f64, f64)>,
+    /// Finite-key length of the run so far, bits (0 while the counts give no key).
+    pub key_length_bits: u64,
+    /// Metric windows closed since the start.
+    pub windows_closed: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -375,6 +382,13 @@ impl Engine {
         self.windows.closed.iter()
     }
 
+    /// The windows closed after the first `seen` (of those still kept), oldest first.
+    pub fn windows_after(&self, seen: u64) -> impl Iterator<Item = &WindowRecord> {
+        let new = self.windows.closed_total.saturating_sub(seen) as usize;
+        let kept = self.windows.closed.len();
+        self.windows.closed.iter().skip(kept.saturating_sub(new))
+    }
+
     /// Finite-key length of the whole run so far (one block).
     pub fn run_key(&self) -> Option<super::finite_key::KeyRateOutput> {
         key_length(&self.counts, self.cfg.pattern.class_probabilities(), &self.cfg.key)
@@ -495,6 +509,9 @@ impl Engine {
             missed_tags: self.missed,
             stream_errors: self.stream_errors,
             lock_events: self.lock_events.clone(),
+            clock_fit: if self.qubit.is_some() { None } else { self.clock.fit() },
+            key_length_bits: self.run_key().map_or(0, |k| k.key_length_bits),
+            windows_closed: self.windows.closed_total,
         }
     }
 }

@@ -103,6 +103,8 @@ pub struct Windows {
     /// Closed windows, oldest first, at most `keep`.
     pub closed: VecDeque<WindowRecord>,
     keep: usize,
+    /// Windows closed since the start (also those no longer kept).
+    pub closed_total: u64,
 }
 
 impl Windows {
@@ -116,6 +118,7 @@ impl Windows {
             pulse_period_ps,
             closed: VecDeque::new(),
             keep,
+            closed_total: 0,
         }
     }
 
@@ -157,6 +160,7 @@ impl Windows {
                 missed: stream.missed - s0.missed,
                 duration_s: self.pulses as f64 * self.pulse_period_ps * 1e-12,
             });
+            self.closed_total += 1;
             if self.closed.len() > self.keep {
                 self.closed.pop_front();
             }

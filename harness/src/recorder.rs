@@ -1,0 +1,92 @@
+//! The recorder: the pipeline's recorder channel into a `RecordingWriter`, on its own
+//! thread. Tags, events, metric rows, windows and lock changes all go into the one file;
+//! the run status says how the run ended (docs/recording-schema.md).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use recordings::{MetricsRow, RecordingError, RecordingWriter, RunStatus, WindowRow};
+
+use crate::engine::clock::LockState;
+use crate::engine::windows::WindowRecord;
+use crate::engine::Snapshot;
+use crate::pipeline::{EndReason, RecordItem};
+
+/// The code of a lock state in the file.
+pub fn lock_code(s: LockState) -> u8 {
+    match s {
+        LockState::Searching => 0,
+        LockState::Locked => 1,
+        LockState::Holdover => 2,
+        LockState::Lost => 3,
+    }
+}
+
+/// The recorded view of an engine snapshot, taken when the latest tag was at `time_ps`.
+pub fn metrics_row(s: &Snapshot, time_ps: i64) -> MetricsRow {
+    let sum = |m: &[[u64; 2]; 4], b: usize| m.iter().map(|x| x[b]).sum::<u64>();
+    MetricsRow {
+        time_ps,
+        lock_state: lock_code(s.lock),
+        rate_offset: s.rate_offset,
+        sync_period_ps: s.clock_fit.map_or(f64::NAN, |f| f.1),
+        sync_phase_ps: s.clock_fit.map_or(f64::NAN, |f| f.0),
+        gated: s.gated,
+        sifted: [sum(&s.counts.sifted, 0), sum(&s.counts.sifted, 1)],
+        errors: [sum(&s.counts.errors, 0), sum(&s.counts.errors, 1)],
+        key_length_bits: s.key_length_bits,
+        overflows: s.overflows,
+        missed: s.missed_tags,
+    }
+}
+
+/// The recorded view of a closed window.
+pub fn window_row(w: &WindowRecord) -> WindowRow {
+    let sum = |m: &[[u64; 2]; 4], b: usize| m.iter().map(|x| x[b]).sum::<u64>();
+    WindowRow {
+        index: w.index,
+        duration_s: w.duration_s,
+        qber: [w.qber[0].unwrap_or(f64::NAN), w.qber[1].unwrap_or(f64::NAN)],
+        sifted: [sum(&w.counts.sifted, 0), sum(&w.counts.sifted, 1)],
+        errors: [sum(&w.counts.errors, 0), sum(&w.counts.errors, 1)],
+        key_length_bits: w.key_length_bits,
+        detector_tags: [w.channel_tags[0], w.channel_tags[1], w.channel_tags[2], w.channel_tags[3]],
+        overflows: w.overflows,
+        missed: w.missed,
+    }
+}
+
+/// Writes everything that arrives on `rx` into `writer` until the channel closes; `last_ps`
+/// follows the latest tag's time (for progress displays). Returns the writer (to finish
+/// with the status) and how the run ended.
+pub fn record(
+    mut writer: RecordingWriter,
+    rx: Receiver<RecordItem>,
+    last_ps: Arc<AtomicI64>,
+) -> Result<(RecordingWriter, RunStatus), RecordingError> {
+    let mut status = RunStatus::Aborted("the pipeline ended without saying why".into());
+    let mut lock_changes_written = 0usize;
+    for item in rx {
+        match item {
+            RecordItem::Batch(b) => {
+                if let Some(t) = b.time_ps.last() {
+                    last_ps.store(*t, Ordering::Relaxed);
+                }
+                writer.append(&b)?;
+            }
+            RecordItem::Windows(ws) => ws.iter().for_each(|w| writer.append_window(&window_row(w))),
+            RecordItem::Snapshot(s) => {
+                for e in s.lock_events.iter().skip(lock_changes_written) {
+                    writer.append_lock_change(e.time_ps, lock_code(e.state));
+                }
+                lock_changes_written = s.lock_events.len();
+                writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
+            }
+            RecordItem::End(EndReason::Complete) => status = RunStatus::Complete,
+            RecordItem::End(EndReason::Aborted) => status = RunStatus::Aborted("interrupted (Ctrl-C)".into()),
+            RecordItem::End(EndReason::DeviceError(m)) => status = RunStatus::Aborted(m),
+        }
+    }
+    Ok((writer, status))
+}
