@@ -27,6 +27,14 @@ if ! python3 -c "import h5py" >/dev/null 2>&1; then
   python3 -m pip install --quiet h5py 2>/dev/null || python3 -m pip install --quiet --break-system-packages h5py
 fi
 
+# phconvert (the Photon-HDF5 reference implementation) validates qkdbench's Photon-HDF5
+# export in the tests. Optional: without it those tests run their h5py checks only.
+if ! python3 -c "import phconvert" >/dev/null 2>&1; then
+  echo "setup: installing phconvert (PyPI, optional)" >&2
+  python3 -m pip install --quiet phconvert 2>/dev/null || python3 -m pip install --quiet --break-system-packages phconvert \
+    || echo "setup: phconvert not installed; the Photon-HDF5 tests will say so" >&2
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: qkdbench needs a Rust toolchain (cargo, Rust >= 1.80); install it with rustup." >&2
   exit 1

@@ -40,6 +40,11 @@ enum Command {
     ///
     /// Exit code 2 names the file and byte offset of a problem.
     Dump(cli::dump::DumpArgs),
+    /// Convert a PTU, timestamp7 or recording file into a qkdbench recording or Photon-HDF5.
+    ///
+    /// Streams (files larger than memory work); exit code 2 names the file and offset of a
+    /// problem, and no output file is left behind then.
+    Convert(cli::convert::ConvertArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
 }
@@ -49,6 +54,7 @@ fn main() -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
         Command::Dump(args) => return Ok(cli::dump::run(args)),
+        Command::Convert(args) => return Ok(cli::convert::run(args)),
         Command::Record(args) => return cli::record::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),

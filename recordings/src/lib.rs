@@ -4,9 +4,12 @@
 //! Importers stream: they read a file in pieces, so files larger than memory work.
 #![warn(missing_docs)]
 
+pub mod channels;
+pub mod convert;
 mod error;
 pub mod event;
 pub mod import;
+pub mod photon_hdf5;
 pub mod reader;
 pub mod replay;
 pub mod table;

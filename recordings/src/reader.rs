@@ -29,6 +29,8 @@ pub struct Recording {
     pub time_base: TimeBase,
     /// The generator's settings, if recorded.
     pub pattern: Option<PatternSettings>,
+    /// The transmitter's nominal pulse rate, Hz, if recorded.
+    pub pulse_rate_hz: Option<f64>,
 }
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
@@ -134,6 +136,7 @@ impl Recording {
             run_status: text("run_status")?,
             time_base,
             pattern,
+            pulse_rate_hz: file.attr("pulse_rate_hz").and_then(|a| a.read_scalar::<f64>()).ok().filter(|r| *r > 0.0),
         })
     }
 
@@ -187,7 +190,8 @@ impl Recording {
             while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
                 out.push(normalised(e, last_t));
             }
-            out.push(Event { time_ps: t, channel: u32::from(c), kind: EventKind::Tag });
+            let (kind, channel) = crate::channels::from_recording(c);
+            out.push(Event { time_ps: t, channel, kind });
             last_t = t;
         }
         for (_, e) in ev {

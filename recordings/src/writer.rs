@@ -37,6 +37,8 @@ pub struct RunMeta {
     pub compression: Compression,
     /// The scenario (TOML text) the run belongs to, if any.
     pub scenario_text: Option<String>,
+    /// The transmitter's nominal pulse rate, Hz, if known.
+    pub pulse_rate_hz: Option<f64>,
 }
 
 /// Compression of the tag datasets.
@@ -225,6 +227,10 @@ impl RecordingWriter {
             .create("coarse_period_ps")
             .and_then(|a| a.write_scalar(&meta.time_base.0))
             .map_err(e("coarse_period_ps"))?;
+        file.new_attr::<f64>()
+            .create("pulse_rate_hz")
+            .and_then(|a| a.write_scalar(&meta.pulse_rate_hz.unwrap_or(f64::NAN)))
+            .map_err(e("pulse_rate_hz"))?;
         file.new_attr::<u16>()
             .create("fine_bins")
             .and_then(|a| a.write_scalar(&meta.time_base.1))

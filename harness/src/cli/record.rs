@@ -81,6 +81,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         pattern: Some(settings),
         compression: recordings::Compression::Gzip,
         scenario_text: None,
+        pulse_rate_hz: Some(pulse_rate_hz),
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
     };
     let writer =

@@ -20,6 +20,39 @@ pub enum EventSource {
 }
 
 impl EventSource {
+    /// What the file is, for the `source` of a converted file: format and instrument.
+    pub fn describe(&self) -> String {
+        match self {
+            EventSource::Ptu(r) => format!("PicoQuant PTU, {}", r.instrument),
+            EventSource::Timestamp7(r) => {
+                format!("S-Fifteen timestamp7 a1 ({} word order)", if r.legacy() { "legacy" } else { "normal" })
+            }
+            EventSource::Recording(_) => "qkdbench recording".into(),
+        }
+    }
+
+    /// The source's pulse (sync) rate, Hz, where the file says: a PTU header's measured
+    /// sync rate, a recording's `pulse_rate_hz`.
+    pub fn pulse_rate_hz(&self) -> Option<f64> {
+        match self {
+            EventSource::Ptu(r) => match r.tag("TTResult_SyncRate") {
+                Some(ptu::TagValue::Int(v)) if *v > 0 => Some(*v as f64),
+                _ => None,
+            },
+            EventSource::Timestamp7(_) => None,
+            EventSource::Recording(r) => r.pulse_rate_hz,
+        }
+    }
+
+    /// Records (PTU records, timestamp7 words, recording tags) the file holds, for progress.
+    pub fn records_total(&self) -> u64 {
+        match self {
+            EventSource::Ptu(r) => r.records,
+            EventSource::Timestamp7(r) => r.records(),
+            EventSource::Recording(r) => r.tags() as u64,
+        }
+    }
+
     /// Appends the events of up to `max` records; returns the records read (0 at the end).
     pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
         match self {

@@ -37,6 +37,11 @@ impl Timestamp7Reader {
         })
     }
 
+    /// 64-bit records in the file.
+    pub fn records(&self) -> u64 {
+        self.len / 8
+    }
+
     /// Whether the words are in the legacy (swapped) order.
     pub fn legacy(&self) -> bool {
         self.legacy

@@ -1,0 +1,192 @@
+//! `qkdbench convert IN OUT`: any file qkdbench reads (PTU, timestamp7, a recording) into a
+//! qkdbench recording or a Photon-HDF5 file, streaming (files larger than memory work).
+//!
+//! The output is written under a temporary name beside OUT and renamed when complete, so a
+//! failed conversion leaves nothing that looks like a finished file.
+
+use std::path::{Path, PathBuf};
+
+use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
+
+use crate::error::RecordingError;
+use crate::event::EventKind;
+use crate::import::{self, EventSource};
+use crate::photon_hdf5::PhotonHdf5Writer;
+use crate::writer::{Compression, RecordingWriter, RunMeta, RunStatus};
+
+/// Format of the converted file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A qkdbench recording (docs/recording-schema.md).
+    Recording,
+    /// Photon-HDF5 0.5.
+    PhotonHdf5,
+}
+
+/// What a conversion did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertSummary {
+    /// Events read from the input, by kind: tag, sync, marker, overflow, missed, error.
+    pub events_in: [u64; 6],
+    /// Rows written to the output's tag (or photon) arrays.
+    pub rows_out: u64,
+    /// Events that have no place in the output format (counted, not written).
+    pub left_out: u64,
+}
+
+fn kind_index(k: EventKind) -> usize {
+    match k {
+        EventKind::Tag => 0,
+        EventKind::Sync => 1,
+        EventKind::Marker => 2,
+        EventKind::Overflow => 3,
+        EventKind::Missed => 4,
+        EventKind::Error => 5,
+    }
+}
+
+/// The temporary name a conversion writes to before the rename.
+pub fn partial_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    output.with_file_name(name)
+}
+
+/// Converts `input` into `output`; `progress(records read, records in the file)` is called
+/// after every block.
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    format: OutputFormat,
+    compression: Compression,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ConvertSummary, RecordingError> {
+    let src = import::open(input)?;
+    let tmp = partial_path(output);
+    let result = match format {
+        OutputFormat::Recording => to_recording(src, input, &tmp, compression, progress),
+        OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, &tmp, progress),
+    };
+    match result {
+        Ok(summary) => {
+            std::fs::rename(&tmp, output).map_err(|source| RecordingError::Io { path: output.into(), source })?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn to_recording(
+    mut src: EventSource,
+    input: &Path,
+    tmp: &Path,
+    compression: Compression,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ConvertSummary, RecordingError> {
+    let (pattern, time_base) = match &src {
+        EventSource::Recording(r) => (r.pattern, (r.time_base.coarse_period_ps, r.time_base.fine_bins)),
+        // Imported times are integer picoseconds: a 1 ps time base.
+        _ => (None, (1, 1)),
+    };
+    let meta = RunMeta {
+        source: format!("{}: {}", src.describe(), input.display()),
+        config_text: std::env::args().collect::<Vec<_>>().join(" "),
+        pattern,
+        time_base,
+        compression,
+        scenario_text: None,
+        pulse_rate_hz: src.pulse_rate_hz(),
+    };
+    let mut w = RecordingWriter::create(tmp, &meta)?;
+    if let EventSource::Ptu(r) = &src {
+        w.write_source_header(&r.tags)?;
+    }
+    let total = src.records_total();
+    let mut summary = ConvertSummary::default();
+    let (mut events, mut batch, mut read) = (Vec::with_capacity(1 << 16), TagBatch::with_capacity(1 << 16), 0u64);
+    loop {
+        events.clear();
+        let n = src.read_events(&mut events, 1 << 16)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        batch.clear();
+        for e in &events {
+            summary.events_in[kind_index(e.kind)] += 1;
+            match crate::channels::to_recording(e) {
+                Ok(Some(c)) => batch.push(e.time_ps, c),
+                Ok(None) => match e.kind {
+                    EventKind::Missed => batch
+                        .events
+                        .push((batch.len(), StreamEvent::Missed { channel: e.channel.min(255) as u8, count: 1 })),
+                    EventKind::Error => batch.events.push((
+                        batch.len(),
+                        StreamEvent::Error { byte_offset: 0, word: 0, kind: StreamErrorKind::UnknownRecord },
+                    )),
+                    // Overflow records only carry the time forward; the times are absolute.
+                    _ => summary.left_out += 1,
+                },
+                Err(reason) => {
+                    return Err(RecordingError::Unsupported {
+                        path: input.into(),
+                        reason: format!("event at {} ps: {reason}", e.time_ps),
+                    })
+                }
+            }
+        }
+        summary.rows_out += batch.len() as u64;
+        w.append(&batch)?;
+        progress(read, total);
+    }
+    w.finish(&RunStatus::Complete)?;
+    Ok(summary)
+}
+
+fn to_photon_hdf5(
+    mut src: EventSource,
+    input: &Path,
+    tmp: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ConvertSummary, RecordingError> {
+    let mut w = PhotonHdf5Writer::create(tmp)?;
+    let total = src.records_total();
+    let mut summary = ConvertSummary::default();
+    let (mut events, mut read) = (Vec::with_capacity(1 << 16), 0u64);
+    loop {
+        events.clear();
+        let n = src.read_events(&mut events, 1 << 16)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        for e in &events {
+            summary.events_in[kind_index(e.kind)] += 1;
+            match (e.kind, crate::channels::to_recording(e)) {
+                (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => w.push(e.time_ps, c)?,
+                (_, Err(reason)) => {
+                    return Err(RecordingError::Unsupported {
+                        path: input.into(),
+                        reason: format!("event at {} ps: {reason}", e.time_ps),
+                    })
+                }
+                _ => summary.left_out += 1,
+            }
+        }
+        progress(read, total);
+    }
+    summary.rows_out = w.photons() as u64;
+    let [tags, syncs, markers, overflows, missed, errors] = summary.events_in;
+    let description = format!(
+        "Converted by qkdbench from {} ({}). Timestamps in ps; detector IDs: 0-63 the instrument's detection \
+         channels, 64 its sync. {tags} detections and {syncs} syncs written; left out: {markers} markers, \
+         {overflows} overflow records, {missed} missed-event records, {errors} unreadable records.",
+        input.display(),
+        src.describe()
+    );
+    w.finish(&description, input, src.pulse_rate_hz())?;
+    Ok(summary)
+}

@@ -1,0 +1,338 @@
+//! Photon-HDF5 export (version 0.5, photon-hdf5.org): the open format of timestamp-based
+//! single-photon data, so tools such as phconvert, FRETBursts or anything with h5py read
+//! qkdbench data without knowing qkdbench.
+//!
+//! What goes in: every detection and (T2) sync as a timestamp with a detector ID, in
+//! picoseconds (`timestamps_unit` 1e-12). IDs are the recording channel numbers
+//! (crate::channels): 0..63 detections, 64 the sync. Markers, overflow records and loss
+//! events have no place in Photon-HDF5; how many were left out is written in
+//! `/description`. Every field carries a `TITLE` attribute with its meaning, as the
+//! reference implementation (phconvert, through PyTables) writes them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::FixedAscii;
+use hdf5::{Dataset, File, Group, H5Type};
+
+use crate::error::RecordingError;
+use crate::table::{column, extend, h5};
+
+const LASER_RATES_TITLE: &str = "Repetition rates in Hz for each laser. CW lasers have a value of 0.";
+const LASER_RATE_TITLE: &str = "Repetition rate of the pulsed excitation laser (in Hertz).";
+
+/// Rows per chunk of the photon arrays.
+const CHUNK: usize = 1 << 16;
+
+/// A Photon-HDF5 file being written.
+#[derive(Debug)]
+pub struct PhotonHdf5Writer {
+    path: PathBuf,
+    file: File,
+    timestamps: Dataset,
+    detectors: Dataset,
+    rows: usize,
+    buf_t: Vec<i64>,
+    buf_d: Vec<u8>,
+    counts: BTreeMap<u8, u64>,
+    first_ps: Option<i64>,
+    last_ps: i64,
+}
+
+/// A fixed-length ASCII string of capacity N (PyTables, and so phconvert's validator, does
+/// not read variable-length strings); non-ASCII characters become '?'.
+fn fixed<const N: usize>(s: &str) -> hdf5::Result<FixedAscii<N>> {
+    let ascii: String = s.chars().map(|c| if c.is_ascii() && c != '\0' { c } else { '?' }).collect();
+    FixedAscii::<N>::from_ascii(ascii.as_bytes()).map_err(|e| hdf5::Error::from(e.to_string().as_str()))
+}
+
+fn fixed_attr<const N: usize>(loc: &hdf5::Location, name: &str, s: &str) -> hdf5::Result<()> {
+    loc.new_attr::<FixedAscii<N>>().create(name)?.write_scalar(&fixed::<N>(s)?)
+}
+
+fn fixed_scalar<const N: usize>(g: &Group, name: &str, s: &str) -> hdf5::Result<Dataset> {
+    let ds = g.new_dataset::<FixedAscii<N>>().shape(()).create(name)?;
+    ds.write_scalar(&fixed::<N>(s)?)?;
+    Ok(ds)
+}
+
+fn titled(loc: &hdf5::Location, title: &str) -> hdf5::Result<()> {
+    match title.len() {
+        0..=127 => fixed_attr::<128>(loc, "TITLE", title),
+        _ => fixed_attr::<1024>(loc, "TITLE", title),
+    }
+}
+
+fn string(g: &Group, name: &str, value: &str, title: &str) -> hdf5::Result<()> {
+    let ds = match value.len() {
+        0..=63 => fixed_scalar::<64>(g, name, value)?,
+        64..=511 => fixed_scalar::<512>(g, name, value)?,
+        512..=4095 => fixed_scalar::<4096>(g, name, value)?,
+        _ => fixed_scalar::<65536>(g, name, value)?,
+    };
+    // PyTables hands a scalar string to Python as `bytes` (which phconvert decodes) only
+    // when the dataset says so: CLASS/VERSION/FLAVOR as PyTables writes them.
+    fixed_attr::<8>(&ds, "CLASS", "ARRAY")?;
+    fixed_attr::<8>(&ds, "VERSION", "2.4")?;
+    fixed_attr::<8>(&ds, "FLAVOR", "python")?;
+    titled(&ds, title)
+}
+
+fn scalar<T: H5Type>(g: &Group, name: &str, value: T, title: &str) -> hdf5::Result<()> {
+    let ds = g.new_dataset::<T>().shape(()).create(name)?;
+    ds.write_scalar(&value)?;
+    titled(&ds, title)
+}
+
+fn array<T: H5Type>(g: &Group, name: &str, values: &[T], title: &str) -> hdf5::Result<()> {
+    let ds = g.new_dataset::<T>().shape(values.len()).create(name)?;
+    ds.write(values)?;
+    titled(&ds, title)
+}
+
+impl PhotonHdf5Writer {
+    /// Creates `path` (replacing it).
+    pub fn create(path: &Path) -> Result<Self, RecordingError> {
+        let e = |what: &'static str| move |err| h5(path, what, err);
+        let file = File::create(path).map_err(e("creating the file"))?;
+        titled(&file, "A file format for photon-counting detector based single-molecule spectroscopy experiments.")
+            .map_err(e("/TITLE"))?;
+        let pd = file.create_group("photon_data").map_err(e("photon_data"))?;
+        titled(&pd, "Group containing arrays of photon-data.").map_err(e("photon_data"))?;
+        let timestamps = column::<i64>(&pd, "timestamps", "ps", "photon timestamps", CHUNK, true)
+            .and_then(|d| {
+                titled(
+                    &d,
+                    "Array of photon timestamps. Units specified in timestamps_units (defined in timestamps_specs/).",
+                )
+                .map(|_| d)
+            })
+            .map_err(e("photon_data/timestamps"))?;
+        let detectors = column::<u8>(&pd, "detectors", "1", "detector (pixel) ID of each timestamp", CHUNK, true)
+            .and_then(|d| titled(&d, "Array of pixel IDs for each timestamp.").map(|_| d))
+            .map_err(e("photon_data/detectors"))?;
+        Ok(PhotonHdf5Writer {
+            path: path.into(),
+            file,
+            timestamps,
+            detectors,
+            rows: 0,
+            buf_t: Vec::with_capacity(CHUNK),
+            buf_d: Vec::with_capacity(CHUNK),
+            counts: BTreeMap::new(),
+            first_ps: None,
+            last_ps: 0,
+        })
+    }
+
+    /// Appends one photon (detection or sync) at `time_ps` on detector ID `detector`.
+    pub fn push(&mut self, time_ps: i64, detector: u8) -> Result<(), RecordingError> {
+        self.buf_t.push(time_ps);
+        self.buf_d.push(detector);
+        *self.counts.entry(detector).or_default() += 1;
+        self.first_ps.get_or_insert(time_ps);
+        self.last_ps = time_ps;
+        if self.buf_t.len() >= CHUNK {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn write_buffer(&mut self) -> Result<(), RecordingError> {
+        extend(&self.path, &self.timestamps, self.rows, &self.buf_t)?;
+        extend(&self.path, &self.detectors, self.rows, &self.buf_d)?;
+        self.rows += self.buf_t.len();
+        self.buf_t.clear();
+        self.buf_d.clear();
+        Ok(())
+    }
+
+    /// Photons written.
+    pub fn photons(&self) -> usize {
+        self.rows + self.buf_t.len()
+    }
+
+    /// Writes the metadata groups and closes the file. `description` says what the data are
+    /// (and what was left out); `source` is the file converted from.
+    /// `pulse_rate_hz`: the source's repetition rate where known; Photon-HDF5 needs one for a
+    /// pulsed source, so without it the source is declared CW (and `/description` says so).
+    pub fn finish(
+        mut self,
+        description: &str,
+        source: &Path,
+        pulse_rate_hz: Option<f64>,
+    ) -> Result<(), RecordingError> {
+        self.write_buffer()?;
+        let path = self.path.clone();
+        let path = path.as_path();
+        let e = |what: &'static str| move |err| h5(path, what, err);
+        let f = &self.file;
+        let root: &Group = f;
+        let duration_s = (self.last_ps - self.first_ps.unwrap_or(self.last_ps)) as f64 * 1e-12;
+        scalar(root, "acquisition_duration", duration_s, "Measurement duration in seconds.")
+            .map_err(e("acquisition_duration"))?;
+
+        let pd = f.group("photon_data").map_err(e("photon_data"))?;
+        let ts = pd.create_group("timestamps_specs").map_err(e("timestamps_specs"))?;
+        titled(&ts, "Specifications for timestamps.").map_err(e("timestamps_specs"))?;
+        scalar(&ts, "timestamps_unit", 1e-12f64, "Value of 1-unit timestamp-increment in seconds.")
+            .map_err(e("timestamps_unit"))?;
+        let ms = pd.create_group("measurement_specs").map_err(e("measurement_specs"))?;
+        titled(&ms, "Metadata necessary for interpretation of the particular type of measurement.")
+            .map_err(e("measurement_specs"))?;
+        string(&ms, "measurement_type", "generic", "Name of the measurement the data represents.")
+            .map_err(e("measurement_type"))?;
+        let dspecs = ms.create_group("detectors_specs").map_err(e("detectors_specs"))?;
+        titled(&dspecs, "Mapping between the pixel IDs and the detection channels.").map_err(e("detectors_specs"))?;
+
+        let ids: Vec<u8> = self.counts.keys().copied().collect();
+        let counts: Vec<u64> = self.counts.values().copied().collect();
+        let setup = f.create_group("setup").map_err(e("setup"))?;
+        titled(&setup, "Information about the experimental setup.").map_err(e("setup"))?;
+        scalar(&setup, "num_pixels", ids.len() as i64, "Total number of detector pixels.").map_err(e("num_pixels"))?;
+        scalar(&setup, "num_spots", 1i64, "Number of excitation (or detection) \"spots\" in the sample.")
+            .map_err(e("num_spots"))?;
+        scalar(&setup, "num_spectral_ch", 1i64, "Number of distinct spectral bands which are acquired.")
+            .map_err(e("num_spectral_ch"))?;
+        scalar(&setup, "num_polarization_ch", 1i64, "Number of distinct polarization states which are acquired.")
+            .map_err(e("num_polarization_ch"))?;
+        scalar(
+            &setup,
+            "num_split_ch",
+            1i64,
+            "Number of distinct detection channels detecting the same spectral band and polarization. \
+             This value is > 1 when using a non-polarizing beam splitter.",
+        )
+        .map_err(e("num_split_ch"))?;
+        scalar(
+            &setup,
+            "modulated_excitation",
+            false,
+            "True (i.e. 1) if there is any form of excitation modulation of excitation wavelength (as in us-ALEX \
+             or PAX) or polarization. This field is also True for pulse-interleaved excitation (PIE) or ns-ALEX \
+             measurements.",
+        )
+        .map_err(e("modulated_excitation"))?;
+        array(
+            &setup,
+            "excitation_alternated",
+            &[false],
+            "New in version 0.5. Indicates whether each excitation source is alternated (True, or 1) or not \
+             alternated (False, or 0).",
+        )
+        .map_err(e("excitation_alternated"))?;
+        let description = match pulse_rate_hz {
+            Some(_) => description.to_string(),
+            None => format!("{description} The source's repetition rate is not known: declared CW."),
+        };
+        array(
+            &setup,
+            "excitation_cw",
+            &[pulse_rate_hz.is_none()],
+            "For each excitation source, this field indicates whether excitation is continuous wave (CW), True \
+             (i.e. 1), or pulsed, False (i.e. 0).",
+        )
+        .map_err(e("excitation_cw"))?;
+        if let Some(rate) = pulse_rate_hz {
+            array(&setup, "laser_repetition_rates", &[rate], LASER_RATES_TITLE).map_err(e("laser_repetition_rates"))?;
+            scalar(&ms, "laser_repetition_rate", rate, LASER_RATE_TITLE).map_err(e("laser_repetition_rate"))?;
+        }
+        scalar(
+            &setup,
+            "lifetime",
+            false,
+            "True (i.e. 1) if the measurement includes a nanotimes array of photon arrival times with respect to a \
+             laser pulse (as in TCSPC measurements).",
+        )
+        .map_err(e("lifetime"))?;
+        let det = setup.create_group("detectors").map_err(e("setup/detectors"))?;
+        titled(
+            &det,
+            "Metadata relative to each detector's pixel. Each field is an array with size equal to the number of \
+             the detectors.",
+        )
+        .map_err(e("setup/detectors"))?;
+        array(&det, "id", &ids, "Detector IDs as they appear on /photon_data/detectors.")
+            .map_err(e("setup/detectors/id"))?;
+        array(&det, "counts", &counts, "Total number of counts detected by each detector.")
+            .map_err(e("setup/detectors/counts"))?;
+        let labels = ids
+            .iter()
+            .map(|&d| {
+                fixed::<32>(&if d == crate::channels::SYNC { "sync".to_string() } else { format!("channel {d}") })
+            })
+            .collect::<hdf5::Result<Vec<_>>>()
+            .map_err(e("setup/detectors/label"))?;
+        array(&det, "label", &labels, "Labels (strings) describing each detector.")
+            .map_err(e("setup/detectors/label"))?;
+
+        string(root, "description", &description, "A user-defined comment describing the data file.")
+            .map_err(e("description"))?;
+        let id = f.create_group("identity").map_err(e("identity"))?;
+        titled(&id, "Information about the Photon-HDF5 data file.").map_err(e("identity"))?;
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for (field, value, title) in [
+            ("format_name", "Photon-HDF5", "Name of the file format."),
+            ("format_version", "0.5", "Version for the Photon-HDF5 format."),
+            ("format_url", "http://photon-hdf5.org/", "Official URL for the Photon-HDF5 format."),
+            ("software", "qkdbench", "Name of the software used to create the current Photon-HDF5 file."),
+            (
+                "software_version",
+                env!("CARGO_PKG_VERSION"),
+                "Version of the software used to create current the Photon-HDF5 file.",
+            ),
+            ("creation_time", now_utc().as_str(), "Creation time of the current Photon-HDF5 file."),
+            (
+                "filename",
+                name.as_str(),
+                "Original file name of the current Photon-HDF5 file (i.e. file name at creation time).",
+            ),
+        ] {
+            string(&id, field, value, title).map_err(e("identity"))?;
+        }
+        let prov = f.create_group("provenance").map_err(e("provenance"))?;
+        titled(&prov, "Information about the original data file.").map_err(e("provenance"))?;
+        let src_name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        string(&prov, "filename", &src_name, "File name of the original data file before conversion to Photon-HDF5.")
+            .map_err(e("provenance/filename"))?;
+        string(
+            &prov,
+            "filename_full",
+            &source.display().to_string(),
+            "File name (with full path) of the original data file before conversion to Photon-HDF5.",
+        )
+        .map_err(e("provenance/filename_full"))?;
+        self.file.flush().map_err(e("flush"))
+    }
+}
+
+/// The time now, UTC, as "YYYY-MM-DD HH:MM:SS" (the form phconvert writes).
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Gregorian date of a day count from 1970-01-01 (Howard Hinnant's days-to-civil algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates_of_known_days() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(super::civil_from_days(20_785), (2026, 11, 28));
+    }
+}
