@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod channels;
+mod chunks;
 pub mod convert;
 mod error;
 pub mod event;

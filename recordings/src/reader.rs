@@ -160,14 +160,13 @@ impl Recording {
                 .read_slice_1d::<u8, _>(self.pos..end)
                 .map_err(|e| fmt(&self.path, "dataset /tags/channel", e))?;
             // Events before each tag go in before it.
-            for (k, (tt, cc)) in t.iter().zip(c.iter()).enumerate() {
-                while self.next_event < self.events.len() && self.events[self.next_event].0 <= (self.pos + k) as u64 {
-                    out.events.push((base + k, self.events[self.next_event].1));
-                    self.next_event += 1;
-                }
-                out.time_ps.push(*tt);
-                out.channel.push(*cc);
+            while self.next_event < self.events.len() && self.events[self.next_event].0 < end as u64 {
+                let (at, e) = self.events[self.next_event];
+                out.events.push((base + (at.max(self.pos as u64) as usize - self.pos), e));
+                self.next_event += 1;
             }
+            out.time_ps.extend_from_slice(t.as_slice().expect("contiguous"));
+            out.channel.extend_from_slice(c.as_slice().expect("contiguous"));
         }
         let n = end - self.pos;
         self.pos = end;

@@ -17,8 +17,8 @@ use crate::table::{column, extend, h5, text, Col, ColumnSpec, Table, Value};
 
 /// Version of docs/recording-schema.md this writer follows.
 pub const SCHEMA_VERSION: u32 = 1;
-/// Rows per chunk of the tag datasets.
-pub const TAG_CHUNK: usize = 1 << 16;
+use crate::chunks::TagColumns;
+pub use crate::chunks::TAG_CHUNK;
 /// Flush at least this often.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -169,8 +169,7 @@ const WINDOW_COLUMNS: &[ColumnSpec] = &[
 pub struct RecordingWriter {
     path: PathBuf,
     file: File,
-    time_ps: Dataset,
-    channel: Dataset,
+    tags: TagColumns,
     ev_tag_index: Dataset,
     ev_kind: Dataset,
     ev_time_ps: Dataset,
@@ -179,14 +178,8 @@ pub struct RecordingWriter {
     metrics: Table,
     lock_changes: Table,
     windows: Table,
-    /// Tags written to the datasets, and tags waiting in the buffers below.
-    tags: usize,
     events: usize,
     last_flush: Instant,
-    // Tags are buffered and written a chunk at a time: writing a few hundred rows into a
-    // compressed chunk would recompress the whole chunk each time.
-    buf_time: Vec<i64>,
-    buf_channel: Vec<u8>,
 }
 
 fn attr_text(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
@@ -279,24 +272,20 @@ impl RecordingWriter {
             windows,
             path: path.into(),
             file,
-            time_ps,
-            channel,
+            tags: TagColumns::new(path, time_ps, channel, gzip),
             ev_tag_index,
             ev_kind,
             ev_time_ps,
             ev_channel,
             ev_count,
-            tags: 0,
             events: 0,
             last_flush: Instant::now(),
-            buf_time: Vec::with_capacity(TAG_CHUNK),
-            buf_channel: Vec::with_capacity(TAG_CHUNK),
         })
     }
 
     /// Appends a batch (tags and events); flushes when a second has passed since the last.
     pub fn append(&mut self, b: &TagBatch) -> Result<(), RecordingError> {
-        let base = self.tags + self.buf_time.len();
+        let base = self.tags.rows();
         if !b.events.is_empty() {
             let n = b.events.len();
             let (mut idx, mut kind, mut time, mut ch, mut count) = (
@@ -329,24 +318,9 @@ impl RecordingWriter {
             extend(&self.path, &self.ev_count, self.events, &count)?;
             self.events += n;
         }
-        self.buf_time.extend_from_slice(&b.time_ps);
-        self.buf_channel.extend_from_slice(&b.channel);
-        if self.buf_time.len() >= TAG_CHUNK {
-            self.write_tags()?;
-        }
+        self.tags.append(&b.time_ps, &b.channel)?;
         if self.last_flush.elapsed() >= FLUSH_INTERVAL {
             self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn write_tags(&mut self) -> Result<(), RecordingError> {
-        if !self.buf_time.is_empty() {
-            extend(&self.path, &self.time_ps, self.tags, &self.buf_time)?;
-            extend(&self.path, &self.channel, self.tags, &self.buf_channel)?;
-            self.tags += self.buf_time.len();
-            self.buf_time.clear();
-            self.buf_channel.clear();
         }
         Ok(())
     }
@@ -434,7 +408,7 @@ impl RecordingWriter {
 
     /// Flushes everything written so far to disk.
     pub fn flush(&mut self) -> Result<(), RecordingError> {
-        self.write_tags()?;
+        self.tags.flush()?;
         self.metrics.flush()?;
         self.lock_changes.flush()?;
         self.windows.flush()?;
@@ -445,7 +419,7 @@ impl RecordingWriter {
 
     /// Tags taken so far (written or buffered).
     pub fn tags(&self) -> usize {
-        self.tags + self.buf_time.len()
+        self.tags.rows()
     }
 
     /// Events written.
@@ -453,20 +427,22 @@ impl RecordingWriter {
         self.events
     }
 
-    /// Writes how the run ended, flushes and closes the file.
+    /// Writes how the run ended, flushes, closes the file and syncs it to the disk (a run
+    /// that says "complete" is on the disk, not only in the page cache).
     pub fn finish(mut self, status: &RunStatus) -> Result<(), RecordingError> {
         let s = match status {
             RunStatus::Complete => "complete".to_string(),
             RunStatus::Aborted(why) => format!("aborted: {why}"),
         };
         let path = self.path.clone();
-        self.write_tags()?;
         self.file.attr("run_status").and_then(|a| a.write_scalar(&text(&s))).map_err(|e| h5(&path, "run_status", e))?;
         self.file
             .new_attr::<u64>()
             .create("tag_count")
-            .and_then(|a| a.write_scalar(&(self.tags as u64)))
+            .and_then(|a| a.write_scalar(&(self.tags.rows() as u64)))
             .map_err(|e| h5(&path, "tag_count", e))?;
-        self.flush()
+        self.flush()?;
+        drop(self);
+        std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|source| RecordingError::Io { path, source })
     }
 }
