@@ -221,6 +221,28 @@ fn any_chunking_of_the_stream_gives_identical_counts() {
 }
 
 #[test]
+fn the_block_pass_and_the_per_tag_path_give_identical_results() {
+    // A busy, noisy stream (3 dB: many multi-click pulses; dark counts, background,
+    // afterpulses, misalignment) through the block pass and, with the assignment log on,
+    // tag by tag.
+    let optics = OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.05);
+    let fast = engine(&r, false);
+    let slow = engine(&r, true);
+    assert!(fast.block_pass_tags() > 9 * r.batches.iter().map(TagBatch::len).sum::<usize>() as u64 / 10);
+    assert_eq!(slow.block_pass_tags(), 0);
+    let s = fast.snapshot();
+    assert!(s.counts.double_clicks > 100 && s.counts.cross_basis > 100, "{:?}", s.counts);
+    assert_eq!(serde_json::to_string(&s).unwrap(), serde_json::to_string(&slow.snapshot()).unwrap());
+    assert_eq!(fast.histogram(), slow.histogram());
+    assert_eq!(
+        serde_json::to_string(&fast.characterise()).unwrap(),
+        serde_json::to_string(&slow.characterise()).unwrap()
+    );
+    assert_eq!(fast.windows().count(), slow.windows().count());
+}
+
+#[test]
 fn characterisation_recovers_the_module_settings() {
     let mut optics = quiet(18.0);
     optics.source.class_mu_factor = [1.0, 1.2, 1.0, 1.0]; // the decoy runs 20% hot

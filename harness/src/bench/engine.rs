@@ -32,7 +32,7 @@ pub struct EngineBench {
 }
 
 /// Words of a simulated run at high count rate (3 dB), recorded from the bench's stream.
-fn recorded_stream(seconds: f64) -> (Vec<u8>, rtl::model::pattern_gen::PatternSettings) {
+pub fn recorded_stream(seconds: f64) -> (Vec<u8>, rtl::model::pattern_gen::PatternSettings) {
     let mut optics =
         OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
     for d in &mut optics.detectors {

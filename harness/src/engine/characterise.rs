@@ -15,9 +15,9 @@ pub const INTERVAL_BINS: usize = 20_000;
 pub struct CharacterisationData {
     /// Per detector: histogram of intervals between consecutive clicks (all clicks).
     pub intervals: Vec<[u64; 4]>,
-    /// Per detector: clicks, and time of the last.
+    /// Per detector: clicks, and time of the last (i64::MIN before the first).
     pub clicks: [u64; 4],
-    last_click: [Option<i64>; 4],
+    last_click: [i64; 4],
     /// Detected pulses by [previous pulse's class][this pulse's class].
     pub after_class: [[u64; 4]; 4],
     /// Detections outside the gate, per detector.
@@ -29,7 +29,7 @@ impl Default for CharacterisationData {
         CharacterisationData {
             intervals: vec![[0; 4]; INTERVAL_BINS],
             clicks: [0; 4],
-            last_click: [None; 4],
+            last_click: [i64::MIN; 4],
             after_class: [[0; 4]; 4],
             outside_gate: [0; 4],
         }
@@ -40,14 +40,15 @@ impl CharacterisationData {
     /// A click of detector `d` at `t_ps` (every click, gated or not).
     #[inline]
     pub fn click(&mut self, d: usize, t_ps: i64) {
-        if let Some(prev) = self.last_click[d] {
+        let prev = self.last_click[d];
+        self.last_click[d] = t_ps;
+        self.clicks[d] += 1;
+        if prev != i64::MIN {
             let bin = ((t_ps - prev) / INTERVAL_BIN_PS as i64) as usize;
             if let Some(h) = self.intervals.get_mut(bin) {
                 h[d] += 1;
             }
         }
-        self.last_click[d] = Some(t_ps);
-        self.clicks[d] += 1;
     }
 }
 

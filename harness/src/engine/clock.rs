@@ -274,6 +274,23 @@ impl ClockTracker {
         }
     }
 
+    /// What the block pass needs, when locked and indexed: (time of the reference sync,
+    /// pulse index of the reference sync, pulse period, 1 / pulse period, time of the last
+    /// accepted sync, sync period), all ps.
+    pub fn fast_params(&self) -> Option<(f64, i64, f64, f64, f64, f64)> {
+        let zero = self.k_zero?;
+        (self.state == LockState::Locked).then(|| {
+            (
+                self.t_ref,
+                (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses),
+                self.period * self.inv_sync_pulses,
+                self.inv_pulse_period,
+                self.last_sync,
+                self.period,
+            )
+        })
+    }
+
     /// Absolute pulse index and residual (ps) of an arrival at `t` with detector offset
     /// `offset_ps` (arrival relative to the sync of the same pulse), if indexed and tracking.
     #[inline]

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
+use super::fast::{self, Kernel, BLOCK};
 use super::qubit_sync::{QubitSync, QubitSyncConfig};
 use super::sift::{sift_pulse, SiftCounts};
 use super::windows::{key_length, KeyConfig, StreamCounters, WindowRecord, Windows};
@@ -144,14 +145,24 @@ pub struct Engine {
     channel_to_detector: [Option<u8>; 8],
     offsets: [Option<f64>; 4],
     calibration: Calibration,
+    /// Counts of pulses with several clicks, and of everything before the block pass ran.
     counts: SiftCounts,
-    pending: Option<(i64, u8)>,
+    /// Pulses with one click, by `fast::symbol_key` (class, basis, bit, detector, and the
+    /// previous pulse's class): everything the counts and the patterning estimate need.
+    single: Box<[u64; 256]>,
+    /// The pulse whose clicks are being gathered (i64::MIN: none), its detectors and key.
+    pend_pulse: i64,
+    pend_mask: u8,
+    pend_key: u8,
     last_pulse: i64,
     gated: u64,
     outside_gate: u64,
     unindexed: u64,
-    res_sum2: f64,
+    /// Sum of squared residuals of gated detections, 1/256 ps^2 (integer: order-free).
+    res_sum2: u64,
     res_n: u64,
+    /// Scratch of the block pass (taken out while a block is counted).
+    block: Option<Box<fast::Out>>,
     /// Arrival-phase histogram per detector: residuals from -T/2 to T/2 in 10 ps bins.
     histogram: Vec<[u64; 4]>,
     overflows: u64,
@@ -168,6 +179,8 @@ pub struct Engine {
     last_tag_ps: i64,
     /// Gated detections: (time ps, detector, pulse), when asked for.
     pub assignments: Vec<(i64, u8, i64)>,
+    /// Tags that went through the block pass (the rest went tag by tag).
+    block_pass_tags: u64,
 }
 
 impl Engine {
@@ -184,13 +197,17 @@ impl Engine {
             offsets: [None; 4],
             calibration: Calibration::default(),
             counts: SiftCounts::default(),
-            pending: None,
+            single: Box::new([0; 256]),
+            pend_pulse: i64::MIN,
+            pend_mask: 0,
+            pend_key: 0,
             last_pulse: -1,
             gated: 0,
             outside_gate: 0,
             unindexed: 0,
-            res_sum2: 0.0,
+            res_sum2: 0,
             res_n: 0,
+            block: Some(Box::default()),
             histogram: vec![[0; 4]; bins],
             overflows: 0,
             missed: 0,
@@ -208,22 +225,149 @@ impl Engine {
             },
             first_tag_ps: None,
             last_tag_ps: 0,
+            block_pass_tags: 0,
             cfg,
         }
     }
 
     /// Processes one batch, in stream order.
     pub fn process(&mut self, batch: &TagBatch) {
-        let mut ev = batch.events.iter().peekable();
-        for (idx, (&t, &ch)) in batch.time_ps.iter().zip(&batch.channel).enumerate() {
-            while let Some((_, e)) = ev.next_if(|(at, _)| *at <= idx) {
-                self.event(e);
-            }
-            self.tag(t, ch);
-        }
-        for (_, e) in ev {
+        let mut from = 0;
+        for (at, e) in &batch.events {
+            let at = (*at).min(batch.len());
+            self.tags(&batch.time_ps[from..at], &batch.channel[from..at]);
             self.event(e);
+            from = at.max(from);
         }
+        self.tags(&batch.time_ps[from..], &batch.channel[from..]);
+    }
+
+    /// Tags without events among them: runs of detections between clock updates through
+    /// the block pass when the engine is locked and calibrated, everything else one by one.
+    fn tags(&mut self, t: &[i64], ch: &[u8]) {
+        let mut i = 0;
+        while i < t.len() {
+            let Some(k) = self.kernel() else {
+                self.tag(t[i], ch[i]);
+                i += 1;
+                continue;
+            };
+            let run =
+                ch[i..].iter().take(BLOCK).take_while(|&&c| self.channel_to_detector[usize::from(c & 7)].is_some());
+            let n = run.count();
+            // The clock would go to holdover inside the run: one by one.
+            let (_, _, _, _, last_sync, period) = self.clock.fast_params().expect("locked");
+            if n == 0 || t[i + n - 1] as f64 - last_sync > 3.5 * period {
+                self.tag(t[i], ch[i]);
+                i += 1;
+                continue;
+            }
+            self.block(&k, &t[i..i + n], &ch[i..i + n]);
+            i += n;
+        }
+    }
+
+    /// The block pass's parameters, when it may run: sync-channel mode, locked and indexed,
+    /// every detector calibrated, no assignment log.
+    fn kernel(&self) -> Option<Kernel> {
+        if self.qubit.is_some() || self.cfg.log_assignments || !self.calibration.done {
+            return None;
+        }
+        let (t_ref, pulse_base, tp, inv, _, _) = self.clock.fast_params()?;
+        let mut offset = [0.0; 8];
+        let mut detector = [0u8; 8];
+        for (c, d) in self.channel_to_detector.iter().enumerate() {
+            if let Some(d) = d {
+                offset[c] = self.offsets[usize::from(*d)]?;
+                detector[c] = *d;
+            }
+        }
+        let p = &self.cfg.pattern;
+        Some(Kernel {
+            t_ref,
+            offset,
+            detector,
+            inv_pulse_period: inv,
+            pulse_period: tp,
+            half_gate: self.cfg.gate_width_ps / 2.0,
+            pulse_base,
+            inv_bin: 1.0 / HISTOGRAM_BIN_PS,
+            seed: p.seed,
+            class_thr: p.class_thr,
+            basis_thr: p.basis_thr,
+        })
+    }
+
+    /// A run of detections (all on detector channels, no clock update among them). Counters
+    /// live in locals during the loops (stores into the tables would otherwise make the
+    /// compiler reload every field of `self`); rare cases go through the per-tag methods.
+    fn block(&mut self, k: &Kernel, t: &[i64], ch: &[u8]) {
+        let mut out = self.block.take().unwrap_or_default();
+        fast::run(k, t, ch, &mut out);
+        let n = t.len();
+        // Pass 1: every detection: rates, inter-click intervals, arrival histogram, gate.
+        let (mut gated, mut res2) = (0u64, 0u64);
+        let mut outside = [0u64; 4];
+        let mut channel_tags = [0u64; 8];
+        {
+            let hist = &mut self.histogram[..];
+            let chars = &mut self.chars;
+            for i in 0..n {
+                let c = usize::from(ch[i] & 7);
+                let d = usize::from(k.detector[c]);
+                channel_tags[c] += 1;
+                chars.click(d, t[i]);
+                if let Some(h) = hist.get_mut(out.bin[i] as usize) {
+                    h[d] += 1;
+                }
+                let g = u64::from(out.gated[i]);
+                gated += g;
+                res2 += out.r2[i];
+                outside[d] += 1 - g;
+            }
+        }
+        for (a, b) in self.stream.channel_tags.iter_mut().zip(channel_tags) {
+            *a += b;
+        }
+        for (a, b) in self.chars.outside_gate.iter_mut().zip(outside) {
+            *a += b;
+        }
+        self.outside_gate += outside.iter().sum::<u64>();
+        self.gated += gated;
+        self.res_n += gated;
+        self.res_sum2 += res2;
+        // Pass 2: gated detections grouped by pulse; single clicks counted by key.
+        let mut window_end = self.windows.next_start();
+        let (mut pend, mut mask, mut key) = (self.pend_pulse, self.pend_mask, self.pend_key);
+        let mut last_pulse = self.last_pulse;
+        for i in 0..n {
+            if out.gated[i] == 0 {
+                continue;
+            }
+            let (p, d) = (out.pulse[i], out.key[i] & 3);
+            if p == pend {
+                mask |= 1 << d;
+                continue;
+            }
+            let single = mask.is_power_of_two() && pend > 0 && pend < window_end;
+            if p > pend && (single || pend == i64::MIN) {
+                if single {
+                    self.single[usize::from(key)] += 1;
+                }
+                (pend, mask, key) = (p, 1 << d, out.key[i]);
+                last_pulse = last_pulse.max(p);
+                continue;
+            }
+            // Several clicks, a window boundary or an earlier pulse: the general path.
+            (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse) = (pend, mask, key, last_pulse);
+            self.gated_detection(p, d, out.key[i]);
+            (pend, mask, key, last_pulse) = (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse);
+            window_end = self.windows.next_start();
+        }
+        (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse) = (pend, mask, key, last_pulse);
+        self.block = Some(out);
+        self.last_tag_ps = t[n - 1];
+        self.block_pass_tags += n as u64;
     }
 
     fn event(&mut self, e: &StreamEvent) {
@@ -265,6 +409,18 @@ impl Engine {
         self.note_state(t_ps);
         // Index with the clock as it is now, at the arrival: a later clock state would be
         // extrapolated backwards.
+        if self.calibration.done {
+            // The block pass's arithmetic, tag by tag.
+            let Some(offset) = self.offsets[usize::from(d)] else {
+                self.unindexed += 1;
+                return;
+            };
+            match self.clock.pulse_of(t, offset) {
+                Some((pulse, r)) => self.classify(t, d, pulse, r),
+                None => self.unindexed += 1,
+            }
+            return;
+        }
         let Some((p0, r0)) = self.clock.pulse_of(t, 0.0) else {
             self.unindexed += 1;
             return;
@@ -320,7 +476,7 @@ impl Engine {
         (p0 + shift as i64, r0 - off - shift * tp)
     }
 
-    #[inline]
+    /// A detection indexed with offset 0 (before the calibration, or in qubit-sync mode).
     fn detection(&mut self, t: f64, d: u8, p0: i64, r0: f64) {
         let Some(offset) = self.offsets[usize::from(d)] else {
             self.unindexed += 1;
@@ -330,32 +486,70 @@ impl Engine {
         let tp = self.pulse_period_ps();
         let (pulse, r) =
             if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
-        let bin = ((r + tp / 2.0) * (1.0 / HISTOGRAM_BIN_PS)) as usize;
+        self.classify(t, d, pulse, r);
+    }
+
+    /// An indexed detection: histogram, gate, then grouping by pulse.
+    #[inline]
+    fn classify(&mut self, t: f64, d: u8, pulse: i64, r: f64) {
+        let tp = self.pulse_period_ps();
+        // The block pass's bin (`fast::bin_of`), with a saturating cast: equal in range.
+        let bin = ((r + tp / 2.0) * (1.0 / HISTOGRAM_BIN_PS)) as i64 as u32 as usize;
         if let Some(h) = self.histogram.get_mut(bin) {
             h[usize::from(d)] += 1;
         }
-        if r.abs() > self.cfg.gate_width_ps / 2.0 || pulse < 0 {
+        if !(r.abs() <= self.cfg.gate_width_ps / 2.0 && pulse >= 0) {
             self.outside_gate += 1;
             self.chars.outside_gate[usize::from(d)] += 1;
             return;
         }
         self.gated += 1;
-        self.res_sum2 += r * r;
+        self.res_sum2 += fast::r2_units(r);
         self.res_n += 1;
         if self.cfg.log_assignments {
             self.assignments.push((t as i64, d, pulse));
         }
-        match self.pending {
-            Some((p, mask)) if p == pulse => self.pending = Some((p, mask | 1 << d)),
-            Some((p, mask)) if p < pulse => {
-                self.sift(p, mask);
-                self.pending = Some((pulse, 1 << d));
-            }
+        let key = fast::key_for(&self.cfg.pattern, pulse, d);
+        self.gated_detection(pulse, d, key);
+    }
+
+    /// Gathers the clicks of one pulse (detections arrive in time order, so a pulse's
+    /// clicks are adjacent); a later pulse closes the gathered one.
+    #[inline(always)]
+    fn gated_detection(&mut self, pulse: i64, d: u8, key: u8) {
+        if pulse == self.pend_pulse {
+            self.pend_mask |= 1 << d;
+        } else if pulse > self.pend_pulse {
+            self.close_pending();
+            (self.pend_pulse, self.pend_mask, self.pend_key) = (pulse, 1 << d, key);
+        } else {
             // An earlier pulse after a later one (same tagger cycle, channel order): on its own.
-            Some(_) => self.sift(pulse, 1 << d),
-            None => self.pending = Some((pulse, 1 << d)),
+            self.count_pulse(pulse, 1 << d, key);
         }
         self.last_pulse = self.last_pulse.max(pulse);
+    }
+
+    #[inline(always)]
+    fn close_pending(&mut self) {
+        if self.pend_pulse != i64::MIN {
+            self.count_pulse(self.pend_pulse, self.pend_mask, self.pend_key);
+            self.pend_pulse = i64::MIN;
+        }
+    }
+
+    /// Counts one pulse with clicks on detectors `mask`; `key` is the single-click key of
+    /// its first detector.
+    #[inline(always)]
+    fn count_pulse(&mut self, pulse: i64, mask: u8, key: u8) {
+        if self.windows.ends_before(pulse) {
+            let total = self.total_counts();
+            self.windows.advance(pulse, &total, &self.stream, self.class_p, &self.cfg.key);
+        }
+        if mask.is_power_of_two() && pulse > 0 {
+            self.single[usize::from(key)] += 1;
+        } else {
+            self.sift(pulse, mask);
+        }
     }
 
     /// The pulse period now, ps, from whichever sync is in use.
@@ -367,14 +561,48 @@ impl Engine {
     }
 
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
-    #[inline]
+    #[cold]
     fn sift(&mut self, pulse: i64, mask: u8) {
-        self.windows.advance(pulse, &self.counts, &self.stream, self.class_p, &self.cfg.key);
         let this = sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
         if let (Some(this), true) = (this, pulse > 0) {
             let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
             self.chars.after_class[usize::from(prev)][usize::from(this)] += 1;
         }
+    }
+
+    /// Tags that went through the block pass (the rest, tag by tag).
+    pub fn block_pass_tags(&self) -> u64 {
+        self.block_pass_tags
+    }
+
+    /// The run's counts: the per-pulse ones plus those the single-click table holds.
+    pub fn total_counts(&self) -> SiftCounts {
+        let mut c = self.counts.clone();
+        for (key, &n) in self.single.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let (k, sb, sbit, d) = ((key >> 4) & 3, (key >> 3) & 1, (key >> 2) & 1, key & 3);
+            c.clicks[k][sb][sbit][d] += n;
+            c.detected_pulses[k] += n;
+            let (rb, bit) = (d / 2, d & 1);
+            if rb == sb {
+                c.sifted[k][rb] += n;
+                if bit != sbit {
+                    c.errors[k][rb] += n;
+                }
+            }
+        }
+        c
+    }
+
+    /// Detected pulses by [previous pulse's class][this pulse's class], all of them.
+    fn after_class(&self) -> [[u64; 4]; 4] {
+        let mut a = self.chars.after_class;
+        for (key, &n) in self.single.iter().enumerate() {
+            a[key >> 6][(key >> 4) & 3] += n;
+        }
+        a
     }
 
     /// Closed metric windows, oldest first (the last 100,000).
@@ -391,7 +619,7 @@ impl Engine {
 
     /// Finite-key length of the whole run so far (one block).
     pub fn run_key(&self) -> Option<super::finite_key::KeyRateOutput> {
-        key_length(&self.counts, self.cfg.pattern.class_probabilities(), &self.cfg.key)
+        key_length(&self.total_counts(), self.cfg.pattern.class_probabilities(), &self.cfg.key)
     }
 
     /// The optical-module characterisation of the run so far.
@@ -404,7 +632,9 @@ impl Engine {
             gate_width_ps: self.cfg.gate_width_ps,
             duration_ps: (self.last_tag_ps - self.first_tag_ps.unwrap_or(self.last_tag_ps)) as f64,
         };
-        characterise(&self.counts, &self.chars, &self.histogram, HISTOGRAM_BIN_PS, &facts)
+        let mut chars = self.chars.clone();
+        chars.after_class = self.after_class();
+        characterise(&self.total_counts(), &chars, &self.histogram, HISTOGRAM_BIN_PS, &facts)
     }
 
     /// Finds each detector's arrival offset from the sync: the fraction of a pulse period
@@ -463,18 +693,15 @@ impl Engine {
         }
     }
 
-    /// Sifts the pulse still open (end of stream).
+    /// Counts the pulse still open and closes the last window (end of stream).
     pub fn flush(&mut self) {
-        if let Some((p, mask)) = self.pending.take() {
-            self.sift(p, mask);
-        }
+        self.close_pending();
         if !self.calibration.done && !self.calibration.pending.is_empty() {
             self.calibrate();
-            if let Some((p, mask)) = self.pending.take() {
-                self.sift(p, mask);
-            }
+            self.close_pending();
         }
-        self.windows.close(&self.counts, &self.stream, self.class_p, &self.cfg.key);
+        let total = self.total_counts();
+        self.windows.close(&total, &self.stream, self.class_p, &self.cfg.key);
     }
 
     /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.
@@ -486,6 +713,7 @@ impl Engine {
     pub fn snapshot(&self) -> Snapshot {
         let p = self.cfg.pattern.class_probabilities();
         let pulses = (self.last_pulse + 1).max(0) as f64;
+        let counts = self.total_counts();
         Snapshot {
             lock: match &self.qubit {
                 Some(q) if q.locked() => LockState::Locked,
@@ -494,16 +722,16 @@ impl Engine {
             },
             rate_offset: self.pulse_period_ps() / self.cfg.clock.pulse_period_ps - 1.0,
             clock: self.clock.stats,
-            counts: self.counts.clone(),
-            qber: [self.counts.qber(0, None), self.counts.qber(1, None)],
+            qber: [counts.qber(0, None), counts.qber(1, None)],
             gain: std::array::from_fn(|k| {
-                (p[k] > 0.0 && pulses > 0.0).then(|| self.counts.detected_pulses[k] as f64 / (pulses * p[k]))
+                (p[k] > 0.0 && pulses > 0.0).then(|| counts.detected_pulses[k] as f64 / (pulses * p[k]))
             }),
+            counts,
             last_pulse: self.last_pulse,
             gated: self.gated,
             outside_gate: self.outside_gate,
             unindexed: self.unindexed,
-            residual_rms_ps: (self.res_n > 0).then(|| (self.res_sum2 / self.res_n as f64).sqrt()),
+            residual_rms_ps: (self.res_n > 0).then(|| (self.res_sum2 as f64 / 256.0 / self.res_n as f64).sqrt()),
             detector_offset_ps: self.offsets,
             overflows: self.overflows,
             missed_tags: self.missed,

@@ -6,6 +6,7 @@
 pub mod characterise;
 pub mod clock;
 pub mod core;
+pub mod fast;
 pub mod finite_key;
 pub mod qubit_sync;
 pub mod sift;

@@ -122,6 +122,18 @@ impl Windows {
         }
     }
 
+    /// The first pulse of the next window.
+    #[inline(always)]
+    pub fn next_start(&self) -> i64 {
+        (self.current + 1) * self.pulses
+    }
+
+    /// Whether counting `pulse` first closes the current window.
+    #[inline(always)]
+    pub fn ends_before(&self, pulse: i64) -> bool {
+        pulse >= (self.current + 1) * self.pulses
+    }
+
     /// Called with the pulse index about to be counted and the cumulative counts before it:
     /// closes every window that ends before it.
     #[inline]

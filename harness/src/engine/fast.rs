@@ -1,0 +1,213 @@
+//! The engine's hot path: a block of detections between two clock updates, indexed, gated
+//! and given their symbols in one pass of plain array arithmetic that the compiler turns
+//! into SIMD code (AVX-512 where the CPU has it, chosen at run time).
+//!
+//! Why hand-written: this is the per-tag cost of the whole engine. The arithmetic is the
+//! same, operation for operation, as the per-tag path in `core.rs` (`Engine::index_live`
+//! and `symbol_key`), so results do not depend on which path a tag took (the engine tests'
+//! chunking invariance checks exactly that).
+
+use rtl::model::pattern_gen::{mix64, PatternSettings, GAMMA};
+
+use super::clock::round_fast;
+
+/// Detections per block.
+pub const BLOCK: usize = 256;
+
+/// What the block pass needs: the clock fit, the detector offsets and the pattern.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel {
+    /// Time of the reference sync, ps.
+    pub t_ref: f64,
+    /// Per tagger channel: the detector's arrival offset, ps.
+    pub offset: [f64; 8],
+    /// Per tagger channel: the detector (0 H, 1 V, 2 D, 3 A).
+    pub detector: [u8; 8],
+    /// 1 / pulse period, 1/ps.
+    pub inv_pulse_period: f64,
+    /// Pulse period, ps.
+    pub pulse_period: f64,
+    /// Half the gate width, ps.
+    pub half_gate: f64,
+    /// Pulse index of the reference sync.
+    pub pulse_base: i64,
+    /// 1 / arrival histogram bin, 1/ps.
+    pub inv_bin: f64,
+    /// Generator seed.
+    pub seed: u64,
+    /// Class thresholds.
+    pub class_thr: [u32; 3],
+    /// Basis threshold.
+    pub basis_thr: u32,
+}
+
+/// Per detection of a block.
+#[derive(Debug, Clone)]
+pub struct Out {
+    /// Pulse index.
+    pub pulse: [i64; BLOCK],
+    /// Arrival-phase histogram bin (saturating; compare with the histogram length).
+    pub bin: [u32; BLOCK],
+    /// Squared residual in 1/256 ps^2 (gated detections; 0 otherwise).
+    pub r2: [u64; BLOCK],
+    /// 1 if inside the gate with a valid pulse index.
+    pub gated: [u8; BLOCK],
+    /// `symbol_key` of the pulse and detector.
+    pub key: [u8; BLOCK],
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out { pulse: [0; BLOCK], bin: [0; BLOCK], r2: [0; BLOCK], gated: [0; BLOCK], key: [0; BLOCK] }
+    }
+}
+
+/// Squared residual as counted: 1/256 ps^2 units, so sums are exact and order-free.
+#[inline(always)]
+pub fn r2_units(r: f64) -> u64 {
+    trunc_i64(r * r * 256.0 + 0.5) as u64
+}
+
+/// The class the RTL's priority chain picks for 16 random bits `u` ("first k with u < thr_k,
+/// else 3"), as selects.
+#[inline(always)]
+fn class_of(u: u32, thr: [u32; 3]) -> u8 {
+    if u < thr[0] {
+        0
+    } else if u < thr[1] {
+        1
+    } else if u < thr[2] {
+        2
+    } else {
+        3
+    }
+}
+
+/// The counting key of a single click of detector `d` on `pulse` (> 0): previous pulse's
+/// class (bits 7..6), class (5..4), sent basis (3), sent bit (2), detector (1..0).
+#[inline(always)]
+pub fn symbol_key(seed: u64, class_thr: [u32; 3], basis_thr: u32, pulse: i64, d: u8) -> u8 {
+    let p = pulse as u64;
+    let w = mix64(seed.wrapping_add(p.wrapping_add(1).wrapping_mul(GAMMA)));
+    let prev = mix64(seed.wrapping_add(p.wrapping_mul(GAMMA)));
+    let class = class_of((w & 0xFFFF) as u32, class_thr);
+    let basis = u8::from(((w >> 16) & 0xFFFF) as u32 >= basis_thr);
+    let bit = ((w >> 32) & 1) as u8;
+    let prev_class = class_of((prev & 0xFFFF) as u32, class_thr);
+    prev_class << 6 | class << 4 | basis << 3 | bit << 2 | (d & 3)
+}
+
+/// `symbol_key` with the pattern's settings.
+pub fn key_for(s: &PatternSettings, pulse: i64, d: u8) -> u8 {
+    symbol_key(s.seed, s.class_thr, s.basis_thr, pulse, d)
+}
+
+/// Truncation of a finite value known to be well inside i64's range (no saturation
+/// checks, so loops over it vectorise). Values here are pulse counts below 2^53 and bin
+/// numbers below the histogram length.
+#[inline(always)]
+pub fn trunc_i64(x: f64) -> i64 {
+    debug_assert!(x.is_finite() && x.abs() < 9.0e18);
+    // SAFETY: finite and in range, as the callers guarantee (see above).
+    unsafe { x.to_int_unchecked::<i64>() }
+}
+
+/// The arrival-histogram bin of residual `r` (ps) with pulse period `tp` (a residual is
+/// within half a period either way, so the bin is in range).
+#[inline(always)]
+pub fn bin_of(r: f64, tp: f64, inv_bin: f64) -> u32 {
+    trunc_i64((r + tp / 2.0) * inv_bin) as u32
+}
+
+#[inline(always)]
+fn body(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
+    let n = t.len().min(BLOCK);
+    let (t, ch) = (&t[..n], &ch[..n]);
+    for i in 0..n {
+        let c = usize::from(ch[i] & 7);
+        let x = ((t[i] as f64 - k.t_ref) - k.offset[c]) * k.inv_pulse_period;
+        let j = round_fast(x);
+        let r = (x - j) * k.pulse_period;
+        let pulse = k.pulse_base + trunc_i64(j);
+        let gated = (r.abs() <= k.half_gate) & (pulse >= 0);
+        out.pulse[i] = pulse;
+        out.bin[i] = bin_of(r, k.pulse_period, k.inv_bin);
+        out.r2[i] = if gated { r2_units(r) } else { 0 };
+        out.gated[i] = u8::from(gated);
+        out.key[i] = symbol_key(k.seed, k.class_thr, k.basis_thr, pulse, k.detector[c]);
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, DQ, VL and BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2")]
+unsafe fn body_avx512(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
+    body(k, t, ch, out)
+}
+
+/// Indexes, gates and keys up to BLOCK detections (`t` and `ch` of equal length).
+pub fn run(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the features were just detected.
+        return unsafe { body_avx512(k, t, ch, out) };
+    }
+    body(k, t, ch, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtl::model::pattern_gen::{slot_word, symbol};
+
+    #[test]
+    fn keys_carry_the_symbol_and_the_previous_class() {
+        let s = PatternSettings { class_thr: [30000, 50000, 60000], ..PatternSettings::default() };
+        for p in 1..2000i64 {
+            let key = key_for(&s, p, (p % 4) as u8);
+            let w = slot_word(&s, p as u64);
+            assert_eq!(key >> 4 & 3, w.class(), "pulse {p}");
+            assert_eq!(key >> 3 & 1, w.basis() as u8);
+            assert_eq!(key >> 2 & 1, w.bit());
+            assert_eq!(key & 3, (p % 4) as u8);
+            assert_eq!(key >> 6, symbol(&s, p as u64 - 1).class);
+        }
+    }
+
+    #[test]
+    fn the_simd_pass_equals_the_per_tag_arithmetic() {
+        let k = Kernel {
+            t_ref: 1.234e9,
+            offset: [100.0, -200.0, 333.3, 0.0, 0.0, 0.0, 0.0, 0.0],
+            detector: [0, 1, 2, 3, 0, 0, 0, 0],
+            inv_pulse_period: 1.0 / 9999.87,
+            pulse_period: 9999.87,
+            half_gate: 500.0,
+            pulse_base: 123_456,
+            inv_bin: 0.1,
+            seed: 42,
+            class_thr: [40000, 60000, 65536],
+            basis_thr: 32768,
+        };
+        let t: Vec<i64> = (0..BLOCK as i64).map(|i| 1_234_000_000 + i * 7_777_777 % 9_000_000_000).collect();
+        let ch: Vec<u8> = (0..BLOCK).map(|i| (i % 4) as u8).collect();
+        let mut out = Out::default();
+        run(&k, &t, &ch, &mut out);
+        for i in 0..BLOCK {
+            let c = usize::from(ch[i]);
+            let x = ((t[i] as f64 - k.t_ref) - k.offset[c]) * k.inv_pulse_period;
+            let j = round_fast(x);
+            let r = (x - j) * k.pulse_period;
+            let p = k.pulse_base + j as i64;
+            assert_eq!(out.pulse[i], p);
+            assert_eq!(out.gated[i] == 1, r.abs() <= 500.0 && p >= 0);
+            assert_eq!(out.bin[i], ((r + k.pulse_period / 2.0) * 0.1) as u32);
+            assert_eq!(out.r2[i], if out.gated[i] == 1 { (r * r * 256.0 + 0.5) as u64 } else { 0 });
+            assert_eq!(out.key[i], symbol_key(42, k.class_thr, k.basis_thr, p, c as u8));
+        }
+    }
+}
