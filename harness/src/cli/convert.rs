@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use recordings::convert::{convert, OutputFormat};
-use recordings::Compression;
+
+use super::compression::Compress;
 
 /// Output formats of `qkdbench convert`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -16,15 +17,6 @@ enum Format {
     Qkdbench,
     /// Photon-HDF5 0.5 (photon-hdf5.org): detections and syncs, timestamps in ps.
     PhotonHdf5,
-}
-
-/// Compression of a qkdbench recording.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Compress {
-    /// gzip + shuffle: every HDF5 reader opens it, about 3 bytes per tag.
-    Gzip,
-    /// None: fastest, 9 bytes per tag.
-    None,
 }
 
 /// Arguments of `qkdbench convert`.
@@ -55,10 +47,7 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Format::Qkdbench => OutputFormat::Recording,
         Format::PhotonHdf5 => OutputFormat::PhotonHdf5,
     };
-    let compression = match args.compression {
-        Compress::Gzip => Compression::Gzip,
-        Compress::None => Compression::None,
-    };
+    let compression = args.compression.into();
     let r = convert(&args.input, &args.output, format, compression, &mut |read, total| {
         bar.set_length(total.max(read));
         bar.set_position(read);

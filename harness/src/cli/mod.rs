@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod bench;
+pub mod compression;
 pub mod convert;
 pub mod demo;
 pub mod devices;

@@ -40,6 +40,9 @@ pub struct RecordArgs {
     /// Pace the simulated bench to wall-clock time, like a live instrument.
     #[arg(long)]
     realtime: bool,
+    /// Compression of the tag datasets.
+    #[arg(long, value_enum, default_value = "gzip")]
+    compression: super::compression::Compress,
     #[command(flatten)]
     bench: BenchArgs,
 }
@@ -79,7 +82,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         source: format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity()),
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
         pattern: Some(settings),
-        compression: recordings::Compression::Gzip,
+        compression: args.compression.into(),
         scenario_text: None,
         pulse_rate_hz: Some(pulse_rate_hz),
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
