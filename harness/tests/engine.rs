@@ -142,6 +142,31 @@ fn detector_delays_are_calibrated_including_whole_pulses() {
 }
 
 #[test]
+fn clicks_of_one_pulse_are_grouped_whatever_the_detector_delays() {
+    // 3 dB: many pulses click two detectors; delays of -4.3 to +23.5 ns put a pulse's
+    // clicks up to three pulses apart in the stream.
+    let mut optics = quiet(3.0);
+    optics.detectors[1].delay_ps = 23_456.0;
+    optics.detectors[3].delay_ps = -4_321.0;
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.02);
+    let logged = engine(&r, true);
+    let s = logged.snapshot();
+    let mut by_pulse: std::collections::BTreeMap<i64, u8> = Default::default();
+    for &(_, d, p) in &logged.assignments {
+        *by_pulse.entry(p).or_default() |= 1 << d;
+    }
+    let mut want = SiftCounts::default();
+    for (p, mask) in by_pulse {
+        sift_pulse(&r.settings, p, mask, &mut want);
+    }
+    assert!(want.double_clicks > 500 && want.cross_basis > 500, "{want:?}");
+    assert_eq!(s.counts, want);
+    let fast = engine(&r, false);
+    assert!(fast.block_pass_tags() > 0);
+    assert_eq!(fast.snapshot().counts, want);
+}
+
+#[test]
 fn tracks_a_doppler_sweep_with_small_residuals() {
     let orbit = sim::CircularOrbit {
         altitude_km: 500.0,

@@ -150,10 +150,14 @@ pub struct Engine {
     /// Pulses with one click, by `fast::symbol_key` (class, basis, bit, detector, and the
     /// previous pulse's class): everything the counts and the patterning estimate need.
     single: Box<[u64; 256]>,
-    /// The pulse whose clicks are being gathered (i64::MIN: none), its detectors and key.
-    pend_pulse: i64,
-    pend_mask: u8,
-    pend_key: u8,
+    /// Gated detections not yet counted, as `pulse << 8 | key`, sorted from `pend_head` on:
+    /// a pulse is counted once a detection `reorder_pulses` beyond it has arrived, so all of
+    /// its clicks are in, whichever detector delays reorder them in the stream.
+    pending: Vec<u64>,
+    pend_head: usize,
+    /// How far (pulses) detections may arrive out of pulse order: the spread of the
+    /// detector offsets, plus one for the tagger's channel order within a cycle, plus one.
+    reorder_pulses: i64,
     last_pulse: i64,
     gated: u64,
     outside_gate: u64,
@@ -198,9 +202,9 @@ impl Engine {
             calibration: Calibration::default(),
             counts: SiftCounts::default(),
             single: Box::new([0; 256]),
-            pend_pulse: i64::MIN,
-            pend_mask: 0,
-            pend_key: 0,
+            pending: Vec::with_capacity(64),
+            pend_head: 0,
+            reorder_pulses: 2,
             last_pulse: -1,
             gated: 0,
             outside_gate: 0,
@@ -336,35 +340,36 @@ impl Engine {
         self.gated += gated;
         self.res_n += gated;
         self.res_sum2 += res2;
-        // Pass 2: gated detections grouped by pulse; single clicks counted by key.
-        let mut window_end = self.windows.next_start();
-        let (mut pend, mut mask, mut key) = (self.pend_pulse, self.pend_mask, self.pend_key);
-        let mut last_pulse = self.last_pulse;
-        for i in 0..n {
-            if out.gated[i] == 0 {
-                continue;
-            }
-            let (p, d) = (out.pulse[i], out.key[i] & 3);
-            if p == pend {
-                mask |= 1 << d;
-                continue;
-            }
-            let single = mask.is_power_of_two() && pend > 0 && pend < window_end;
-            if p > pend && (single || pend == i64::MIN) {
-                if single {
-                    self.single[usize::from(key)] += 1;
-                }
-                (pend, mask, key) = (p, 1 << d, out.key[i]);
-                last_pulse = last_pulse.max(p);
-                continue;
-            }
-            // Several clicks, a window boundary or an earlier pulse: the general path.
-            (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse) = (pend, mask, key, last_pulse);
-            self.gated_detection(p, d, out.key[i]);
-            (pend, mask, key, last_pulse) = (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse);
-            window_end = self.windows.next_start();
+        // Pass 2: gated detections grouped by pulse. The same as `group` for each, in bulk:
+        // append them to the pending set, sort it, count what the block's highest pulse
+        // leaves behind. A detection later than the reorder bound (a re-index) needs the
+        // per-detection order: then the block goes through `group` one by one.
+        if self.pend_head > 0 {
+            self.pending.drain(..self.pend_head);
+            self.pend_head = 0;
         }
-        (self.pend_pulse, self.pend_mask, self.pend_key, self.last_pulse) = (pend, mask, key, last_pulse);
+        let base = self.pending.len();
+        let (mut top, mut late) = (self.last_pulse, false);
+        for i in 0..n {
+            if out.gated[i] != 0 {
+                let p = out.pulse[i];
+                late |= p < top - self.reorder_pulses;
+                top = top.max(p);
+                self.pending.push((p as u64) << 8 | u64::from(out.key[i]));
+            }
+        }
+        if late {
+            self.pending.truncate(base);
+            for i in 0..n {
+                if out.gated[i] != 0 {
+                    self.group(out.pulse[i], out.key[i]);
+                }
+            }
+        } else {
+            insertion_sort_tail(&mut self.pending, base);
+            self.last_pulse = top;
+            self.close_sorted_below(top - self.reorder_pulses);
+        }
         self.block = Some(out);
         self.last_tag_ps = t[n - 1];
         self.block_pass_tags += n as u64;
@@ -510,30 +515,88 @@ impl Engine {
             self.assignments.push((t as i64, d, pulse));
         }
         let key = fast::key_for(&self.cfg.pattern, pulse, d);
-        self.gated_detection(pulse, d, key);
+        self.group(pulse, key);
     }
 
-    /// Gathers the clicks of one pulse (detections arrive in time order, so a pulse's
-    /// clicks are adjacent); a later pulse closes the gathered one.
+    /// Takes a gated detection into the pending set; counts the pulses it leaves behind.
     #[inline(always)]
-    fn gated_detection(&mut self, pulse: i64, d: u8, key: u8) {
-        if pulse == self.pend_pulse {
-            self.pend_mask |= 1 << d;
-        } else if pulse > self.pend_pulse {
-            self.close_pending();
-            (self.pend_pulse, self.pend_mask, self.pend_key) = (pulse, 1 << d, key);
-        } else {
-            // An earlier pulse after a later one (same tagger cycle, channel order): on its own.
-            self.count_pulse(pulse, 1 << d, key);
+    fn group(&mut self, pulse: i64, key: u8) {
+        if pulse < self.last_pulse - self.reorder_pulses {
+            // Later than any delay explains (a re-index): counted on its own.
+            return self.count_pulse(pulse, 1 << (key & 3), key);
         }
-        self.last_pulse = self.last_pulse.max(pulse);
+        let x = (pulse as u64) << 8 | u64::from(key);
+        let v = &mut self.pending;
+        if v.last().is_none_or(|&l| l <= x) || v.len() == self.pend_head {
+            v.push(x);
+        } else {
+            let at = self.pend_head + v[self.pend_head..].partition_point(|&y| y <= x);
+            v.insert(at, x);
+        }
+        if pulse > self.last_pulse {
+            self.last_pulse = pulse;
+            self.close_below(pulse - self.reorder_pulses);
+            self.compact_pending();
+        }
     }
 
+    /// `close_below` for many pulses at once: single clicks (no neighbour with the same
+    /// pulse) straight into the table, the rest through `count_pulse`.
+    fn close_sorted_below(&mut self, frontier: i64) {
+        let v = &self.pending;
+        let end = self.pend_head + v[self.pend_head..].partition_point(|&x| ((x >> 8) as i64) < frontier);
+        let mut window_end = self.windows.next_start();
+        let mut j = self.pend_head;
+        while j < end {
+            let x = self.pending[j];
+            let p = (x >> 8) as i64;
+            let next_same = j + 1 < self.pending.len() && (self.pending[j + 1] >> 8) as i64 == p;
+            if !next_same && p > 0 && p < window_end {
+                self.single[usize::from(x as u8)] += 1;
+                j += 1;
+                continue;
+            }
+            // Several clicks, pulse 0 or a window boundary: the general path.
+            self.pend_head = j;
+            self.close_below(p + 1);
+            j = self.pend_head;
+            window_end = self.windows.next_start();
+        }
+        self.pend_head = end;
+        self.compact_pending();
+    }
+
+    /// Counts every pending pulse below `frontier`, in pulse order.
     #[inline(always)]
-    fn close_pending(&mut self) {
-        if self.pend_pulse != i64::MIN {
-            self.count_pulse(self.pend_pulse, self.pend_mask, self.pend_key);
-            self.pend_pulse = i64::MIN;
+    fn close_below(&mut self, frontier: i64) {
+        while let Some(&x) = self.pending.get(self.pend_head) {
+            let pulse = (x >> 8) as i64;
+            if pulse >= frontier {
+                break;
+            }
+            let key = x as u8;
+            let mut mask = 1u8 << (key & 3);
+            self.pend_head += 1;
+            while let Some(&y) = self.pending.get(self.pend_head) {
+                if (y >> 8) as i64 != pulse {
+                    break;
+                }
+                mask |= 1 << (y as u8 & 3);
+                self.pend_head += 1;
+            }
+            self.count_pulse(pulse, mask, key);
+        }
+    }
+
+    /// Drops the counted entries from the pending set.
+    #[inline(always)]
+    fn compact_pending(&mut self) {
+        if self.pend_head == self.pending.len() {
+            self.pending.clear();
+            self.pend_head = 0;
+        } else if self.pend_head > 4096 {
+            self.pending.drain(..self.pend_head);
+            self.pend_head = 0;
         }
     }
 
@@ -687,6 +750,10 @@ impl Engine {
                 self.offsets[usize::from(d)] = Some(frac + best.1 as f64 * tp);
             }
         }
+        let known: Vec<f64> = self.offsets.iter().flatten().copied().collect();
+        if let (Some(lo), Some(hi)) = (known.iter().copied().reduce(f64::min), known.iter().copied().reduce(f64::max)) {
+            self.reorder_pulses = ((hi - lo) / tp).ceil() as i64 + 2;
+        }
         self.calibration.done = true;
         for (t, d, p0, r0) in pending {
             self.detection(t, d, p0, r0);
@@ -695,11 +762,11 @@ impl Engine {
 
     /// Counts the pulse still open and closes the last window (end of stream).
     pub fn flush(&mut self) {
-        self.close_pending();
         if !self.calibration.done && !self.calibration.pending.is_empty() {
             self.calibrate();
-            self.close_pending();
         }
+        self.close_below(i64::MAX);
+        self.compact_pending();
         let total = self.total_counts();
         self.windows.close(&total, &self.stream, self.class_p, &self.cfg.key);
     }
@@ -741,5 +808,19 @@ impl Engine {
             key_length_bits: self.run_key().map_or(0, |k| k.key_length_bits),
             windows_closed: self.windows.closed_total,
         }
+    }
+}
+
+/// Sorts `v[from..]` into the sorted `v[..from]`: insertion from the end, cheap for the
+/// nearly sorted detections of a block.
+fn insertion_sort_tail(v: &mut [u64], from: usize) {
+    for i in from.max(1)..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
     }
 }
