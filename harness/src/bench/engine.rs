@@ -21,6 +21,10 @@ pub struct EngineBench {
     pub tags_per_s: f64,
     /// Baseline: memcpy of the same bytes, in tags (4 bytes) per second, same run.
     pub memcpy_tags_per_s: f64,
+    /// The decoder alone on the same bytes, same run (the engine's share is the rest).
+    pub decode_only_tags_per_s: f64,
+    /// Fraction of the tags that took the engine's block (SIMD) pass.
+    pub block_pass_fraction: f64,
     /// tags_per_s / memcpy_tags_per_s.
     pub ratio_to_memcpy: f64,
     /// Tags in the stream (detections, syncs, frame marks).
@@ -67,6 +71,7 @@ pub fn run(seconds: f64) -> EngineBench {
     const CHUNK: usize = 1 << 20;
     let mut stream_tags = 0u64;
     let mut gated = 0u64;
+    let mut block_pass = 0u64;
     let (calls, secs) = time_at_least(2.0, || {
         let mut d = Decoder::new(TimeBase::default());
         let mut e = Engine::new(EngineConfig::new(settings, 100e6));
@@ -80,9 +85,20 @@ pub fn run(seconds: f64) -> EngineBench {
         }
         e.flush();
         gated = e.snapshot().gated;
+        block_pass = e.block_pass_tags();
         black_box(&e);
     });
     let tags_per_s = (calls * stream_tags) as f64 / secs;
+    let (calls, secs) = time_at_least(1.0, || {
+        let mut d = Decoder::new(TimeBase::default());
+        let mut batch = TagBatch::with_capacity(CHUNK / 4);
+        for piece in bytes.chunks(CHUNK) {
+            batch.clear();
+            d.decode(piece, &mut batch);
+            black_box(&batch);
+        }
+    });
+    let decode_only_tags_per_s = (calls * stream_tags) as f64 / secs;
     let mut copy = vec![0u8; CHUNK];
     let (calls, secs) = time_at_least(1.0, || {
         for piece in bytes.chunks(CHUNK) {
@@ -94,6 +110,8 @@ pub fn run(seconds: f64) -> EngineBench {
     EngineBench {
         tags_per_s,
         memcpy_tags_per_s,
+        decode_only_tags_per_s,
+        block_pass_fraction: block_pass as f64 / stream_tags.max(1) as f64,
         ratio_to_memcpy: tags_per_s / memcpy_tags_per_s,
         stream_tags,
         gated_fraction: gated as f64 / stream_tags.max(1) as f64,
