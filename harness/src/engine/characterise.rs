@@ -52,6 +52,29 @@ impl CharacterisationData {
     }
 }
 
+impl CharacterisationData {
+    /// `click` for a run of clicks: detector `key & 3` of each key, at `t_ps` (the same
+    /// counts, with the per-detector state in registers for the run).
+    pub fn clicks_by_key(&mut self, keys: &[u8], t_ps: &[i64]) {
+        let mut last = self.last_click;
+        let mut clicks = self.clicks;
+        let intervals = &mut self.intervals[..];
+        for (&k, &t) in keys.iter().zip(t_ps) {
+            let d = usize::from(k & 3);
+            let prev = last[d];
+            last[d] = t;
+            clicks[d] += 1;
+            if prev != i64::MIN {
+                if let Some(h) = intervals.get_mut(((t - prev) / INTERVAL_BIN_PS as i64) as usize) {
+                    h[d] += 1;
+                }
+            }
+        }
+        self.last_click = last;
+        self.clicks = clicks;
+    }
+}
+
 /// Estimates for one detector.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectorEstimate {

@@ -310,36 +310,33 @@ impl Engine {
         fast::run(k, t, ch, &mut out);
         let n = t.len();
         // Pass 1: every detection: rates, inter-click intervals, arrival histogram, gate.
-        let (mut gated, mut res2) = (0u64, 0u64);
-        let mut outside = [0u64; 4];
-        let mut channel_tags = [0u64; 8];
-        {
-            let hist = &mut self.histogram[..];
-            let chars = &mut self.chars;
-            for i in 0..n {
-                let c = usize::from(ch[i] & 7);
-                let d = usize::from(k.detector[c]);
-                channel_tags[c] += 1;
-                chars.click(d, t[i]);
-                if let Some(h) = hist.get_mut(out.bin[i] as usize) {
-                    h[d] += 1;
-                }
-                let g = u64::from(out.gated[i]);
-                gated += g;
-                res2 += out.r2[i];
-                outside[d] += 1 - g;
+        let (keys, gated_flags) = (&out.key[..n], &out.gated[..n]);
+        let clicks_before = self.chars.clicks;
+        self.chars.clicks_by_key(keys, t);
+        for (c, d) in self.channel_to_detector.iter().enumerate() {
+            if let Some(d) = d {
+                let d = usize::from(*d);
+                self.stream.channel_tags[c] += self.chars.clicks[d] - clicks_before[d];
             }
         }
-        for (a, b) in self.stream.channel_tags.iter_mut().zip(channel_tags) {
-            *a += b;
+        {
+            let hist = &mut self.histogram[..];
+            for (&b, &key) in out.bin[..n].iter().zip(keys) {
+                if let Some(h) = hist.get_mut(b as usize) {
+                    h[usize::from(key & 3)] += 1;
+                }
+            }
         }
-        for (a, b) in self.chars.outside_gate.iter_mut().zip(outside) {
-            *a += b;
+        let gated: u64 = gated_flags.iter().map(|&g| u64::from(g)).sum();
+        if gated < n as u64 {
+            for (&k, _) in keys.iter().zip(gated_flags).filter(|&(_, &g)| g == 0) {
+                self.chars.outside_gate[usize::from(k & 3)] += 1;
+            }
         }
-        self.outside_gate += outside.iter().sum::<u64>();
+        self.outside_gate += n as u64 - gated;
         self.gated += gated;
         self.res_n += gated;
-        self.res_sum2 += res2;
+        self.res_sum2 += out.r2[..n].iter().sum::<u64>();
         // Pass 2: gated detections grouped by pulse. The same as `group` for each, in bulk:
         // append them to the pending set, sort it, count what the block's highest pulse
         // leaves behind. A detection later than the reorder bound (a re-index) needs the
