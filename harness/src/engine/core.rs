@@ -8,7 +8,7 @@ use super::characterise::{characterise, Characterisation, CharacterisationData, 
 use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
 use super::fast::{self, Kernel, BLOCK};
 use super::qubit_sync::{QubitSync, QubitSyncConfig};
-use super::sift::{sift_pulse, SiftCounts};
+use super::sift::{sift_key, sift_pulse, SiftCounts};
 use super::windows::{key_length, KeyConfig, StreamCounters, WindowRecord, Windows};
 
 /// Detections used to calibrate each detector's arrival offset.
@@ -608,7 +608,7 @@ impl Engine {
         if mask.is_power_of_two() && pulse > 0 {
             self.single[usize::from(key)] += 1;
         } else {
-            self.sift(pulse, mask);
+            self.sift(pulse, mask, key);
         }
     }
 
@@ -622,11 +622,10 @@ impl Engine {
 
     /// Sifts one pulse and notes, for the patterning estimate, the class before it.
     #[cold]
-    fn sift(&mut self, pulse: i64, mask: u8) {
-        let this = sift_pulse(&self.cfg.pattern, pulse, mask, &mut self.counts);
-        if let (Some(this), true) = (this, pulse > 0) {
-            let prev = rtl::model::pattern_gen::symbol(&self.cfg.pattern, pulse as u64 - 1).class;
-            self.chars.after_class[usize::from(prev)][usize::from(this)] += 1;
+    fn sift(&mut self, pulse: i64, mask: u8, key: u8) {
+        sift_key(key, pulse, mask, &mut self.counts);
+        if pulse > 0 {
+            self.chars.after_class[usize::from(key >> 6)][usize::from((key >> 4) & 3)] += 1;
         }
     }
 

@@ -74,6 +74,38 @@ pub fn squash_bit(pulse: i64) -> u8 {
     (pg::mix64(pulse as u64 ^ 0x5157_A5A5) & 1) as u8
 }
 
+/// `sift_pulse` for a pulse whose symbol is already known from its counting key
+/// (`fast::symbol_key`: class in bits 5..4, sent basis in bit 3, sent bit in bit 2): the same
+/// counts without computing the symbol again.
+#[inline]
+pub fn sift_key(key: u8, pulse: i64, mask: u8, c: &mut SiftCounts) {
+    let (k, sb, sbit) = (usize::from((key >> 4) & 3), usize::from((key >> 3) & 1), usize::from((key >> 2) & 1));
+    for d in 0..4 {
+        if mask & (1 << d) != 0 {
+            c.clicks[k][sb][sbit][d] += 1;
+        }
+    }
+    c.detected_pulses[k] += 1;
+    let (z, x) = (mask & 0b0011, mask & 0b1100);
+    if z != 0 && x != 0 {
+        c.cross_basis += 1;
+        return;
+    }
+    let (rb, pair) = if z != 0 { (0usize, z) } else { (1usize, x >> 2) };
+    let bit = match pair {
+        0b01 => 0,
+        0b10 => 1,
+        _ => {
+            c.double_clicks += 1;
+            squash_bit(pulse)
+        }
+    };
+    if rb == sb {
+        c.sifted[k][rb] += 1;
+        c.errors[k][rb] += u64::from(usize::from(bit) != sbit);
+    }
+}
+
 /// Sifts one pulse whose detectors `mask` (bit d: detector d; 0 H, 1 V, 2 D, 3 A) clicked.
 /// Returns the pulse's intensity class (None if the laser did not fire).
 #[inline]
