@@ -123,6 +123,10 @@ pub fn bin_of(r: f64, tp: f64, inv_bin: f64) -> u32 {
 fn body(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
     let n = t.len().min(BLOCK);
     let (t, ch) = (&t[..n], &ch[..n]);
+    // Detector of each channel as bytes of one word: a shift, not a table lookup.
+    let detectors = u64::from_le_bytes(k.detector);
+    // Two loops, each short enough for the out-of-order core to overlap iterations: the
+    // floating-point indexing, then the integer symbol hash.
     for i in 0..n {
         let c = usize::from(ch[i] & 7);
         let x = ((t[i] as f64 - k.t_ref) - k.offset[c]) * k.inv_pulse_period;
@@ -134,7 +138,10 @@ fn body(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
         out.bin[i] = bin_of(r, k.pulse_period, k.inv_bin);
         out.r2[i] = if gated { r2_units(r) } else { 0 };
         out.gated[i] = u8::from(gated);
-        out.key[i] = symbol_key(k.seed, k.class_thr, k.basis_thr, pulse, k.detector[c]);
+    }
+    for i in 0..n {
+        let d = (detectors >> (8 * u64::from(ch[i] & 7))) as u8;
+        out.key[i] = symbol_key(k.seed, k.class_thr, k.basis_thr, out.pulse[i], d);
     }
 }
 
