@@ -139,9 +139,9 @@ fn body(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
         out.r2[i] = if gated { r2_units(r) } else { 0 };
         out.gated[i] = u8::from(gated);
     }
-    for i in 0..n {
-        let d = (detectors >> (8 * u64::from(ch[i] & 7))) as u8;
-        out.key[i] = symbol_key(k.seed, k.class_thr, k.basis_thr, out.pulse[i], d);
+    for ((key, &c), &pulse) in out.key[..n].iter_mut().zip(ch).zip(&out.pulse[..n]) {
+        let d = (detectors >> (8 * u64::from(c & 7))) as u8;
+        *key = symbol_key(k.seed, k.class_thr, k.basis_thr, pulse, d);
     }
 }
 
