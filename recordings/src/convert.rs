@@ -45,6 +45,11 @@ fn kind_index(k: EventKind) -> usize {
     }
 }
 
+/// An event the output format cannot hold.
+fn unfit(input: &Path, time_ps: i64, reason: String) -> RecordingError {
+    RecordingError::Unsupported { path: input.into(), reason: format!("event at {time_ps} ps: {reason}") }
+}
+
 /// The temporary name a conversion writes to before the rename.
 pub fn partial_path(output: &Path) -> PathBuf {
     let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -79,6 +84,31 @@ pub fn convert(
     }
 }
 
+/// Reads `src` in blocks of events, calling `each` with every block, counting the events
+/// by kind into `summary` and reporting progress.
+fn for_each_block(
+    src: &mut EventSource,
+    summary: &mut ConvertSummary,
+    progress: &mut dyn FnMut(u64, u64),
+    mut each: impl FnMut(&[crate::event::Event], &mut ConvertSummary) -> Result<(), RecordingError>,
+) -> Result<(), RecordingError> {
+    let total = src.records_total();
+    let (mut events, mut read) = (Vec::with_capacity(1 << 16), 0u64);
+    loop {
+        events.clear();
+        let n = src.read_events(&mut events, 1 << 16)?;
+        if n == 0 {
+            return Ok(());
+        }
+        read += n as u64;
+        for e in &events {
+            summary.events_in[kind_index(e.kind)] += 1;
+        }
+        each(&events, summary)?;
+        progress(read, total);
+    }
+}
+
 fn to_recording(
     mut src: EventSource,
     input: &Path,
@@ -104,19 +134,11 @@ fn to_recording(
     if let EventSource::Ptu(r) = &src {
         w.write_source_header(&r.tags)?;
     }
-    let total = src.records_total();
     let mut summary = ConvertSummary::default();
-    let (mut events, mut batch, mut read) = (Vec::with_capacity(1 << 16), TagBatch::with_capacity(1 << 16), 0u64);
-    loop {
-        events.clear();
-        let n = src.read_events(&mut events, 1 << 16)?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
+    let mut batch = TagBatch::with_capacity(1 << 16);
+    for_each_block(&mut src, &mut summary, progress, |events, summary| {
         batch.clear();
-        for e in &events {
-            summary.events_in[kind_index(e.kind)] += 1;
+        for e in events {
             match crate::channels::to_recording(e) {
                 Ok(Some(c)) => batch.push(e.time_ps, c),
                 Ok(None) => match e.kind {
@@ -130,18 +152,12 @@ fn to_recording(
                     // Overflow records only carry the time forward; the times are absolute.
                     _ => summary.left_out += 1,
                 },
-                Err(reason) => {
-                    return Err(RecordingError::Unsupported {
-                        path: input.into(),
-                        reason: format!("event at {} ps: {reason}", e.time_ps),
-                    })
-                }
+                Err(reason) => return Err(unfit(input, e.time_ps, reason)),
             }
         }
         summary.rows_out += batch.len() as u64;
-        w.append(&batch)?;
-        progress(read, total);
-    }
+        w.append(&batch)
+    })?;
     w.finish(&RunStatus::Complete)?;
     Ok(summary)
 }
@@ -153,31 +169,17 @@ fn to_photon_hdf5(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ConvertSummary, RecordingError> {
     let mut w = PhotonHdf5Writer::create(tmp)?;
-    let total = src.records_total();
     let mut summary = ConvertSummary::default();
-    let (mut events, mut read) = (Vec::with_capacity(1 << 16), 0u64);
-    loop {
-        events.clear();
-        let n = src.read_events(&mut events, 1 << 16)?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        for e in &events {
-            summary.events_in[kind_index(e.kind)] += 1;
+    for_each_block(&mut src, &mut summary, progress, |events, summary| {
+        for e in events {
             match (e.kind, crate::channels::to_recording(e)) {
                 (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => w.push(e.time_ps, c)?,
-                (_, Err(reason)) => {
-                    return Err(RecordingError::Unsupported {
-                        path: input.into(),
-                        reason: format!("event at {} ps: {reason}", e.time_ps),
-                    })
-                }
+                (_, Err(reason)) => return Err(unfit(input, e.time_ps, reason)),
                 _ => summary.left_out += 1,
             }
         }
-        progress(read, total);
-    }
+        Ok(())
+    })?;
     summary.rows_out = w.photons() as u64;
     let [tags, syncs, markers, overflows, missed, errors] = summary.events_in;
     let description = format!(

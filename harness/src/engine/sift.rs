@@ -80,6 +80,12 @@ pub fn squash_bit(pulse: i64) -> u8 {
 #[inline]
 pub fn sift_key(key: u8, pulse: i64, mask: u8, c: &mut SiftCounts) {
     let (k, sb, sbit) = (usize::from((key >> 4) & 3), usize::from((key >> 3) & 1), usize::from((key >> 2) & 1));
+    count(k, sb, sbit, pulse, mask, c);
+}
+
+/// Counts a pulse of class `k` sent in basis `sb` with bit `sbit` whose detectors `mask` clicked.
+#[inline]
+fn count(k: usize, sb: usize, sbit: usize, pulse: i64, mask: u8, c: &mut SiftCounts) {
     for d in 0..4 {
         if mask & (1 << d) != 0 {
             c.clicks[k][sb][sbit][d] += 1;
@@ -114,30 +120,6 @@ pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts)
     if !w.fired() {
         return None;
     }
-    let (k, sb, sbit) = (usize::from(w.class()), w.basis() as usize, usize::from(w.bit()));
-    for d in 0..4 {
-        if mask & (1 << d) != 0 {
-            c.clicks[k][sb][sbit][d] += 1;
-        }
-    }
-    c.detected_pulses[k] += 1;
-    let (z, x) = (mask & 0b0011, mask & 0b1100);
-    if z != 0 && x != 0 {
-        c.cross_basis += 1;
-        return Some(w.class());
-    }
-    let (rb, pair) = if z != 0 { (0usize, z) } else { (1usize, x >> 2) };
-    let bit = match pair {
-        0b01 => 0,
-        0b10 => 1,
-        _ => {
-            c.double_clicks += 1;
-            squash_bit(pulse)
-        }
-    };
-    if rb == sb {
-        c.sifted[k][rb] += 1;
-        c.errors[k][rb] += u64::from(usize::from(bit) != sbit);
-    }
+    count(usize::from(w.class()), w.basis() as usize, usize::from(w.bit()), pulse, mask, c);
     Some(w.class())
 }
