@@ -3,9 +3,9 @@
 //!
 //! Why not HDF5's own filter pipeline: it compresses on the writing thread, one chunk at a
 //! time, with zlib (about 1e7 tags/s here), and copies every chunk through its cache. The
-//! bytes written here are exactly what the pipeline would write (byte shuffle, then a zlib
-//! stream, as the dataset's filter list says), so every HDF5 reader decodes them as usual;
-//! libdeflate makes the zlib streams, on all cores.
+//! bytes written here are what the pipeline's filters decode (byte shuffle, then a zlib
+//! stream, as the dataset's filter list says), so every HDF5 reader reads them as usual. The
+//! zlib streams come from `fast_deflate` (written for these two columns), on all cores.
 //!
 //! Crash safety: `flush` also writes the partial last chunk (zero padded) and sets the
 //! dataset's extent to the rows really taken; the next write of that chunk replaces it.
@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 
 use hdf5::Dataset;
-use libdeflater::{CompressionLvl, Compressor};
 
 use crate::error::RecordingError;
 use crate::table::h5;
@@ -22,7 +21,7 @@ use crate::table::h5;
 pub const TAG_CHUNK: usize = 1 << 16;
 
 /// One chunk's bytes as the filter pipeline (shuffle, deflate) would store them.
-fn encode(raw: &[u8], elem: usize, gzip: bool, scratch: &mut Vec<u8>, c: &mut Compressor) -> Vec<u8> {
+fn encode(raw: &[u8], elem: usize, gzip: bool, scratch: &mut Vec<u8>) -> Vec<u8> {
     if !gzip {
         return raw.to_vec();
     }
@@ -30,20 +29,61 @@ fn encode(raw: &[u8], elem: usize, gzip: bool, scratch: &mut Vec<u8>, c: &mut Co
     let n = raw.len() / elem;
     let input: &[u8] = if elem > 1 {
         scratch.resize(raw.len(), 0);
-        // Plane by plane: sequential writes, strided reads (the faster order here).
-        for (j, plane) in scratch.chunks_exact_mut(n).enumerate() {
-            for (dst, e) in plane.iter_mut().zip(raw[j..].iter().step_by(elem)) {
-                *dst = *e;
+        if elem == 8 {
+            shuffle8(raw, scratch);
+        } else {
+            for (j, plane) in scratch.chunks_exact_mut(n).enumerate() {
+                for (dst, e) in plane.iter_mut().zip(raw[j..].iter().step_by(elem)) {
+                    *dst = *e;
+                }
             }
         }
         scratch
     } else {
         raw
     };
-    let mut out = vec![0u8; c.zlib_compress_bound(input.len())];
-    let len = c.zlib_compress(input, &mut out).expect("the bound fits");
-    out.truncate(len);
-    out
+    if elem > 1 {
+        // Time planes: noise below, long runs above.
+        crate::fast_deflate::zlib_planes(input, elem)
+    } else {
+        // Channels: few distinct values.
+        crate::fast_deflate::zlib_literals(input)
+    }
+}
+
+/// The shuffle of 8-byte elements, eight at a time: an 8x8 byte transpose in 64-bit
+/// registers (three rounds of masked swaps), so each plane gets 8 bytes per store.
+fn shuffle8(raw: &[u8], out: &mut [u8]) {
+    let n = raw.len() / 8;
+    let groups = n / 8;
+    for g in 0..groups {
+        let mut r = [0u64; 8];
+        for (k, x) in r.iter_mut().enumerate() {
+            let at = (g * 8 + k) * 8;
+            *x = u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+        }
+        // Swap 4-byte, 2-byte, then 1-byte blocks across rows 4, 2, 1 apart.
+        for (shift, mask, step) in
+            [(32u32, 0x0000_0000_FFFF_FFFFu64, 4usize), (16, 0x0000_FFFF_0000_FFFF, 2), (8, 0x00FF_00FF_00FF_00FF, 1)]
+        {
+            for a in 0..8 {
+                if a & step == 0 {
+                    let b = a + step;
+                    let (x, y) = (r[a], r[b]);
+                    r[a] = (x & mask) | ((y & mask) << shift);
+                    r[b] = ((x >> shift) & mask) | (y & !mask);
+                }
+            }
+        }
+        for (j, x) in r.iter().enumerate() {
+            out[j * n + g * 8..j * n + g * 8 + 8].copy_from_slice(&x.to_le_bytes());
+        }
+    }
+    for i in groups * 8..n {
+        for j in 0..8 {
+            out[j * n + i] = raw[i * 8 + j];
+        }
+    }
 }
 
 fn bytes_of(v: &[i64]) -> &[u8] {
@@ -160,9 +200,8 @@ impl TagColumns {
     fn encode_all(&self, pieces: &[(&[u8], usize)]) -> Vec<Vec<u8>> {
         let gzip = self.gzip;
         let work = |part: &[(&[u8], usize)]| -> Vec<Vec<u8>> {
-            let mut c = Compressor::new(CompressionLvl::new(1).expect("level 1"));
             let mut scratch = Vec::new();
-            part.iter().map(|(raw, elem)| encode(raw, *elem, gzip, &mut scratch, &mut c)).collect()
+            part.iter().map(|(raw, elem)| encode(raw, *elem, gzip, &mut scratch)).collect()
         };
         if !gzip || self.workers == 1 || pieces.len() == 1 {
             return work(pieces);
@@ -202,5 +241,22 @@ impl TagColumns {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shuffle8_is_hdf5s_shuffle() {
+        for n in [0usize, 1, 7, 8, 9, 64, 1000] {
+            let raw: Vec<u8> = (0..n * 8).map(|i| (i * 37 % 251) as u8).collect();
+            let mut out = vec![0u8; raw.len()];
+            super::shuffle8(&raw, &mut out);
+            for i in 0..n {
+                for j in 0..8 {
+                    assert_eq!(out[j * n + i], raw[i * 8 + j], "n {n}, element {i}, byte {j}");
+                }
+            }
+        }
     }
 }

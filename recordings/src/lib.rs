@@ -9,6 +9,7 @@ mod chunks;
 pub mod convert;
 mod error;
 pub mod event;
+mod fast_deflate;
 pub mod import;
 pub mod photon_hdf5;
 pub mod reader;
