@@ -56,32 +56,38 @@ fn encode(raw: &[u8], elem: usize, gzip: bool, scratch: &mut Vec<u8>) -> Vec<u8>
 fn shuffle8(raw: &[u8], out: &mut [u8]) {
     let n = raw.len() / 8;
     let groups = n / 8;
-    for g in 0..groups {
-        let mut r = [0u64; 8];
-        for (k, x) in r.iter_mut().enumerate() {
-            let at = (g * 8 + k) * 8;
-            *x = u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
-        }
-        // Swap 4-byte, 2-byte, then 1-byte blocks across rows 4, 2, 1 apart.
-        for (shift, mask, step) in
-            [(32u32, 0x0000_0000_FFFF_FFFFu64, 4usize), (16, 0x0000_FFFF_0000_FFFF, 2), (8, 0x00FF_00FF_00FF_00FF, 1)]
-        {
-            for a in 0..8 {
-                if a & step == 0 {
-                    let b = a + step;
-                    let (x, y) = (r[a], r[b]);
-                    r[a] = (x & mask) | ((y & mask) << shift);
-                    r[b] = ((x >> shift) & mask) | (y & !mask);
-                }
-            }
-        }
-        for (j, x) in r.iter().enumerate() {
-            out[j * n + g * 8..j * n + g * 8 + 8].copy_from_slice(&x.to_le_bytes());
+    /// Swaps the `mask` bit groups of `x` shifted up by `shift` with those of `y`.
+    #[inline(always)]
+    fn swap(x: &mut u64, y: &mut u64, shift: u32, mask: u64) {
+        let (a, b) = (*x, *y);
+        *x = (a & mask) | ((b & mask) << shift);
+        *y = ((a >> shift) & mask) | (b & !mask);
+    }
+    let (m32, m16, m8) = (0x0000_0000_FFFF_FFFFu64, 0x0000_FFFF_0000_FFFFu64, 0x00FF_00FF_00FF_00FFu64);
+    let mut planes: Vec<&mut [u8]> = out.chunks_exact_mut(n.max(1)).collect();
+    for (g, block) in raw.chunks_exact(64).take(groups).enumerate() {
+        let w = |k: usize| u64::from_le_bytes(block[8 * k..8 * k + 8].try_into().expect("8 bytes"));
+        let (mut r0, mut r1, mut r2, mut r3, mut r4, mut r5, mut r6, mut r7) =
+            (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
+        swap(&mut r0, &mut r4, 32, m32);
+        swap(&mut r1, &mut r5, 32, m32);
+        swap(&mut r2, &mut r6, 32, m32);
+        swap(&mut r3, &mut r7, 32, m32);
+        swap(&mut r0, &mut r2, 16, m16);
+        swap(&mut r1, &mut r3, 16, m16);
+        swap(&mut r4, &mut r6, 16, m16);
+        swap(&mut r5, &mut r7, 16, m16);
+        swap(&mut r0, &mut r1, 8, m8);
+        swap(&mut r2, &mut r3, 8, m8);
+        swap(&mut r4, &mut r5, 8, m8);
+        swap(&mut r6, &mut r7, 8, m8);
+        for (plane, r) in planes.iter_mut().zip([r0, r1, r2, r3, r4, r5, r6, r7]) {
+            plane[g * 8..g * 8 + 8].copy_from_slice(&r.to_le_bytes());
         }
     }
     for i in groups * 8..n {
-        for j in 0..8 {
-            out[j * n + i] = raw[i * 8 + j];
+        for (j, plane) in planes.iter_mut().enumerate() {
+            plane[i] = raw[i * 8 + j];
         }
     }
 }
@@ -131,7 +137,13 @@ impl TagColumns {
     }
 
     /// Appends tags; writes complete chunks once enough are gathered.
-    pub fn append(&mut self, time_ps: &[i64], channel: &[u8]) -> Result<(), RecordingError> {
+    pub fn append(&mut self, mut time_ps: &[i64], mut channel: &[u8]) -> Result<(), RecordingError> {
+        // Whole chunks of a batch that starts on a chunk boundary go straight to the file.
+        if self.buf_time.is_empty() && time_ps.len() >= self.batch_chunks * TAG_CHUNK {
+            let rows = time_ps.len() / TAG_CHUNK * TAG_CHUNK;
+            self.write_chunks(&time_ps[..rows], &channel[..rows])?;
+            (time_ps, channel) = (&time_ps[rows..], &channel[rows..]);
+        }
         self.buf_time.extend_from_slice(time_ps);
         self.buf_channel.extend_from_slice(channel);
         if self.buf_time.len() >= self.batch_chunks * TAG_CHUNK {
@@ -158,41 +170,43 @@ impl TagColumns {
     }
 
     fn write_full_chunks(&mut self) -> Result<(), RecordingError> {
-        let k = self.buf_time.len() / TAG_CHUNK;
-        if k == 0 {
+        let rows = self.buf_time.len() / TAG_CHUNK * TAG_CHUNK;
+        if rows == 0 {
             return Ok(());
         }
-        let rows = k * TAG_CHUNK;
-        let times = bytes_of(&self.buf_time[..rows]);
-        if !self.gzip {
-            // Raw chunks go straight from the buffers.
-            self.resize(self.full_rows + rows)?;
-            for (i, (t, c)) in times.chunks(TAG_CHUNK * 8).zip(self.buf_channel[..rows].chunks(TAG_CHUNK)).enumerate() {
+        let (t, c) = (std::mem::take(&mut self.buf_time), std::mem::take(&mut self.buf_channel));
+        let r = self.write_chunks(&t[..rows], &c[..rows]);
+        (self.buf_time, self.buf_channel) = (t, c);
+        self.buf_time.drain(..rows);
+        self.buf_channel.drain(..rows);
+        r
+    }
+
+    /// Writes whole chunks (`time_ps.len()` a multiple of TAG_CHUNK) after the full rows.
+    fn write_chunks(&mut self, time_ps: &[i64], channel: &[u8]) -> Result<(), RecordingError> {
+        let rows = time_ps.len();
+        let times = bytes_of(time_ps);
+        self.resize(self.full_rows + rows)?;
+        if self.gzip {
+            // Time and channel chunk of each row range next to each other: the workers get
+            // equal shares.
+            let pieces: Vec<(&[u8], usize)> =
+                times.chunks(TAG_CHUNK * 8).zip(channel.chunks(TAG_CHUNK)).flat_map(|(t, c)| [(t, 8), (c, 1)]).collect();
+            let encoded = self.encode_all(&pieces);
+            for (i, pair) in encoded.chunks(2).enumerate() {
+                let at = self.full_rows + i * TAG_CHUNK;
+                self.put(&self.time_ps, at, &pair[0], "tags/time_ps")?;
+                self.put(&self.channel, at, &pair[1], "tags/channel")?;
+            }
+        } else {
+            // Raw chunks go straight from memory.
+            for (i, (t, c)) in times.chunks(TAG_CHUNK * 8).zip(channel.chunks(TAG_CHUNK)).enumerate() {
                 let at = self.full_rows + i * TAG_CHUNK;
                 self.put(&self.time_ps, at, t, "tags/time_ps")?;
                 self.put(&self.channel, at, c, "tags/channel")?;
             }
-            self.full_rows += rows;
-            self.buf_time.drain(..rows);
-            self.buf_channel.drain(..rows);
-            return Ok(());
-        }
-        // Time and channel chunk of each row range next to each other: the workers get equal shares.
-        let pieces: Vec<(&[u8], usize)> = times
-            .chunks(TAG_CHUNK * 8)
-            .zip(self.buf_channel[..rows].chunks(TAG_CHUNK))
-            .flat_map(|(t, c)| [(t, 8), (c, 1)])
-            .collect();
-        let encoded = self.encode_all(&pieces);
-        self.resize(self.full_rows + rows)?;
-        for (i, pair) in encoded.chunks(2).enumerate() {
-            let at = self.full_rows + i * TAG_CHUNK;
-            self.put(&self.time_ps, at, &pair[0], "tags/time_ps")?;
-            self.put(&self.channel, at, &pair[1], "tags/channel")?;
         }
         self.full_rows += rows;
-        self.buf_time.drain(..rows);
-        self.buf_channel.drain(..rows);
         Ok(())
     }
 

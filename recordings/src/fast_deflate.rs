@@ -214,7 +214,9 @@ pub fn zlib_planes(data: &[u8], planes: usize) -> Vec<u8> {
     for (p, plane) in parts.into_iter().enumerate() {
         let last = p + 1 == count;
         // A run costs at most ~25 bits (literal, copy, distance); stored costs 8 per byte.
-        if changes(plane) * 25 < plane.len() * 8 {
+        // Judged on the plane's first 8 KiB: the choice only sets the size, never the content.
+        let probe = &plane[..plane.len().min(8192)];
+        if changes(probe) * 25 < probe.len() * 8 {
             runs_block(&mut w, plane, last);
         } else {
             stored_blocks(&mut w, plane, last);
@@ -422,3 +424,4 @@ mod tests {
         }
     }
 }
+
