@@ -20,34 +20,34 @@ use crate::table::h5;
 /// Rows per chunk of the tag datasets.
 pub const TAG_CHUNK: usize = 1 << 16;
 
-/// One chunk's bytes as the filter pipeline (shuffle, deflate) would store them.
-fn encode(raw: &[u8], elem: usize, gzip: bool, scratch: &mut Vec<u8>) -> Vec<u8> {
-    if !gzip {
-        return raw.to_vec();
-    }
-    // HDF5's shuffle: byte j of element i goes to j * n + i.
-    let n = raw.len() / elem;
-    let input: &[u8] = if elem > 1 {
+/// A compression thread's memory, kept from chunk to chunk: fresh half-megabyte buffers
+/// for every chunk would cost page faults and zeroing comparable to the compression.
+#[derive(Debug, Default)]
+struct Workspace {
+    scratch: Vec<u8>,
+    out: Vec<Vec<u8>>,
+}
+
+/// One chunk's bytes as the filter pipeline (shuffle, deflate) would store them, into `out`.
+fn encode(raw: &[u8], elem: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    if elem > 1 {
+        // HDF5's shuffle: byte j of element i goes to j * n + i.
         scratch.resize(raw.len(), 0);
         if elem == 8 {
             shuffle8(raw, scratch);
         } else {
+            let n = raw.len() / elem;
             for (j, plane) in scratch.chunks_exact_mut(n).enumerate() {
                 for (dst, e) in plane.iter_mut().zip(raw[j..].iter().step_by(elem)) {
                     *dst = *e;
                 }
             }
         }
-        scratch
-    } else {
-        raw
-    };
-    if elem > 1 {
         // Time planes: noise below, long runs above.
-        crate::fast_deflate::zlib_planes(input, elem)
+        crate::fast_deflate::zlib_planes_into(scratch, elem, out);
     } else {
         // Channels: few distinct values.
-        crate::fast_deflate::zlib_literals(input)
+        crate::fast_deflate::zlib_literals_into(raw, out);
     }
 }
 
@@ -112,6 +112,7 @@ pub struct TagColumns {
     /// Chunks gathered before compressing them in parallel.
     batch_chunks: usize,
     workers: usize,
+    spaces: Vec<Workspace>,
 }
 
 impl TagColumns {
@@ -126,8 +127,9 @@ impl TagColumns {
             full_rows: 0,
             buf_time: Vec::with_capacity(TAG_CHUNK * workers),
             buf_channel: Vec::with_capacity(TAG_CHUNK * workers),
-            batch_chunks: if gzip { workers } else { 1 },
+            batch_chunks: if gzip { 2 * workers } else { 1 },
             workers,
+            spaces: (0..workers).map(|_| Workspace::default()).collect(),
         }
     }
 
@@ -161,10 +163,11 @@ impl TagColumns {
             let mut c = self.buf_channel.clone();
             t.resize(TAG_CHUNK, 0);
             c.resize(TAG_CHUNK, 0);
-            let encoded = self.encode_all(&[(bytes_of(&t), 8), (&c, 1)]);
+            let per = self.encode_all(&[(bytes_of(&t), 8), (&c, 1)]);
             self.resize(self.full_rows + rest)?;
-            self.put(&self.time_ps, self.full_rows, &encoded[0], "tags/time_ps")?;
-            self.put(&self.channel, self.full_rows, &encoded[1], "tags/channel")?;
+            let (time, chan) = (self.encoded(0, per), self.encoded(1, per));
+            self.put(&self.time_ps, self.full_rows, time, "tags/time_ps")?;
+            self.put(&self.channel, self.full_rows, chan, "tags/channel")?;
         }
         Ok(())
     }
@@ -190,13 +193,16 @@ impl TagColumns {
         if self.gzip {
             // Time and channel chunk of each row range next to each other: the workers get
             // equal shares.
-            let pieces: Vec<(&[u8], usize)> =
-                times.chunks(TAG_CHUNK * 8).zip(channel.chunks(TAG_CHUNK)).flat_map(|(t, c)| [(t, 8), (c, 1)]).collect();
-            let encoded = self.encode_all(&pieces);
-            for (i, pair) in encoded.chunks(2).enumerate() {
+            let pieces: Vec<(&[u8], usize)> = times
+                .chunks(TAG_CHUNK * 8)
+                .zip(channel.chunks(TAG_CHUNK))
+                .flat_map(|(t, c)| [(t, 8), (c, 1)])
+                .collect();
+            let per = self.encode_all(&pieces);
+            for i in 0..pieces.len() / 2 {
                 let at = self.full_rows + i * TAG_CHUNK;
-                self.put(&self.time_ps, at, &pair[0], "tags/time_ps")?;
-                self.put(&self.channel, at, &pair[1], "tags/channel")?;
+                self.put(&self.time_ps, at, self.encoded(2 * i, per), "tags/time_ps")?;
+                self.put(&self.channel, at, self.encoded(2 * i + 1, per), "tags/channel")?;
             }
         } else {
             // Raw chunks go straight from memory.
@@ -210,21 +216,39 @@ impl TagColumns {
         Ok(())
     }
 
-    /// Encodes pieces (bytes, element size) on up to `workers` threads, in order.
-    fn encode_all(&self, pieces: &[(&[u8], usize)]) -> Vec<Vec<u8>> {
+    /// Encodes pieces (bytes, element size) on up to `workers` threads, `per` pieces each
+    /// in order (returned); piece p's bytes are then `encoded(p, per)`. Raw (no compression)
+    /// pieces are copied.
+    fn encode_all(&mut self, pieces: &[(&[u8], usize)]) -> usize {
         let gzip = self.gzip;
-        let work = |part: &[(&[u8], usize)]| -> Vec<Vec<u8>> {
-            let mut scratch = Vec::new();
-            part.iter().map(|(raw, elem)| encode(raw, *elem, gzip, &mut scratch)).collect()
+        let work = |part: &[(&[u8], usize)], ws: &mut Workspace| {
+            ws.out.resize_with(part.len(), Vec::new);
+            for ((raw, elem), out) in part.iter().zip(&mut ws.out) {
+                if gzip {
+                    encode(raw, *elem, &mut ws.scratch, out);
+                } else {
+                    out.clear();
+                    out.extend_from_slice(raw);
+                }
+            }
         };
-        if !gzip || self.workers == 1 || pieces.len() == 1 {
-            return work(pieces);
-        }
-        let per = pieces.len().div_ceil(self.workers).next_multiple_of(2);
+        let per = pieces.len().div_ceil(self.workers).next_multiple_of(2).max(1);
+        let mut parts = pieces.chunks(per).zip(self.spaces.iter_mut());
+        let Some((first, first_ws)) = parts.next() else { return per };
         std::thread::scope(|s| {
-            let handles: Vec<_> = pieces.chunks(per).map(|part| s.spawn(move || work(part))).collect();
-            handles.into_iter().flat_map(|h| h.join().expect("a compression thread panicked")).collect()
-        })
+            let handles: Vec<_> = parts.map(|(part, ws)| s.spawn(move || work(part, ws))).collect();
+            // This thread takes the first share itself.
+            work(first, first_ws);
+            for h in handles {
+                h.join().expect("a compression thread panicked");
+            }
+        });
+        per
+    }
+
+    /// The encoded bytes of piece `p` of the last `encode_all` (`per` pieces per worker).
+    fn encoded(&self, p: usize, per: usize) -> &[u8] {
+        &self.spaces[p / per].out[p % per]
     }
 
     fn resize(&self, rows: usize) -> Result<(), RecordingError> {

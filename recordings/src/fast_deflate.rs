@@ -201,8 +201,17 @@ fn stored_blocks(w: &mut Bits, plane: &[u8], last: bool) {
 
 /// The zlib stream of `data`, cut into `planes` equal planes that are each coded as runs or
 /// stored, whichever is smaller by a quick estimate.
+#[cfg(test)]
 pub fn zlib_planes(data: &[u8], planes: usize) -> Vec<u8> {
-    let mut w = Bits { out: Vec::with_capacity(data.len() / 2 + 64), acc: 0, n: 0 };
+    let mut out = Vec::new();
+    zlib_planes_into(data, planes, &mut out);
+    out
+}
+
+/// `zlib_planes` into `out` (cleared first; its allocation is reused).
+pub fn zlib_planes_into(data: &[u8], planes: usize, out: &mut Vec<u8>) {
+    out.clear();
+    let mut w = Bits { out: std::mem::take(out), acc: 0, n: 0 };
     // CMF 0x78 (deflate, 32 KiB window), FLG 0x01 (fastest; 0x7801 is a multiple of 31).
     w.out.extend_from_slice(&[0x78, 0x01]);
     let n = data.len() / planes.max(1);
@@ -224,7 +233,7 @@ pub fn zlib_planes(data: &[u8], planes: usize) -> Vec<u8> {
     }
     w.align();
     w.out.extend_from_slice(&libdeflater::adler32(data).to_be_bytes());
-    w.out
+    *out = w.out;
 }
 
 /// Code lengths of a complete prefix code over `symbols` (in the order given: earlier
@@ -272,7 +281,16 @@ const CL_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 1
 /// The zlib stream of `data` as literals only, in one dynamic-Huffman block whose code
 /// gives each byte value present a code of about log2(values present) bits. For columns of
 /// few distinct values (tagger channels: 2.6 to 3 bits per tag), at memory speed.
+#[cfg(test)]
 pub fn zlib_literals(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    zlib_literals_into(data, &mut out);
+    out
+}
+
+/// `zlib_literals` into `out` (cleared first; its allocation is reused).
+pub fn zlib_literals_into(data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     let mut freq = [0u32; 256];
     for &b in data {
         freq[usize::from(b)] += 1;
@@ -328,7 +346,7 @@ pub fn zlib_literals(data: &[u8]) -> Vec<u8> {
     let cl_codes = canonical(&cl_len);
     let hclen = CL_ORDER.iter().rposition(|&s| cl_len[s] != 0).map_or(4, |p| (p + 1).max(4));
 
-    let mut w = Bits { out: Vec::with_capacity(data.len() / 2 + 128), acc: 0, n: 0 };
+    let mut w = Bits { out: std::mem::take(out), acc: 0, n: 0 };
     w.out.extend_from_slice(&[0x78, 0x01]);
     w.put(1 | 2 << 1, 3); // last block, dynamic Huffman
     w.put(0, 5); // HLIT: 257 codes
@@ -350,7 +368,7 @@ pub fn zlib_literals(data: &[u8]) -> Vec<u8> {
     w.put(u64::from(lit_codes[256]), u32::from(lit_len[256]));
     w.align();
     w.out.extend_from_slice(&libdeflater::adler32(data).to_be_bytes());
-    w.out
+    *out = w.out;
 }
 
 #[cfg(test)]
@@ -424,4 +442,3 @@ mod tests {
         }
     }
 }
-
