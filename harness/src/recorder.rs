@@ -9,9 +9,51 @@ use crossbeam_channel::Receiver;
 use recordings::{MetricsRow, RecordingError, RecordingWriter, RunStatus, WindowRow};
 
 use crate::engine::clock::LockState;
+use crate::engine::finite_key::Bound;
 use crate::engine::windows::WindowRecord;
-use crate::engine::Snapshot;
+use crate::engine::{EngineConfig, Snapshot, SyncMode};
 use crate::pipeline::{EndReason, RecordItem};
+
+/// The engine's settings as structured values for a recording's `/config` group.
+pub fn engine_config_values(c: &EngineConfig) -> Vec<(String, recordings::ConfigValue)> {
+    use recordings::ConfigValue::{Float, Int, Text};
+    let list = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+    vec![
+        ("engine.gate_width_ps".to_string(), Float(c.gate_width_ps)),
+        ("engine.detector_channels_hvda".into(), Text(list(&c.detector_channels))),
+        ("engine.sync_channel".into(), Int(i64::from(c.sync_channel))),
+        ("engine.frame_channel".into(), Int(i64::from(c.frame_channel))),
+        ("engine.window_pulses".into(), Int(c.window_pulses)),
+        (
+            "engine.sync_mode".into(),
+            Text(match c.sync {
+                SyncMode::Channel => "channel".into(),
+                SyncMode::Qubit(_) => "qubit".into(),
+            }),
+        ),
+        ("engine.clock.pulse_period_ps".into(), Float(c.clock.pulse_period_ps)),
+        ("engine.clock.sync_period_pulses".into(), Int(i64::from(c.clock.sync_period_pulses))),
+        ("engine.clock.frame_period_syncs".into(), Int(i64::from(c.clock.frame_period_syncs))),
+        ("engine.clock.max_offset_ppm".into(), Float(c.clock.max_offset_ppm)),
+        ("engine.clock.lock_after_syncs".into(), Int(i64::from(c.clock.lock_after_syncs))),
+        ("engine.clock.locked_gate_ps".into(), Float(c.clock.locked_gate_ps)),
+        ("engine.clock.max_holdover_s".into(), Float(c.clock.max_holdover_s)),
+        ("engine.clock.alpha".into(), Float(c.clock.alpha)),
+        ("engine.clock.beta".into(), Float(c.clock.beta)),
+        ("engine.key.mu".into(), Text(c.key.mu.iter().map(f64::to_string).collect::<Vec<_>>().join(","))),
+        ("engine.key.eps_sec".into(), Float(c.key.eps_sec)),
+        ("engine.key.eps_cor".into(), Float(c.key.eps_cor)),
+        ("engine.key.f_ec".into(), Float(c.key.f_ec)),
+        (
+            "engine.key.bound".into(),
+            Text(match c.key.bound {
+                Bound::Hoeffding => "hoeffding".into(),
+                Bound::Chernoff => "chernoff".into(),
+            }),
+        ),
+        ("engine.key.key_basis".into(), Text(if c.key.key_basis == 0 { "Z".into() } else { "X".into() })),
+    ]
+}
 
 /// The code of a lock state in the file.
 pub fn lock_code(s: LockState) -> u8 {

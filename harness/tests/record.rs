@@ -62,6 +62,9 @@ assert int(w["errors_z"][:].sum()) == int(m["errors_z"][-1])
 lc = f["lock_changes"]
 assert lc["state"][0] == 1 and lc["time_ps"].attrs["unit"] == "ps", "the first lock is recorded"
 assert f.attrs["scenario"] == "" and f.attrs["verdict"] == ""
+cfg = f["config"].attrs
+assert cfg["bench.loss_db"] == 15.0 and cfg["duration_s"] == 1.0 and cfg["engine.gate_width_ps"] == 1000.0, dict(cfg)
+assert f.attrs["pulse_rate_hz"] == 1e8
 print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(set(c[:].tolist())), "sifted", int(m["sifted_z"][-1] + m["sifted_x"][-1]))
 "#,
         path = file.to_str().unwrap()

@@ -12,7 +12,7 @@ use crate::error::RecordingError;
 use crate::event::EventKind;
 use crate::import::{self, EventSource};
 use crate::photon_hdf5::PhotonHdf5Writer;
-use crate::writer::{Compression, RecordingWriter, RunMeta, RunStatus};
+use crate::writer::{Compression, ConfigValue, RecordingWriter, RunMeta, RunStatus};
 
 /// Format of the converted file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,10 @@ fn to_recording(
         compression,
         scenario_text: None,
         pulse_rate_hz: src.pulse_rate_hz(),
+        config: vec![
+            ("input".into(), ConfigValue::Text(input.display().to_string())),
+            ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
+        ],
     };
     let mut w = RecordingWriter::create(tmp, &meta)?;
     if let EventSource::Ptu(r) = &src {

@@ -21,4 +21,4 @@ pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, EventSource};
 pub use reader::Recording;
-pub use writer::{Compression, MetricsRow, RecordingWriter, RunMeta, RunStatus, WindowRow};
+pub use writer::{Compression, ConfigValue, MetricsRow, RecordingWriter, RunMeta, RunStatus, WindowRow};

@@ -39,6 +39,22 @@ pub struct RunMeta {
     pub scenario_text: Option<String>,
     /// The transmitter's nominal pulse rate, Hz, if known.
     pub pulse_rate_hz: Option<f64>,
+    /// The run configuration as structured values (name with its unit, value): attributes
+    /// of the `/config` group, next to `config_text`, the configuration as given.
+    pub config: Vec<(String, ConfigValue)>,
+}
+
+/// A value of the structured run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigValue {
+    /// An integer.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A flag.
+    Bool(bool),
+    /// Text (also lists, comma separated).
+    Text(String),
 }
 
 /// Compression of the tag datasets.
@@ -229,6 +245,18 @@ impl RecordingWriter {
             .and_then(|a| a.write_scalar(&meta.time_base.1))
             .map_err(e("fine_bins"))?;
 
+        let config = file.create_group("config").map_err(e("group config"))?;
+        for (name, value) in &meta.config {
+            let r = match value {
+                ConfigValue::Int(v) => config.new_attr::<i64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
+                ConfigValue::Float(v) => config.new_attr::<f64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
+                ConfigValue::Bool(v) => {
+                    config.new_attr::<u8>().create(name.as_str()).and_then(|a| a.write_scalar(&u8::from(*v)))
+                }
+                ConfigValue::Text(v) => attr_text(&config, name, v),
+            };
+            r.map_err(|err| h5(path, &format!("config/{name}"), err))?;
+        }
         let tags = file.create_group("tags").map_err(e("group tags"))?;
         let events = file.create_group("events").map_err(e("group events"))?;
         let gzip = meta.compression == Compression::Gzip;

@@ -78,6 +78,15 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     let pattern = PatternConfig::default();
     let settings = dev.pattern_gen.configure(&pattern).context("configuring the pattern generator")?;
     let time_base = dev.tagger.configure(&TaggerConfig::default()).context("configuring the time tagger")?;
+    let engine_cfg = EngineConfig::new(settings, pulse_rate_hz);
+    let mut config = vec![
+        ("device".to_string(), recordings::ConfigValue::Text("sim".into())),
+        ("duration_s".into(), recordings::ConfigValue::Float(seconds)),
+        ("realtime".into(), recordings::ConfigValue::Bool(args.realtime)),
+        ("pulse_rate_hz".into(), recordings::ConfigValue::Float(pulse_rate_hz)),
+    ];
+    config.extend(args.bench.config_values());
+    config.extend(harness::recorder::engine_config_values(&engine_cfg));
     let meta = RunMeta {
         source: format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity()),
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
@@ -85,6 +94,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         compression: args.compression.into(),
         scenario_text: None,
         pulse_rate_hz: Some(pulse_rate_hz),
+        config,
         time_base: (time_base.coarse_period_ps, time_base.fine_bins),
     };
     let writer =
@@ -117,7 +127,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
             }
         })
     };
-    let mut engine = Engine::new(EngineConfig::new(settings, pulse_rate_hz));
+    let mut engine = Engine::new(engine_cfg);
     let report = pipeline::run(dev.tagger, &mut engine, &PipelineConfig::default(), Some(tx), None, stop.clone());
     bar.finish_and_clear();
     stop.store(true, Ordering::Relaxed);

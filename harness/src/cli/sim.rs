@@ -67,6 +67,28 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// These flags as structured values for a recording's `/config` group.
+    pub fn config_values(&self) -> Vec<(String, recordings::ConfigValue)> {
+        use recordings::ConfigValue::{Float, Int, Text};
+        let mut v = vec![
+            ("bench.fidelity".to_string(), Text(format!("{:?}", self.fidelity).to_lowercase())),
+            ("bench.loss_db".into(), Float(self.loss_db)),
+            ("bench.misalignment".into(), Float(self.misalignment)),
+            ("bench.tagger_ppm".into(), Float(self.tagger_ppm)),
+            ("bench.seed".into(), Int(self.seed as i64)),
+        ];
+        if let Some(p) = &self.pass {
+            v.push(("bench.pass".into(), Text(p.display().to_string())));
+        }
+        if let Some(el) = self.orbit_max_elevation_deg {
+            v.push(("bench.orbit_max_elevation_deg".into(), Float(el)));
+        }
+        if let Some(s) = self.seconds {
+            v.push(("bench.seconds".into(), Float(s)));
+        }
+        v
+    }
+
     /// The bench configuration these flags describe.
     pub fn config(&self) -> Result<BenchConfig> {
         let channel = if let Some(dir) = &self.pass {
