@@ -70,3 +70,63 @@ fn bad_flags_are_refused_with_the_flag_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--orbit-max-elevation-deg"), "{err}");
 }
+
+#[test]
+fn record_takes_a_served_bench_through_the_real_drivers() {
+    let (_child, paths) = serve(&["--loss-db", "20", "--seconds", "3"]);
+    let dir = std::path::Path::new(&paths["tag_stream_socket"]).parent().unwrap().to_path_buf();
+    let file = std::env::temp_dir().join(format!("qkdbench-served-{}.h5", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args(["record", "--device", "served", "--duration", "300ms", "--pattern-gen-port"])
+        .arg(&paths["pattern_gen_pty"])
+        .arg("--tagger-socket-dir")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary = stdout.lines().find(|l| l.starts_with("tags=")).expect("summary line");
+    let tags: u64 = summary.split(['=', ' ']).nth(1).unwrap().parse().unwrap();
+    assert!(tags > 1000, "{stdout}");
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import h5py; f = h5py.File({:?}, 'r'); t = f['tags/time_ps'][:]; \
+             print(f.attrs['run_status'], f['config'].attrs['device'], len(t), int(t[-1] - t[0]))",
+            file.to_str().unwrap()
+        ))
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let report = String::from_utf8(check.stdout).unwrap();
+    let v: Vec<&str> = report.split_whitespace().collect();
+    assert_eq!(&v[..3], &["complete", "served", &tags.to_string()], "{report}");
+    let span_ps: i64 = v[3].parse().unwrap();
+    assert!(span_ps < 300_000_000_000 && span_ps > 250_000_000_000, "300 ms of device time: {span_ps} ps");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn record_names_a_missing_board() {
+    let file = std::env::temp_dir().join(format!("qkdbench-missing-{}.h5", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args([
+            "record",
+            "--device",
+            "hardware",
+            "--duration",
+            "1s",
+            "--pattern-gen-port",
+            "/dev/qkdbench-no-such-port",
+        ])
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/qkdbench-no-such-port"), "{err}");
+    assert!(!file.exists(), "no file for a run that never started");
+}

@@ -8,8 +8,10 @@ use crate::error::DriverError;
 use crate::protocol::tag_stream::TimeBase;
 use crate::stream::TagBatch;
 
+pub mod limit;
 pub mod stream;
 
+pub use limit::Limited;
 pub use stream::StreamTimeTagger;
 
 /// What a user asks of the tagger.
