@@ -194,7 +194,7 @@ fn record<T: TimeTagger + Send + 'static>(
             let mut first = None;
             while !stop.load(Ordering::Relaxed) && !bar.is_finished() {
                 let now = last.load(Ordering::Relaxed);
-                let start = *first.get_or_insert_with(|| now);
+                let start = *first.get_or_insert(now);
                 if now == 0 && start == 0 {
                     first = None;
                 }
