@@ -127,7 +127,7 @@ impl TagColumns {
             full_rows: 0,
             buf_time: Vec::with_capacity(TAG_CHUNK * workers),
             buf_channel: Vec::with_capacity(TAG_CHUNK * workers),
-            batch_chunks: if gzip { 2 * workers } else { 1 },
+            batch_chunks: if gzip { 4 * workers } else { 1 },
             workers,
             spaces: (0..workers).map(|_| Workspace::default()).collect(),
         }
