@@ -71,6 +71,24 @@ impl Default for ClockConfig {
     }
 }
 
+/// The clock fit while locked and indexed: pulse i arrives (offset 0) at
+/// `t_ref_ps + (i - pulse_base) * pulse_period_ps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LockedFit {
+    /// Time of the filtered reference sync, ps.
+    pub t_ref_ps: f64,
+    /// Absolute pulse index of the reference sync.
+    pub pulse_base: i64,
+    /// Pulse period, ps, and its inverse (kept with it: the same value on every path).
+    pub pulse_period_ps: f64,
+    /// 1 / pulse_period_ps.
+    pub inv_pulse_period: f64,
+    /// Time of the last accepted sync, ps (holdover starts 3.5 sync periods after it).
+    pub last_sync_ps: f64,
+    /// Sync period, ps.
+    pub sync_period_ps: f64,
+}
+
 /// The clock recovery.
 #[derive(Debug, Clone)]
 pub struct ClockTracker {
@@ -274,20 +292,16 @@ impl ClockTracker {
         }
     }
 
-    /// What the block pass needs, when locked and indexed: (time of the reference sync,
-    /// pulse index of the reference sync, pulse period, 1 / pulse period, time of the last
-    /// accepted sync, sync period), all ps.
-    pub fn fast_params(&self) -> Option<(f64, i64, f64, f64, f64, f64)> {
+    /// What the block pass needs, when locked and indexed.
+    pub fn locked_fit(&self) -> Option<LockedFit> {
         let zero = self.k_zero?;
-        (self.state == LockState::Locked).then(|| {
-            (
-                self.t_ref,
-                (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses),
-                self.period * self.inv_sync_pulses,
-                self.inv_pulse_period,
-                self.last_sync,
-                self.period,
-            )
+        (self.state == LockState::Locked).then(|| LockedFit {
+            t_ref_ps: self.t_ref,
+            pulse_base: (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses),
+            pulse_period_ps: self.period * self.inv_sync_pulses,
+            inv_pulse_period: self.inv_pulse_period,
+            last_sync_ps: self.last_sync,
+            sync_period_ps: self.period,
         })
     }
 

@@ -260,8 +260,8 @@ impl Engine {
                 ch[i..].iter().take(BLOCK).take_while(|&&c| self.channel_to_detector[usize::from(c & 7)].is_some());
             let n = run.count();
             // The clock would go to holdover inside the run: one by one.
-            let (_, _, _, _, last_sync, period) = self.clock.fast_params().expect("locked");
-            if n == 0 || t[i + n - 1] as f64 - last_sync > 3.5 * period {
+            let fit = self.clock.locked_fit().expect("kernel() checked the lock");
+            if n == 0 || t[i + n - 1] as f64 - fit.last_sync_ps > 3.5 * fit.sync_period_ps {
                 self.tag(t[i], ch[i]);
                 i += 1;
                 continue;
@@ -277,7 +277,7 @@ impl Engine {
         if self.qubit.is_some() || self.cfg.log_assignments || !self.calibration.done {
             return None;
         }
-        let (t_ref, pulse_base, tp, inv, _, _) = self.clock.fast_params()?;
+        let fit = self.clock.locked_fit()?;
         let mut offset = [0.0; 8];
         let mut detector = [0u8; 8];
         for (c, d) in self.channel_to_detector.iter().enumerate() {
@@ -288,13 +288,13 @@ impl Engine {
         }
         let p = &self.cfg.pattern;
         Some(Kernel {
-            t_ref,
+            t_ref: fit.t_ref_ps,
             offset,
             detector,
-            inv_pulse_period: inv,
-            pulse_period: tp,
+            inv_pulse_period: fit.inv_pulse_period,
+            pulse_period: fit.pulse_period_ps,
             half_gate: self.cfg.gate_width_ps / 2.0,
-            pulse_base,
+            pulse_base: fit.pulse_base,
             inv_bin: 1.0 / HISTOGRAM_BIN_PS,
             seed: p.seed,
             class_thr: p.class_thr,
