@@ -28,7 +28,11 @@ pub struct ReplayArgs {
 pub fn run(args: ReplayArgs) -> Result<()> {
     let rec = Recording::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let pattern = rec.pattern.with_context(|| {
-        format!("{}: no /pattern group: the generator's settings were not recorded", args.file.display())
+        format!(
+            "{}: no /pattern group: the generator's settings were not recorded, so the engine cannot \
+             sift (a file converted from another instrument has none; `qkdbench dump` prints its events)",
+            args.file.display()
+        )
     })?;
     let status = rec.run_status.clone();
     let tags = rec.tags();
