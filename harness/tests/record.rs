@@ -2,6 +2,8 @@
 //! h5py comes from PyPI through scripts/setup.sh (the README's test command runs it).
 
 use std::process::{Command, Stdio};
+
+mod common;
 use std::time::Duration;
 
 fn h5py(script: &str) -> String {
@@ -30,9 +32,7 @@ fn a_recording_opens_in_h5py_with_names_dtypes_units_and_counts() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary = stdout.lines().find(|l| l.starts_with("tags=")).expect("summary line");
-    let tags: u64 = summary.split(['=', ' ']).nth(1).unwrap().parse().unwrap();
-    let events: u64 = summary.split(['=', ' ']).nth(3).unwrap().parse().unwrap();
+    let (tags, events) = (common::record_summary(&stdout, "tags"), common::record_summary(&stdout, "events"));
     assert!(tags > 100_000);
     let report = h5py(&format!(
         r#"
@@ -72,18 +72,7 @@ print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(s
     let rows: Vec<u64> = report.split_whitespace().take(4).map(|x| x.parse().unwrap()).collect();
     assert_eq!(rows, vec![tags, tags, events, tags], "rows of time_ps, channel, events/kind, tag_count: {report}");
     assert!(report.contains("[0, 1, 2, 3, 4, 5]"), "detector, sync and frame channels: {report}");
-    let sifted: u64 = stdout
-        .lines()
-        .find(|l| l.starts_with("tags="))
-        .unwrap()
-        .split("sifted=")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let sifted = common::record_summary(&stdout, "sifted");
     assert!(
         report.trim_end().ends_with(&format!("sifted {sifted}")),
         "the last metrics row is the run's final count: {report}"

@@ -10,6 +10,8 @@ use drivers::time_tagger::{ReadState, StreamTimeTagger, TaggerConfig, TimeTagger
 use drivers::transport::serial::{SerialLink, PATTERN_GEN_BAUD};
 use drivers::transport::unix::UnixStreamLink;
 
+mod common;
+
 struct Child(std::process::Child);
 
 impl Drop for Child {
@@ -87,8 +89,7 @@ fn record_takes_a_served_bench_through_the_real_drivers() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary = stdout.lines().find(|l| l.starts_with("tags=")).expect("summary line");
-    let tags: u64 = summary.split(['=', ' ']).nth(1).unwrap().parse().unwrap();
+    let tags = common::record_summary(&stdout, "tags");
     assert!(tags > 1000, "{stdout}");
     let check = Command::new("python3")
         .arg("-c")
