@@ -186,6 +186,43 @@ mod tests {
     }
 
     #[test]
+    fn the_avx512_and_the_plain_builds_agree() {
+        let k = Kernel {
+            t_ref: 7.7e11,
+            offset: [1.5, -2_000.25, 23_456.0, -4_321.0, 0.0, 0.0, 0.0, 0.0],
+            detector: [0, 1, 2, 3, 0, 0, 0, 0],
+            inv_pulse_period: 1.0 / 10_000.25,
+            pulse_period: 10_000.25,
+            half_gate: 500.0,
+            pulse_base: 77_000_000,
+            inv_bin: 0.1,
+            seed: 0xDEAD_BEEF,
+            class_thr: [32768, 49152, 65536],
+            basis_thr: 30000,
+        };
+        let mut x = 12345u64;
+        let t: Vec<i64> = (0..BLOCK)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                770_000_000_000 + i as i64 * 37_000 + (x % 9_000) as i64
+            })
+            .collect();
+        let ch: Vec<u8> = (0..BLOCK).map(|i| (i * 7 % 4) as u8).collect();
+        for n in [BLOCK, 100, 13, 1] {
+            let (mut dispatched, mut plain) = (Out::default(), Out::default());
+            run(&k, &t[..n], &ch[..n], &mut dispatched);
+            body(&k, &t[..n], &ch[..n], &mut plain);
+            assert_eq!(dispatched.pulse[..n], plain.pulse[..n]);
+            assert_eq!(dispatched.bin[..n], plain.bin[..n]);
+            assert_eq!(dispatched.r2[..n], plain.r2[..n]);
+            assert_eq!(dispatched.gated[..n], plain.gated[..n]);
+            assert_eq!(dispatched.key[..n], plain.key[..n]);
+        }
+    }
+
+    #[test]
     fn the_simd_pass_equals_the_per_tag_arithmetic() {
         let k = Kernel {
             t_ref: 1.234e9,
