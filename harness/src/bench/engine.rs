@@ -12,6 +12,7 @@ use drivers::transport::{StreamLink, StreamRead};
 use serde::Serialize;
 
 use super::time_at_least;
+use crate::engine::fast::{self, Simd};
 use crate::engine::{Engine, EngineConfig};
 
 /// Results of `qkdbench bench engine`.
@@ -33,6 +34,10 @@ pub struct EngineBench {
     pub gated_fraction: f64,
     /// Peak resident memory of the process, MiB (VmHWM).
     pub peak_rss_mib: f64,
+    /// The block pass's build behind `tags_per_s` (the best this CPU runs).
+    pub simd: String,
+    /// tags_per_s with each build this CPU runs (1 s each), for machines without the best.
+    pub tags_per_s_by_simd: std::collections::BTreeMap<String, f64>,
 }
 
 /// Words of a simulated run at high count rate (3 dB), recorded from the bench's stream.
@@ -72,23 +77,35 @@ pub fn run(seconds: f64) -> EngineBench {
     let mut stream_tags = 0u64;
     let mut gated = 0u64;
     let mut block_pass = 0u64;
-    let (calls, secs) = time_at_least(2.0, || {
-        let mut d = Decoder::new(TimeBase::default());
-        let mut e = Engine::new(EngineConfig::new(settings, 100e6));
-        let mut batch = TagBatch::with_capacity(CHUNK / 4);
-        stream_tags = 0;
-        for piece in bytes.chunks(CHUNK) {
-            batch.clear();
-            d.decode(piece, &mut batch);
-            stream_tags += batch.len() as u64;
-            e.process(&batch);
-        }
-        e.flush();
-        gated = e.snapshot().gated;
-        block_pass = e.block_pass_tags();
-        black_box(&e);
-    });
+    let engine_run = |min_s: f64, stream_tags: &mut u64, gated: &mut u64, block_pass: &mut u64| {
+        time_at_least(min_s, || {
+            let mut d = Decoder::new(TimeBase::default());
+            let mut e = Engine::new(EngineConfig::new(settings, 100e6));
+            let mut batch = TagBatch::with_capacity(CHUNK / 4);
+            *stream_tags = 0;
+            for piece in bytes.chunks(CHUNK) {
+                batch.clear();
+                d.decode(piece, &mut batch);
+                *stream_tags += batch.len() as u64;
+                e.process(&batch);
+            }
+            e.flush();
+            *gated = e.snapshot().gated;
+            *block_pass = e.block_pass_tags();
+            black_box(&e);
+        })
+    };
+    let best = fast::best_simd();
+    let mut by_simd = std::collections::BTreeMap::new();
+    for level in [Simd::Plain, Simd::Avx2, Simd::Avx512].into_iter().filter(|&l| l < best) {
+        fast::limit_simd(level);
+        let (calls, secs) = engine_run(1.0, &mut stream_tags, &mut gated, &mut block_pass);
+        by_simd.insert(format!("{level:?}").to_lowercase(), (calls * stream_tags) as f64 / secs);
+    }
+    fast::limit_simd(best);
+    let (calls, secs) = engine_run(2.0, &mut stream_tags, &mut gated, &mut block_pass);
     let tags_per_s = (calls * stream_tags) as f64 / secs;
+    by_simd.insert(format!("{best:?}").to_lowercase(), tags_per_s);
     let (calls, secs) = time_at_least(1.0, || {
         let mut d = Decoder::new(TimeBase::default());
         let mut batch = TagBatch::with_capacity(CHUNK / 4);
@@ -116,5 +133,7 @@ pub fn run(seconds: f64) -> EngineBench {
         stream_tags,
         gated_fraction: gated as f64 / stream_tags.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),
+        simd: format!("{best:?}").to_lowercase(),
+        tags_per_s_by_simd: by_simd,
     }
 }

@@ -72,14 +72,14 @@ pub fn r2_units(r: f64) -> u64 {
 /// else 3"), as selects.
 #[inline(always)]
 fn class_of(u: u32, thr: [u32; 3]) -> u8 {
+    // From the last threshold back: selects, not branches (a random class would
+    // mispredict a branch every other pulse where the loop is not vectorised).
+    let c = if u < thr[2] { 2 } else { 3 };
+    let c = if u < thr[1] { 1 } else { c };
     if u < thr[0] {
         0
-    } else if u < thr[1] {
-        1
-    } else if u < thr[2] {
-        2
     } else {
-        3
+        c
     }
 }
 
@@ -153,16 +153,67 @@ unsafe fn body_avx512(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
     body(k, t, ch, out)
 }
 
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi2")]
+unsafe fn body_avx2(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
+    body(k, t, ch, out)
+}
+
+/// Which build of the block pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Simd {
+    /// Whatever the compiler's baseline target allows.
+    Plain = 0,
+    /// AVX2 and FMA (no 64-bit vector multiply: the hash runs in halves).
+    Avx2 = 1,
+    /// AVX-512 F, DQ, VL and BW.
+    Avx512 = 2,
+}
+
+/// The best build this CPU runs.
+pub fn best_simd() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512bw")
+        {
+            return Simd::Avx512;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return Simd::Avx2;
+        }
+    }
+    Simd::Plain
+}
+
+/// An upper limit on the build `run` uses (benchmarks compare them); the best by default.
+static SIMD_LIMIT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(Simd::Avx512 as u8);
+
+/// Limits the builds `run` may use to `level` and below (for comparisons: results are the
+/// same with every build).
+pub fn limit_simd(level: Simd) {
+    SIMD_LIMIT.store(level as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Indexes, gates and keys up to BLOCK detections (`t` and `ch` of equal length).
 pub fn run(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
+    let limit = SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512dq")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512bw")
     {
-        // SAFETY: the features were just detected.
-        return unsafe { body_avx512(k, t, ch, out) };
+        let best = best_simd();
+        if best == Simd::Avx512 && limit >= Simd::Avx512 as u8 {
+            // SAFETY: best_simd detected the features.
+            return unsafe { body_avx512(k, t, ch, out) };
+        }
+        if best >= Simd::Avx2 && limit >= Simd::Avx2 as u8 {
+            // SAFETY: best_simd detected the features.
+            return unsafe { body_avx2(k, t, ch, out) };
+        }
     }
+    let _ = limit;
     body(k, t, ch, out)
 }
 
@@ -214,6 +265,17 @@ mod tests {
             let (mut dispatched, mut plain) = (Out::default(), Out::default());
             run(&k, &t[..n], &ch[..n], &mut dispatched);
             body(&k, &t[..n], &ch[..n], &mut plain);
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                let mut avx2 = Out::default();
+                // SAFETY: the features were just detected.
+                unsafe { body_avx2(&k, &t[..n], &ch[..n], &mut avx2) };
+                assert_eq!(avx2.pulse[..n], plain.pulse[..n]);
+                assert_eq!(avx2.key[..n], plain.key[..n]);
+                assert_eq!(avx2.bin[..n], plain.bin[..n]);
+                assert_eq!(avx2.r2[..n], plain.r2[..n]);
+                assert_eq!(avx2.gated[..n], plain.gated[..n]);
+            }
             assert_eq!(dispatched.pulse[..n], plain.pulse[..n]);
             assert_eq!(dispatched.bin[..n], plain.bin[..n]);
             assert_eq!(dispatched.r2[..n], plain.r2[..n]);
