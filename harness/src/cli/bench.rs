@@ -29,7 +29,9 @@ enum BenchWhat {
     /// The streaming engine: decode, clock recovery, gate and sift on one core.
     ///
     /// Prints tags_per_s over an in-memory stream recorded from the simulated bench (3 dB,
-    /// 100 MHz), memcpy_tags_per_s for the same bytes in the same run, and peak_rss_mib.
+    /// 100 MHz), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes in the same
+    /// run, peak_rss_mib, and tags_per_s_by_simd: the engine with each build of its block
+    /// pass this CPU runs (plain, avx2, avx512).
     Engine {
         /// Seconds of device time to record.
         #[arg(long, default_value_t = 0.3)]
