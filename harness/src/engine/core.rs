@@ -777,6 +777,7 @@ impl Engine {
         let p = self.cfg.pattern.class_probabilities();
         let pulses = (self.last_pulse + 1).max(0) as f64;
         let counts = self.total_counts();
+        let key_length_bits = key_length(&counts, p, &self.cfg.key).map_or(0, |k| k.key_length_bits);
         Snapshot {
             lock: match &self.qubit {
                 Some(q) if q.locked() => LockState::Locked,
@@ -801,7 +802,7 @@ impl Engine {
             stream_errors: self.stream_errors,
             lock_events: self.lock_events.clone(),
             clock_fit: if self.qubit.is_some() { None } else { self.clock.fit() },
-            key_length_bits: self.run_key().map_or(0, |k| k.key_length_bits),
+            key_length_bits,
             windows_closed: self.windows.closed_total,
         }
     }
