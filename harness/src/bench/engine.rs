@@ -18,16 +18,24 @@ use crate::engine::{Engine, EngineConfig};
 /// Results of `qkdbench bench engine`.
 #[derive(Debug, Serialize)]
 pub struct EngineBench {
-    /// Tags per second through decode, clock recovery, gate and sift (one core).
+    /// Tags per second through decode, clock recovery, gate and sift (one core): the
+    /// median over the rounds.
     pub tags_per_s: f64,
-    /// Baseline: memcpy of the same bytes, in tags (4 bytes) per second, same run.
+    /// The slowest round's tags per second.
+    pub tags_per_s_min: f64,
+    /// The fastest round's tags per second.
+    pub tags_per_s_max: f64,
+    /// Baseline: memcpy of the same bytes, in tags (4 bytes) per second, same rounds.
     pub memcpy_tags_per_s: f64,
     /// The decoder alone on the same bytes, same run (the engine's share is the rest).
     pub decode_only_tags_per_s: f64,
     /// Fraction of the tags that took the engine's block (SIMD) pass.
     pub block_pass_fraction: f64,
-    /// tags_per_s / memcpy_tags_per_s.
+    /// tags_per_s / memcpy_tags_per_s, per round (each round times both back to back),
+    /// median over the rounds.
     pub ratio_to_memcpy: f64,
+    /// Timed rounds.
+    pub rounds: usize,
     /// Tags in the stream (detections, syncs, frame marks).
     pub stream_tags: u64,
     /// Fraction of the stream's tags that are detections inside the gate.
@@ -36,7 +44,8 @@ pub struct EngineBench {
     pub peak_rss_mib: f64,
     /// The block pass's build behind `tags_per_s` (the best this CPU runs).
     pub simd: String,
-    /// tags_per_s with each build this CPU runs (1 s each), for machines without the best.
+    /// tags_per_s with each build this CPU runs (medians, same rounds), for machines
+    /// without the best.
     pub tags_per_s_by_simd: std::collections::BTreeMap<String, f64>,
 }
 
@@ -70,70 +79,96 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Timed rounds: every figure is the median over the rounds, and each round times the
+/// engine, the decoder and memcpy back to back, so a noisy machine (a shared VM) slows all
+/// three alike within a round and the ratio stays meaningful.
+const ROUNDS: usize = 11;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Runs the benchmark over `seconds` of simulated stream.
 pub fn run(seconds: f64) -> EngineBench {
     let (bytes, settings) = recorded_stream(seconds);
     const CHUNK: usize = 1 << 20;
-    let mut stream_tags = 0u64;
-    let mut gated = 0u64;
-    let mut block_pass = 0u64;
-    let engine_run = |min_s: f64, stream_tags: &mut u64, gated: &mut u64, block_pass: &mut u64| {
-        time_at_least(min_s, || {
-            let mut d = Decoder::new(TimeBase::default());
-            let mut e = Engine::new(EngineConfig::new(settings, 100e6));
-            let mut batch = TagBatch::with_capacity(CHUNK / 4);
-            *stream_tags = 0;
-            for piece in bytes.chunks(CHUNK) {
-                batch.clear();
-                d.decode(piece, &mut batch);
-                *stream_tags += batch.len() as u64;
-                e.process(&batch);
-            }
-            e.flush();
-            *gated = e.snapshot().gated;
-            *block_pass = e.block_pass_tags();
-            black_box(&e);
-        })
-    };
-    let best = fast::best_simd();
-    let mut by_simd = std::collections::BTreeMap::new();
-    for level in [Simd::Plain, Simd::Avx2, Simd::Avx512].into_iter().filter(|&l| l < best) {
-        fast::limit_simd(level);
-        let (calls, secs) = engine_run(1.0, &mut stream_tags, &mut gated, &mut block_pass);
-        by_simd.insert(format!("{level:?}").to_lowercase(), (calls * stream_tags) as f64 / secs);
-    }
-    fast::limit_simd(best);
-    let (calls, secs) = engine_run(2.0, &mut stream_tags, &mut gated, &mut block_pass);
-    let tags_per_s = (calls * stream_tags) as f64 / secs;
-    by_simd.insert(format!("{best:?}").to_lowercase(), tags_per_s);
-    let (calls, secs) = time_at_least(1.0, || {
+    // One pass of the engine over the whole stream, from a fresh engine: (tags per second,
+    // tags, gated detections, tags through the block pass).
+    let engine_pass = || {
+        let t0 = std::time::Instant::now();
         let mut d = Decoder::new(TimeBase::default());
+        let mut e = Engine::new(EngineConfig::new(settings, 100e6));
         let mut batch = TagBatch::with_capacity(CHUNK / 4);
+        let mut tags = 0u64;
         for piece in bytes.chunks(CHUNK) {
             batch.clear();
             d.decode(piece, &mut batch);
-            black_box(&batch);
+            tags += batch.len() as u64;
+            e.process(&batch);
         }
-    });
-    let decode_only_tags_per_s = (calls * stream_tags) as f64 / secs;
+        e.flush();
+        let dt = t0.elapsed().as_secs_f64();
+        black_box(&e);
+        (tags as f64 / dt, tags, e.snapshot().gated, e.block_pass_tags())
+    };
+    let decode_pass = |tags: u64| {
+        let (calls, secs) = time_at_least(0.02, || {
+            let mut d = Decoder::new(TimeBase::default());
+            let mut batch = TagBatch::with_capacity(CHUNK / 4);
+            for piece in bytes.chunks(CHUNK) {
+                batch.clear();
+                d.decode(piece, &mut batch);
+                black_box(&batch);
+            }
+        });
+        (calls * tags) as f64 / secs
+    };
     let mut copy = vec![0u8; CHUNK];
-    let (calls, secs) = time_at_least(1.0, || {
-        for piece in bytes.chunks(CHUNK) {
-            copy[..piece.len()].copy_from_slice(black_box(piece));
-            black_box(&copy);
+    let mut memcpy_pass = || {
+        let (calls, secs) = time_at_least(0.02, || {
+            for piece in bytes.chunks(CHUNK) {
+                copy[..piece.len()].copy_from_slice(black_box(piece));
+                black_box(&copy);
+            }
+        });
+        (calls as usize * bytes.len() / 4) as f64 / secs
+    };
+    let best = fast::best_simd();
+    let levels: Vec<Simd> = [Simd::Plain, Simd::Avx2, Simd::Avx512].into_iter().filter(|&l| l <= best).collect();
+    let mut by_level = vec![Vec::new(); levels.len()];
+    let (mut engine, mut decode, mut memcpy, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Warm-up (pages in the stream, sizes the allocations) and the stream's facts.
+    let (_, stream_tags, gated, block_pass) = engine_pass();
+    for _ in 0..ROUNDS {
+        for (i, &level) in levels.iter().enumerate() {
+            fast::limit_simd(level);
+            by_level[i].push(engine_pass().0);
         }
-    });
-    let memcpy_tags_per_s = (calls as usize * bytes.len() / 4) as f64 / secs;
+        let e = *by_level.last().expect("the best level").last().expect("one pass");
+        let m = memcpy_pass();
+        engine.push(e);
+        decode.push(decode_pass(stream_tags));
+        memcpy.push(m);
+        ratio.push(e / m);
+    }
+    fast::limit_simd(best);
+    let tags_per_s_by_simd =
+        levels.iter().zip(by_level).map(|(l, v)| (format!("{l:?}").to_lowercase(), median(v))).collect();
+    let (lo, hi) = engine.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     EngineBench {
-        tags_per_s,
-        memcpy_tags_per_s,
-        decode_only_tags_per_s,
+        tags_per_s: median(engine),
+        tags_per_s_min: lo,
+        tags_per_s_max: hi,
+        memcpy_tags_per_s: median(memcpy),
+        decode_only_tags_per_s: median(decode),
         block_pass_fraction: block_pass as f64 / stream_tags.max(1) as f64,
-        ratio_to_memcpy: tags_per_s / memcpy_tags_per_s,
+        ratio_to_memcpy: median(ratio),
+        rounds: ROUNDS,
         stream_tags,
         gated_fraction: gated as f64 / stream_tags.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),
         simd: format!("{best:?}").to_lowercase(),
-        tags_per_s_by_simd: by_simd,
+        tags_per_s_by_simd,
     }
 }

@@ -185,6 +185,8 @@ pub struct Engine {
     pub assignments: Vec<(i64, u8, i64)>,
     /// Tags that went through the block pass (the rest went tag by tag).
     block_pass_tags: u64,
+    /// Bit c set when tagger channel c is a detector (finds a block's end in one test).
+    detector_channel_mask: u8,
 }
 
 impl Engine {
@@ -230,6 +232,7 @@ impl Engine {
             first_tag_ps: None,
             last_tag_ps: 0,
             block_pass_tags: 0,
+            detector_channel_mask: cfg.detector_channels.iter().fold(0, |m, &c| m | 1 << (c & 7)),
             cfg,
         }
     }
@@ -256,9 +259,8 @@ impl Engine {
                 i += 1;
                 continue;
             };
-            let run =
-                ch[i..].iter().take(BLOCK).take_while(|&&c| self.channel_to_detector[usize::from(c & 7)].is_some());
-            let n = run.count();
+            let mask = self.detector_channel_mask;
+            let n = ch[i..].iter().take(BLOCK).take_while(|&&c| mask >> (c & 7) & 1 != 0).count();
             // The clock would go to holdover inside the run: one by one.
             let fit = self.clock.locked_fit().expect("kernel() checked the lock");
             if n == 0 || t[i + n - 1] as f64 - fit.last_sync_ps > 3.5 * fit.sync_period_ps {

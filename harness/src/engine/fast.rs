@@ -198,22 +198,26 @@ pub fn limit_simd(level: Simd) {
     SIMD_LIMIT.store(level as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// The build the block pass uses now: the best this CPU runs, within the limit.
+pub fn simd_level() -> Simd {
+    let limit = SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+    match best_simd() {
+        Simd::Avx512 if limit >= Simd::Avx512 as u8 => Simd::Avx512,
+        Simd::Avx512 | Simd::Avx2 if limit >= Simd::Avx2 as u8 => Simd::Avx2,
+        _ => Simd::Plain,
+    }
+}
+
 /// Indexes, gates and keys up to BLOCK detections (`t` and `ch` of equal length).
 pub fn run(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
-    let limit = SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
     #[cfg(target_arch = "x86_64")]
-    {
-        let best = best_simd();
-        if best == Simd::Avx512 && limit >= Simd::Avx512 as u8 {
-            // SAFETY: best_simd detected the features.
-            return unsafe { body_avx512(k, t, ch, out) };
-        }
-        if best >= Simd::Avx2 && limit >= Simd::Avx2 as u8 {
-            // SAFETY: best_simd detected the features.
-            return unsafe { body_avx2(k, t, ch, out) };
-        }
+    match simd_level() {
+        // SAFETY: simd_level() only returns a level best_simd detected.
+        Simd::Avx512 => return unsafe { body_avx512(k, t, ch, out) },
+        // SAFETY: as above.
+        Simd::Avx2 => return unsafe { body_avx2(k, t, ch, out) },
+        Simd::Plain => {}
     }
-    let _ = limit;
     body(k, t, ch, out)
 }
 
