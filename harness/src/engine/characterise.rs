@@ -237,3 +237,91 @@ pub fn characterise(
     });
     Characterisation { intensity_ratio, vacuum_leakage_per_pulse, noise_per_pulse, contrast, patterning, detectors }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(pulses: f64) -> RunFacts {
+        RunFacts {
+            pulses,
+            class_p: [0.5, 0.3, 0.2, 0.0],
+            dac_code: [3000, 1000, 0, 0],
+            pulse_period_ps: 10_000.0,
+            gate_width_ps: 1000.0,
+            duration_ps: pulses * 10_000.0,
+        }
+    }
+
+    #[test]
+    fn dead_time_and_afterpulses_come_from_the_interval_histogram() {
+        // Detector 0 at 100 kHz, 22 ns dead time, 4% afterpulses 50..250 ns after the
+        // dead time.
+        let mut x = 0x9E37_79B9u64;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut data = CharacterisationData::default();
+        let mut t = 0i64;
+        for _ in 0..300_000 {
+            let wait = if uniform() < 0.04 { 50e3 + 200e3 * uniform() } else { -10e6 * (1.0 - uniform()).ln() };
+            t += 22_000 + wait as i64;
+            data.click(0, t);
+        }
+        let ch = characterise(&SiftCounts::default(), &data, &[[0; 4]], 10.0, &facts(1e9));
+        let d = &ch.detectors[0];
+        assert_eq!(d.dead_time_ps, Some(22_000.0));
+        let ap = d.afterpulse_probability.expect("afterpulse estimate");
+        assert!((ap - 0.04).abs() < 0.005, "afterpulse probability {ap}");
+        assert_eq!(ch.detectors[1].dead_time_ps, None, "no clicks on detector 1");
+    }
+
+    #[test]
+    fn the_arrival_fwhm_of_a_gaussian_peak() {
+        // 50 ps RMS in 10 ps bins: FWHM 2.3548 * 50 = 117.7 ps.
+        let hist: Vec<[u64; 4]> = (0..1000)
+            .map(|i| {
+                let r = (i as f64 + 0.5) * 10.0 - 5000.0;
+                let n = (1e5 * (-0.5 * (r / 50.0).powi(2)).exp()).round() as u64;
+                [n, 0, n / 2, 0]
+            })
+            .collect();
+        let ch = characterise(&SiftCounts::default(), &CharacterisationData::default(), &hist, 10.0, &facts(1e6));
+        for d in [0, 2] {
+            let w = ch.detectors[d].arrival_fwhm_ps.expect("fwhm");
+            assert!((w - 117.7).abs() < 3.0, "detector {d}: {w} ps");
+        }
+        assert_eq!(ch.detectors[1].arrival_fwhm_ps, None);
+    }
+
+    #[test]
+    fn intensity_ratios_contrast_and_leakage_from_the_counts() {
+        // Gains 1 - exp(-eta mu) with eta mu = 0.1, 0.02 and a vacuum class with yield 1e-5.
+        let pulses = 1e9;
+        let f = facts(pulses);
+        let mut c = SiftCounts::default();
+        let y0 = 1e-5;
+        for (k, eta_mu) in [(0usize, 0.1f64), (1, 0.02), (2, 0.0)] {
+            let q = 1.0 - (1.0 - y0) * (-eta_mu).exp();
+            c.detected_pulses[k] = (q * pulses * f.class_p[k]).round() as u64;
+        }
+        // Z0 sent: 990 right (H), 10 wrong (V): contrast 0.98.
+        c.clicks[0][0][0][0] = 990;
+        c.clicks[0][0][0][1] = 10;
+        let mut data = CharacterisationData::default();
+        // Outside-gate clicks: a noise of 2e-6 per pulse in the 1 ns gate (9 ns outside).
+        data.outside_gate[0] = (2e-6 * 9.0 * pulses) as u64;
+        let ch = characterise(&c, &data, &[[0; 4]], 10.0, &f);
+        let ratio = ch.intensity_ratio[1].expect("ratio");
+        assert!((ratio - 0.2).abs() < 1e-3, "mu1/mu0 {ratio}");
+        assert!((ch.contrast[0].expect("contrast") - 0.98).abs() < 1e-12);
+        assert_eq!(ch.contrast[3], None);
+        let noise = ch.noise_per_pulse.expect("noise");
+        assert!((noise - 2e-6).abs() < 1e-9, "{noise}");
+        let leak = ch.vacuum_leakage_per_pulse.expect("leakage");
+        assert!((leak - (1e-5 - 2e-6)).abs() < 1e-7, "{leak}");
+    }
+}

@@ -186,13 +186,14 @@ impl ClockTracker {
     /// Called for the passage of time without syncs (any tag's time): moves to holdover or
     /// lost when syncs stop.
     pub fn tick(&mut self, t: f64) {
-        match self.state {
-            LockState::Locked if t - self.last_sync > 3.5 * self.period => self.state = LockState::Holdover,
-            LockState::Holdover if (t - self.last_sync) * 1e-12 > self.cfg.max_holdover_s => {
-                self.state = LockState::Lost;
-                self.k_zero = None;
-            }
-            _ => {}
+        if self.state == LockState::Locked && t - self.last_sync > 3.5 * self.period {
+            self.state = LockState::Holdover;
+        }
+        // (Both steps at once: the first tag after a long silence must not be indexed by a
+        // prediction older than the holdover limit.)
+        if self.state == LockState::Holdover && (t - self.last_sync) * 1e-12 > self.cfg.max_holdover_s {
+            self.state = LockState::Lost;
+            self.k_zero = None;
         }
     }
 
@@ -318,5 +319,112 @@ impl ClockTracker {
         let j = round_fast(x);
         let i = (self.k_ref - zero) * i64::from(self.cfg.sync_period_pulses) + j as i64;
         Some((i, (x - j) * tp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 100 MHz pulses, a sync every 1000 pulses (10 µs), a frame mark every 10 syncs.
+    fn cfg() -> ClockConfig {
+        ClockConfig { sync_period_pulses: 1000, frame_period_syncs: 10, ..ClockConfig::default() }
+    }
+
+    const SYNC_PS: f64 = 10_000.0 * 1000.0;
+
+    /// Feeds syncs k0..k1 of a clock with relative rate offset `ppm`, starting at `t0`.
+    fn syncs(c: &mut ClockTracker, t0: f64, ppm: f64, ks: impl IntoIterator<Item = i64>) {
+        for k in ks {
+            c.sync(t0 + k as f64 * SYNC_PS * (1.0 + ppm * 1e-6));
+        }
+    }
+
+    #[test]
+    fn round_fast_rounds_half_to_even_like_the_standard_library() {
+        for x in [0.0, 0.4, 0.5, 1.5, 2.5, -0.5, -1.5, 123_456.49, -7.6, 4.0e12 + 0.75] {
+            assert_eq!(round_fast(x), x.round_ties_even(), "{x}");
+        }
+    }
+
+    #[test]
+    fn locks_after_consistent_syncs_and_measures_the_period() {
+        let mut c = ClockTracker::new(cfg());
+        syncs(&mut c, 5e6, 20.0, 0..3);
+        assert_eq!(c.state(), LockState::Searching, "three syncs are not enough");
+        syncs(&mut c, 5e6, 20.0, 3..200);
+        assert_eq!(c.state(), LockState::Locked);
+        assert_eq!(c.stats.locks, 1);
+        assert!((c.offset_ratio() - 20e-6).abs() < 1e-9, "rate offset {}", c.offset_ratio());
+        assert!((c.pulse_period_ps() - 10_000.2).abs() < 1e-5);
+    }
+
+    #[test]
+    fn missing_syncs_are_bridged_and_extra_tags_rejected() {
+        let mut c = ClockTracker::new(cfg());
+        syncs(&mut c, 0.0, 0.0, 0..10);
+        // Syncs 10..13 lost; a stray tag half-way between two syncs.
+        syncs(&mut c, 0.0, 0.0, 13..21);
+        c.sync(20.5 * SYNC_PS);
+        syncs(&mut c, 0.0, 0.0, 21..30);
+        assert_eq!(c.state(), LockState::Locked);
+        assert_eq!(c.stats.syncs_missing, 3);
+        assert_eq!(c.stats.syncs_rejected, 1);
+        assert_eq!(c.stats.syncs_accepted, 27);
+    }
+
+    #[test]
+    fn holds_over_through_a_dropout_relocks_and_loses_lock_after_the_limit() {
+        let mut c = ClockTracker::new(ClockConfig { max_holdover_s: 1.0, ..cfg() });
+        syncs(&mut c, 0.0, 0.0, 0..50);
+        c.frame(0.0);
+        assert!(c.indexed());
+        // The last sync was number 49: 3.4 sync periods later still locked, 3.6 holdover,
+        // with indices still valid.
+        c.tick(52.4 * SYNC_PS);
+        assert_eq!(c.state(), LockState::Locked);
+        c.tick(52.6 * SYNC_PS);
+        assert_eq!(c.state(), LockState::Holdover);
+        assert_eq!(c.pulse_of(60.0 * SYNC_PS + 30_000.0, 0.0).map(|p| p.0), Some(60_003));
+        assert!(c.locked_fit().is_none(), "the block pass needs the lock itself");
+        // Syncs come back 0.5 s later: locked again, same count.
+        syncs(&mut c, 0.0, 0.0, 50_049..50_060);
+        assert_eq!(c.state(), LockState::Locked);
+        assert_eq!(c.pulse_of(50_059.0 * SYNC_PS, 0.0).map(|p| p.0), Some(50_059_000));
+        // A dropout longer than max_holdover_s: lost, and the index is gone with it.
+        c.tick(50_059.0 * SYNC_PS + 1.1e12);
+        assert_eq!(c.state(), LockState::Lost);
+        assert!(c.pulse_of(50_059.0 * SYNC_PS + 1.1e12, 0.0).is_none());
+    }
+
+    #[test]
+    fn frame_marks_fix_index_zero_and_slips_are_reindexed() {
+        let mut c = ClockTracker::new(cfg());
+        // A frame mark while searching is kept for the lock.
+        c.frame(0.0);
+        syncs(&mut c, 0.0, 0.0, 0..30);
+        assert!(c.indexed());
+        assert_eq!(c.locked_fit().map(|f| f.pulse_base), Some(29_000));
+        c.frame(10.0 * SYNC_PS);
+        c.frame(20.0 * SYNC_PS);
+        assert_eq!(c.stats.frames_ok, 2);
+        // A mark one sync late: the count slipped; re-indexed to the nearest frame boundary.
+        c.frame(31.0 * SYNC_PS);
+        assert_eq!(c.stats.frame_slips, 1);
+        assert_eq!(c.locked_fit().map(|f| f.pulse_base), Some(28_000));
+    }
+
+    #[test]
+    fn pulse_indices_and_residuals_follow_the_fit() {
+        let mut c = ClockTracker::new(cfg());
+        c.frame(1e6);
+        syncs(&mut c, 1e6, -10.0, 0..100);
+        let tp = c.pulse_period_ps();
+        for (pulse, r) in [(99_000i64, 0.0), (99_123, 250.0), (99_999, -499.0), (100_500, 12.5)] {
+            let t = 1e6 + pulse as f64 * tp + r;
+            let (p, res) = c.pulse_of(t + 777.0, 777.0).expect("indexed");
+            assert_eq!(p, pulse);
+            assert!((res - r).abs() < 1.0, "residual {res} for {r}");
+        }
     }
 }

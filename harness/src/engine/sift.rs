@@ -123,3 +123,84 @@ pub fn sift_pulse(s: &PatternSettings, pulse: i64, mask: u8, c: &mut SiftCounts)
     count(usize::from(w.class()), w.basis() as usize, usize::from(w.bit()), pulse, mask, c);
     Some(w.class())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counting key of a pulse of class `k`, sent basis `sb` and bit `sbit`.
+    fn key(k: u8, sb: u8, sbit: u8) -> u8 {
+        k << 4 | sb << 3 | sbit << 2
+    }
+
+    #[test]
+    fn a_single_click_in_the_sent_basis_is_sifted_and_checked() {
+        let mut c = SiftCounts::default();
+        sift_key(key(1, 0, 1), 10, 0b0010, &mut c); // Z, bit 1 sent; V clicked: right
+        sift_key(key(1, 0, 1), 11, 0b0001, &mut c); // H clicked: an error
+        sift_key(key(2, 1, 0), 12, 0b0100, &mut c); // X, bit 0 sent; D clicked: right
+        sift_key(key(2, 0, 0), 13, 0b1000, &mut c); // Z sent, A clicked: not sifted
+        assert_eq!(c.sifted[1], [2, 0]);
+        assert_eq!(c.errors[1], [1, 0]);
+        assert_eq!(c.sifted[2], [0, 1]);
+        assert_eq!(c.errors[2], [0, 0]);
+        assert_eq!(c.detected_pulses, [0, 2, 2, 0]);
+        assert_eq!(c.clicks[2][0][0][3], 1);
+        assert_eq!(c.qber(0, None), Some(0.5));
+        assert_eq!(c.qber(1, Some(2)), Some(0.0));
+        assert_eq!(c.qber(1, Some(1)), None);
+    }
+
+    #[test]
+    fn double_clicks_get_a_reproducible_random_bit_and_cross_basis_clicks_are_dropped() {
+        let mut c = SiftCounts::default();
+        let mut errors = 0;
+        for p in 0..1000 {
+            sift_key(key(0, 0, 0), p, 0b0011, &mut c);
+            errors += u64::from(squash_bit(p) != 0);
+        }
+        assert_eq!(c.double_clicks, 1000);
+        assert_eq!(c.sifted[0][0], 1000);
+        assert_eq!(c.errors[0][0], errors);
+        assert!((400..600).contains(&errors), "{errors} of 1000: not a fair coin");
+        sift_key(key(0, 0, 0), 5, 0b0101, &mut c);
+        assert_eq!(c.cross_basis, 1);
+        assert_eq!(c.sifted[0][0], 1000);
+        assert_eq!(c.detected_pulses[0], 1001);
+        assert_eq!(c.clicks[0][0][0], [1001, 1000, 1, 0]);
+    }
+
+    #[test]
+    fn a_window_is_the_difference_of_cumulative_counts() {
+        let (mut a, mut b) = (SiftCounts::default(), SiftCounts::default());
+        for p in 0..50 {
+            sift_key(key((p % 4) as u8, (p % 2) as u8, 0), p, 1 << (p % 4), &mut a);
+        }
+        b.clone_from(&a);
+        for p in 50..80 {
+            sift_key(key((p % 3) as u8, 1, 1), p, 0b1100, &mut b);
+        }
+        let mut window = b.clone();
+        window.subtract(&a);
+        let mut back = a.clone();
+        back.add(&window);
+        assert_eq!(back, b);
+        assert_eq!(window.detected_pulses.iter().sum::<u64>(), 30);
+        assert_eq!(window.double_clicks, 30);
+    }
+
+    #[test]
+    fn the_symbol_path_and_the_key_path_count_alike() {
+        let s = PatternSettings::default();
+        let (mut by_symbol, mut by_key) = (SiftCounts::default(), SiftCounts::default());
+        for p in 1..5000i64 {
+            let mask = [0b0001, 0b0010, 0b0100, 0b1000, 0b0011, 0b0110][(p % 6) as usize];
+            if sift_pulse(&s, p, mask, &mut by_symbol).is_some() {
+                let w = pg::slot_word(&s, p as u64);
+                sift_key(key(w.class(), w.basis() as u8, w.bit()), p, mask, &mut by_key);
+            }
+        }
+        assert_eq!(by_symbol, by_key);
+        assert!(by_symbol.detected_pulses.iter().sum::<u64>() > 4000);
+    }
+}

@@ -181,3 +181,64 @@ impl Windows {
         self.stream_at_start = *stream;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn click(c: &mut SiftCounts, n: u64) {
+        c.detected_pulses[0] += n;
+        c.sifted[0][1] += n;
+    }
+
+    #[test]
+    fn windows_take_their_share_of_counts_and_skip_silent_ones() {
+        let key = KeyConfig::default();
+        let p = [0.5, 0.25, 0.25, 0.0];
+        // Windows of 1000 pulses of 10 ns (10 µs).
+        let mut w = Windows::new(1000, 10_000.0, 2);
+        let (mut total, mut stream) = (SiftCounts::default(), StreamCounters::default());
+        click(&mut total, 5);
+        stream.channel_tags[0] = 7;
+        assert_eq!(w.next_start(), 1000);
+        assert!(!w.ends_before(999) && w.ends_before(1000));
+        w.advance(999, &total, &stream, p, &key);
+        assert_eq!(w.closed_total, 0, "pulse 999 is still in window 0");
+        // Pulse 3500: window 0 closes; windows 1 and 2 had nothing and are not recorded.
+        w.advance(3500, &total, &stream, p, &key);
+        click(&mut total, 3);
+        stream.channel_tags[0] += 4;
+        stream.missed = 2;
+        w.advance(4000, &total, &stream, p, &key);
+        click(&mut total, 1);
+        w.close(&total, &stream, p, &key);
+        let closed: Vec<&WindowRecord> = w.closed.iter().collect();
+        assert_eq!(w.closed_total, 3);
+        assert_eq!(closed.len(), 2, "only the last two are kept");
+        assert_eq!((closed[0].index, closed[1].index), (3, 4));
+        assert_eq!(closed[0].counts.detected_pulses[0], 3);
+        assert_eq!((closed[0].channel_tags[0], closed[0].missed), (4, 2));
+        assert_eq!(closed[1].counts.detected_pulses[0], 1);
+        assert_eq!(closed[1].missed, 0);
+        assert!((closed[0].duration_s - 1e-5).abs() < 1e-15);
+        assert_eq!(closed[0].qber, [None, Some(0.0)]);
+    }
+
+    #[test]
+    fn the_key_length_uses_the_configured_key_basis() {
+        let mut c = SiftCounts::default();
+        // Plenty of counts in both bases, a little error in each.
+        for k in 0..3 {
+            let n = [4e8, 5e7, 1e7][k] as u64;
+            c.sifted[k] = [n, n];
+            c.errors[k] = [n / 100, n / 50];
+        }
+        let p = [0.7, 0.2, 0.1, 0.0];
+        let x = key_length(&c, p, &KeyConfig { key_basis: 1, ..KeyConfig::default() }).expect("X key");
+        let z = key_length(&c, p, &KeyConfig { key_basis: 0, ..KeyConfig::default() }).expect("Z key");
+        assert!(x.key_length_bits > 0 && z.key_length_bits > 0);
+        // X has the higher error rate here: the key from X is shorter.
+        assert!(x.key_length_bits < z.key_length_bits, "{} vs {}", x.key_length_bits, z.key_length_bits);
+        assert!((x.qber_x - 0.02).abs() < 1e-3 && (z.qber_x - 0.01).abs() < 1e-3);
+    }
+}
