@@ -104,6 +104,21 @@ fn pulse_indices_are_exact_and_sifted_counts_equal_the_truth() {
     }
     assert_eq!(s.counts, want);
     assert!(checked as u64 == s.gated);
+    // Per-channel tag counts cover the stream: every tag on its channel.
+    let mut per_channel = [0u64; 8];
+    for b in &r.batches {
+        for &c in &b.channel {
+            per_channel[usize::from(c & 7)] += 1;
+        }
+    }
+    assert_eq!(s.channel_tags, per_channel);
+    assert_eq!(
+        (s.first_tag_ps, s.last_tag_ps),
+        (r.batches[0].time_ps[0], *r.batches.iter().rev().find_map(|b| b.time_ps.last()).unwrap())
+    );
+    // A 100 kHz sync on channel 4: 0.2 s of it.
+    let sync_hz = s.channel_tags[4] as f64 / ((s.last_tag_ps - s.first_tag_ps) as f64 * 1e-12);
+    assert!((sync_hz - 1e5).abs() < 100.0, "sync rate {sync_hz} Hz");
 }
 
 #[test]

@@ -127,6 +127,13 @@ pub struct Snapshot {
     pub key_length_bits: u64,
     /// Metric windows closed since the start.
     pub windows_closed: u64,
+    /// Tags per tagger channel since the start (detections, syncs, frame marks): count
+    /// rates are the difference of two snapshots over the difference of `last_tag_ps`.
+    pub channel_tags: [u64; 8],
+    /// Device time of the first and the latest tag, ps (0 before the first).
+    pub first_tag_ps: i64,
+    /// See `first_tag_ps`.
+    pub last_tag_ps: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -806,6 +813,9 @@ impl Engine {
             clock_fit: if self.qubit.is_some() { None } else { self.clock.fit() },
             key_length_bits,
             windows_closed: self.windows.closed_total,
+            channel_tags: self.stream.channel_tags,
+            first_tag_ps: self.first_tag_ps.unwrap_or(0),
+            last_tag_ps: self.last_tag_ps,
         }
     }
 }
