@@ -124,10 +124,28 @@ fn replaying_a_recording_gives_the_same_counts_as_the_live_run() {
     let live = summary(
         &Command::new(bin).args(["record", "--duration", "1s", "--loss-db", "12", "-o"]).arg(&file).output().unwrap(),
     );
-    let replay = summary(&Command::new(bin).arg("replay").arg(&file).output().unwrap());
+    let replay_out = Command::new(bin).arg("replay").arg(&file).output().unwrap();
+    let replay = summary(&replay_out);
     // "tags=N events=M gated=..." against "tags=N gated=...": compare all but events.
     let strip = |s: &str| s.split(' ').filter(|f| !f.starts_with("events=")).collect::<Vec<_>>().join(" ");
     assert_eq!(strip(&live), strip(&replay));
+    // The run report: text with units, and the same as JSON.
+    let text = String::from_utf8(replay_out.stdout).unwrap();
+    for line in
+        ["finite key ", "rate offset ", " ppm", "residual RMS ", "arrival FWHM ", "gain ", "/pulse", "contrast "]
+    {
+        assert!(text.contains(line), "no {line:?} in the report:\n{text}");
+    }
+    let out = Command::new(bin).arg("replay").arg(&file).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("replay --json prints one JSON object");
+    assert_eq!(json["snapshot"]["gated"].as_u64(), Some(common::record_summary(&text, "gated")));
+    let key = json["key"]["key_length_bits"].as_u64().expect("a finite-key result");
+    assert!(text.contains(&format!("finite key    {key} bits")), "{text}");
+    let fwhm = json["characterisation"]["detectors"][0]["arrival_fwhm_ps"].as_f64().expect("an arrival FWHM");
+    assert!((20.0..500.0).contains(&fwhm), "arrival FWHM {fwhm} ps");
+    let rate = json["channel_rate_hz"][4].as_f64().unwrap();
+    assert!((rate - 1e4).abs() < 10.0, "sync rate {rate} Hz");
     // dump reads our own files too.
     let out = Command::new(bin).arg("dump").arg(&file).args(["--limit", "5"]).output().unwrap();
     assert!(out.status.success());

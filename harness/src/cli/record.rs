@@ -16,6 +16,7 @@ use drivers::transport::unix::UnixStreamLink;
 use drivers::transport::usb::UsbLink;
 use harness::engine::{Engine, EngineConfig};
 use harness::pipeline::{self, PipelineConfig, RecordItem};
+use harness::report::RunReport;
 use indicatif::{ProgressBar, ProgressStyle};
 use recordings::{RecordingWriter, RunMeta, RunStatus};
 
@@ -235,5 +236,6 @@ fn record<T: TimeTagger + Send + 'static>(
         s.counts.sifted.iter().flatten().sum::<u64>(),
         s.counts.errors.iter().flatten().sum::<u64>()
     );
+    print!("{}", RunReport::of(&engine));
     Ok(if status == RunStatus::Complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

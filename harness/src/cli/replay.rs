@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use harness::engine::{Engine, EngineConfig};
 use harness::pipeline::{self, PipelineConfig};
+use harness::report::RunReport;
 use recordings::replay::ReplayTagger;
 use recordings::Recording;
 
@@ -19,9 +20,13 @@ pub struct ReplayArgs {
     /// Pace the replay to the recorded time instead of running as fast as possible.
     #[arg(long)]
     realtime: bool,
-    /// Pulse rate of the recorded source, Hz.
-    #[arg(long, default_value_t = 100e6)]
-    pulse_rate_hz: f64,
+    /// Pulse rate of the recorded source, Hz (the recording's own figure when it has one).
+    #[arg(long)]
+    pulse_rate_hz: Option<f64>,
+    /// Print the run report as one JSON object (the engine's snapshot, QBER and gains per
+    /// class, the finite key with its bounds, the module characterisation) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `qkdbench replay`.
@@ -35,12 +40,23 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         )
     })?;
     let status = rec.run_status.clone();
+    let pulse_rate_hz = match (args.pulse_rate_hz, rec.pulse_rate_hz) {
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => 100e6,
+    };
+    if !(pulse_rate_hz.is_finite() && pulse_rate_hz > 0.0) {
+        bail!("--pulse-rate-hz must be a positive number of pulses per second, got {pulse_rate_hz}");
+    }
     let tags = rec.tags();
     let mut tagger = ReplayTagger::new(rec);
     tagger.realtime = args.realtime;
-    let mut engine = Engine::new(EngineConfig::new(pattern, args.pulse_rate_hz));
+    let mut engine = Engine::new(EngineConfig::new(pattern, pulse_rate_hz));
     let report =
         pipeline::run(tagger, &mut engine, &PipelineConfig::default(), None, None, Arc::new(AtomicBool::new(false)));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&RunReport::of(&engine))?);
+        return Ok(());
+    }
     let s = &report.last;
     println!(
         "replayed {} (recorded run: {status}): {tags} tags; lock {:?}, QBER Z {} X {}",
@@ -56,5 +72,6 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         s.counts.sifted.iter().flatten().sum::<u64>(),
         s.counts.errors.iter().flatten().sum::<u64>()
     );
+    print!("{}", RunReport::of(&engine));
     Ok(())
 }

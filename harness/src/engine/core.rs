@@ -638,6 +638,11 @@ impl Engine {
         }
     }
 
+    /// The settings the engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
     /// Tags that went through the block pass (the rest, tag by tag).
     pub fn block_pass_tags(&self) -> u64 {
         self.block_pass_tags
