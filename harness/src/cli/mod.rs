@@ -5,6 +5,7 @@ pub mod convert;
 pub mod demo;
 pub mod devices;
 pub mod dump;
+pub mod engine_args;
 pub mod keyrate;
 pub mod record;
 pub mod replay;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::engine_args::EngineArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use drivers::pattern_gen::{PatternConfig, PatternGenerator, UartPatternGenerator};
@@ -68,6 +69,8 @@ pub struct RecordArgs {
     pulse_rate_hz: f64,
     #[command(flatten)]
     bench: BenchArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 /// Parses "30s", "500ms", "2m", "1.5h".
@@ -154,7 +157,8 @@ fn record<T: TimeTagger + Send + 'static>(
     let pattern = PatternConfig::default();
     let settings = pattern_gen.configure(&pattern).context("configuring the pattern generator")?;
     let time_base = tagger.configure(&TaggerConfig::default()).context("configuring the time tagger")?;
-    let engine_cfg = EngineConfig::new(settings, pulse_rate_hz);
+    let mut engine_cfg = EngineConfig::new(settings, pulse_rate_hz);
+    args.engine.apply(&mut engine_cfg, pulse_rate_hz)?;
     config.push(("pulse_rate_hz".into(), recordings::ConfigValue::Float(pulse_rate_hz)));
     config.extend(harness::recorder::engine_config_values(&engine_cfg));
     let meta = RunMeta {

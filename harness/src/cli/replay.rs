@@ -9,6 +9,8 @@ use clap::Args;
 use harness::engine::{Engine, EngineConfig};
 use harness::pipeline::{self, PipelineConfig};
 use harness::report::RunReport;
+
+use super::engine_args::EngineArgs;
 use recordings::replay::ReplayTagger;
 use recordings::Recording;
 
@@ -27,6 +29,8 @@ pub struct ReplayArgs {
     /// class, the finite key with its bounds, the module characterisation) instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 /// Runs `qkdbench replay`.
@@ -50,7 +54,9 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let tags = rec.tags();
     let mut tagger = ReplayTagger::new(rec);
     tagger.realtime = args.realtime;
-    let mut engine = Engine::new(EngineConfig::new(pattern, pulse_rate_hz));
+    let mut cfg = EngineConfig::new(pattern, pulse_rate_hz);
+    args.engine.apply(&mut cfg, pulse_rate_hz)?;
+    let mut engine = Engine::new(cfg);
     let report =
         pipeline::run(tagger, &mut engine, &PipelineConfig::default(), None, None, Arc::new(AtomicBool::new(false)));
     if args.json {
