@@ -178,3 +178,23 @@ with h5py.File({n:?}, "w") as f:
         assert!(!out.status.success());
     }
 }
+
+#[test]
+fn engine_flags_out_of_range_exit_2_naming_the_flag() {
+    let bin = env!("CARGO_BIN_EXE_qkdbench");
+    for (cmd, flag, value) in
+        [("replay", "--eps-sec", "2"), ("record", "--f-ec", "0.5"), ("replay", "--gate-width-ps", "0")]
+    {
+        let mut c = Command::new(bin);
+        c.arg(cmd);
+        if cmd == "record" {
+            c.args(["--duration", "1s", "-o", "/nonexistent/x.h5"]);
+        } else {
+            c.arg("/nonexistent/x.h5");
+        }
+        let out = c.args([flag, value]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd} {flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{err}");
+    }
+}
