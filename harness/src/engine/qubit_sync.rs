@@ -66,6 +66,10 @@ struct Acquired {
 pub struct QubitSync {
     cfg: QubitSyncConfig,
     buffer: Vec<(f64, u8)>,
+    /// Buffered detections at which the next acquisition attempt runs. An attempt costs
+    /// (detections x frequency candidates), both growing with the buffer: attempts are
+    /// spaced geometrically so that noise alone cannot make every detection pay for one.
+    next_attempt: usize,
     acq: Option<Acquired>,
     /// Candidate pulse offsets tried in the last acquisition (for reports).
     pub candidates_tried: u64,
@@ -88,7 +92,13 @@ fn coherence(times: &[f64], period: f64) -> (f64, f64) {
 impl QubitSync {
     /// A qubit sync, acquiring.
     pub fn new(cfg: QubitSyncConfig) -> Self {
-        QubitSync { cfg, buffer: Vec::new(), acq: None, candidates_tried: 0 }
+        QubitSync {
+            cfg,
+            buffer: Vec::new(),
+            next_attempt: cfg.acquire_detections.max(1),
+            acq: None,
+            candidates_tried: 0,
+        }
     }
 
     /// Whether acquired.
@@ -137,7 +147,7 @@ impl QubitSync {
     /// acquisition succeeds (to be replayed), or None while it needs more.
     pub fn acquire(&mut self, t: f64, d: u8, pattern: &PatternSettings) -> Option<Vec<(f64, u8)>> {
         self.buffer.push((t, d));
-        if self.buffer.len() < self.cfg.acquire_detections {
+        if self.buffer.len() < self.next_attempt {
             return None;
         }
         let times: Vec<f64> = self.buffer.iter().map(|x| x.0).collect();
@@ -165,9 +175,15 @@ impl QubitSync {
         }
         let (c, period, phase) = best;
         if c < 0.3 {
-            // Not coherent yet (too few signal clicks among the noise): keep collecting.
-            if self.buffer.len() > 20 * self.cfg.acquire_detections {
-                self.buffer.drain(..self.cfg.acquire_detections);
+            // Not coherent yet (too few signal clicks among the noise): collect half as many
+            // again, up to a limit; beyond it forget the oldest third.
+            let cap = 20 * self.cfg.acquire_detections;
+            let n = self.buffer.len();
+            if n >= cap {
+                self.buffer.drain(..n / 3);
+                self.next_attempt = cap;
+            } else {
+                self.next_attempt = (n + n / 2).min(cap);
             }
             return None;
         }
@@ -200,6 +216,82 @@ impl QubitSync {
         }
         // No offset fits: the generator started earlier than assumed, or too much noise.
         self.buffer.drain(..self.cfg.acquire_detections / 2);
+        self.next_attempt = self.buffer.len() + (self.cfg.acquire_detections / 4).max(1);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn uniform(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Detections of pulses `first..` with a clock `offset` fast, one click per `every`
+    /// pulses on average, the right detector for the sent state but for `qber`, 30 ps of
+    /// jitter: (time ps, detector, pulse).
+    fn detections(s: &PatternSettings, first: i64, offset: f64, qber: f64, n: usize) -> Vec<(f64, u8, i64)> {
+        let mut rng = Rng(0x1234_5678_9ABC);
+        let period = 10_000.0 * (1.0 + offset);
+        let (mut out, mut p) = (Vec::new(), first);
+        while out.len() < n {
+            p += 1 + (rng.next() % 400) as i64;
+            let w = pg::slot_word(s, p as u64);
+            let bit = w.bit() ^ u8::from(rng.uniform() < qber);
+            let d = 2 * w.basis() as u8 + bit;
+            let jitter = 30.0 * (rng.uniform() + rng.uniform() + rng.uniform() - 1.5) * 2.0;
+            out.push((5.0e6 + (p - first) as f64 * period + jitter, d, p));
+        }
+        out
+    }
+
+    #[test]
+    fn acquires_period_phase_and_absolute_index_from_the_detections_alone() {
+        let s = PatternSettings::default();
+        let mut q = QubitSync::new(QubitSyncConfig::default());
+        // The generator started 1.2 ms (120,000 pulses) before the first detection.
+        let det = detections(&s, 120_000, 3e-5, 0.02, 5000);
+        let mut replay = None;
+        for &(t, d, _) in &det {
+            if let Some(r) = q.acquire(t, d, &s) {
+                replay = Some(r);
+                break;
+            }
+        }
+        let replay = replay.expect("acquired");
+        assert!(q.locked() && !replay.is_empty());
+        assert!((q.pulse_period_ps() - 10_000.3).abs() < 0.01, "period {}", q.pulse_period_ps());
+        for &(t, _, p) in &det {
+            let (i, r) = q.pulse_of(t).expect("indexed");
+            assert_eq!(i, p);
+            assert!(r.abs() < 200.0, "residual {r} ps");
+            q.track(i, r);
+        }
+    }
+
+    #[test]
+    fn noise_alone_never_locks_and_the_buffer_stays_bounded() {
+        let s = PatternSettings::default();
+        let cfg = QubitSyncConfig::default();
+        let mut q = QubitSync::new(cfg);
+        let mut rng = Rng(99);
+        let mut t = 0.0;
+        for _ in 0..50 * cfg.acquire_detections {
+            t += 1e6 * rng.uniform();
+            assert!(q.acquire(t, (rng.next() % 4) as u8, &s).is_none());
+        }
+        assert!(!q.locked());
+        assert!(q.buffer.len() <= 21 * cfg.acquire_detections, "{} buffered", q.buffer.len());
     }
 }
