@@ -21,6 +21,9 @@ const STATE: [&str; 4] = ["Z0", "Z1", "X0", "X1"];
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// Where the timing came from: "channel" (sync channel and frame marks) or "qubit"
+    /// (the detections alone).
+    pub sync: &'static str,
     /// The engine's state at the end.
     pub snapshot: Snapshot,
     /// Device time from the first to the last tag, s.
@@ -56,7 +59,12 @@ impl RunReport {
         let set_intensity_ratio = std::array::from_fn(|k| {
             (class_probability[k] > 0.0 && signal > 0.0).then(|| f64::from(pattern.dac_code[k]) / signal)
         });
+        let sync = match engine.config().sync {
+            crate::engine::SyncMode::Channel => "channel",
+            crate::engine::SyncMode::Qubit(_) => "qubit",
+        };
         RunReport {
+            sync,
             duration_s,
             channel_rate_hz,
             class_probability,
@@ -89,11 +97,15 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.snapshot;
         let c = &s.clock;
-        writeln!(
-            f,
-            "lock          {:?}: {} lock(s), {} frame slip(s); syncs {} accepted, {} rejected, {} missing",
-            s.lock, c.locks, c.frame_slips, c.syncs_accepted, c.syncs_rejected, c.syncs_missing
-        )?;
+        if self.sync == "qubit" {
+            writeln!(f, "lock          {:?} (qubit-based sync: from the detections alone)", s.lock)?;
+        } else {
+            writeln!(
+                f,
+                "lock          {:?}: {} lock(s), {} frame slip(s); syncs {} accepted, {} rejected, {} missing",
+                s.lock, c.locks, c.frame_slips, c.syncs_accepted, c.syncs_rejected, c.syncs_missing
+            )?;
+        }
         writeln!(
             f,
             "clock         rate offset {}, residual RMS {}",

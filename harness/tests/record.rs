@@ -146,6 +146,20 @@ fn replaying_a_recording_gives_the_same_counts_as_the_live_run() {
     assert!((20.0..500.0).contains(&fwhm), "arrival FWHM {fwhm} ps");
     let rate = json["channel_rate_hz"][4].as_f64().unwrap();
     assert!((rate - 1e4).abs() < 10.0, "sync rate {rate} Hz");
+    assert_eq!(json["sync"], "channel");
+    // Qubit-based sync on the same recording: no sync channel used, the same link seen.
+    let out = Command::new(bin).arg("replay").arg(&file).args(["--sync", "qubit", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let qubit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((qubit["sync"].as_str(), qubit["snapshot"]["lock"].as_str()), (Some("qubit"), Some("locked")));
+    let gated = |j: &serde_json::Value| j["snapshot"]["gated"].as_f64().unwrap();
+    assert!((gated(&qubit) / gated(&json) - 1.0).abs() < 0.05, "{} vs {} gated", gated(&qubit), gated(&json));
+    // A reader that goes away early (`| head`) ends the output quietly.
+    let mut child =
+        Command::new(bin).arg("replay").arg(&file).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&out.stderr));
     // dump reads our own files too.
     let out = Command::new(bin).arg("dump").arg(&file).args(["--limit", "5"]).output().unwrap();
     assert!(out.status.success());

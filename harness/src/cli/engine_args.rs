@@ -5,7 +5,8 @@
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use harness::engine::finite_key::Bound;
-use harness::engine::EngineConfig;
+use harness::engine::qubit_sync::QubitSyncConfig;
+use harness::engine::{EngineConfig, SyncMode};
 
 /// Flags of the engine.
 #[derive(Debug, Args)]
@@ -33,6 +34,20 @@ pub struct EngineArgs {
     /// Finite key: the concentration bound.
     #[arg(long, value_enum, default_value = "chernoff")]
     pub bound: BoundArg,
+    /// Where the timing comes from: the sync channel and frame marks, or the detections
+    /// alone (qubit-based sync, for links without a sync channel; sync tags are then only
+    /// counted).
+    #[arg(long, value_enum, default_value = "channel")]
+    pub sync: SyncArg,
+}
+
+/// The engine's timing source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncArg {
+    /// The sync channel and frame marks.
+    Channel,
+    /// The detections themselves (Calderaro et al. 2020).
+    Qubit,
 }
 
 /// The key basis.
@@ -96,6 +111,9 @@ impl EngineArgs {
             BoundArg::Hoeffding => Bound::Hoeffding,
             BoundArg::Chernoff => Bound::Chernoff,
         };
+        if self.sync == SyncArg::Qubit {
+            cfg.sync = SyncMode::Qubit(QubitSyncConfig { pulse_period_ps: period_ps, ..QubitSyncConfig::default() });
+        }
         Ok(())
     }
 }

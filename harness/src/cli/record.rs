@@ -225,21 +225,20 @@ fn record<T: TimeTagger + Send + 'static>(
     let (tags, events) = (writer.tags(), writer.events());
     writer.finish(&status).with_context(|| format!("closing {}", args.output.display()))?;
     let s = &report.last;
-    println!(
-        "recorded {} ({:?}): {tags} tags, {events} in-band events; lock {:?}, QBER Z {} X {}, {} sifted",
+    let text = format!(
+        "recorded {} ({:?}): {tags} tags, {events} in-band events; lock {:?}, QBER Z {} X {}, {} sifted\n\
+         tags={tags} events={events} gated={} sifted={} errors={}\n{}",
         args.output.display(),
         status,
         s.lock,
         s.qber[0].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
         s.qber[1].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
         s.counts.sifted.iter().flatten().sum::<u64>(),
-    );
-    println!(
-        "tags={tags} events={events} gated={} sifted={} errors={}",
         s.gated,
         s.counts.sifted.iter().flatten().sum::<u64>(),
-        s.counts.errors.iter().flatten().sum::<u64>()
+        s.counts.errors.iter().flatten().sum::<u64>(),
+        RunReport::of(&engine)
     );
-    print!("{}", RunReport::of(&engine));
+    super::emit(&text)?;
     Ok(if status == RunStatus::Complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -60,24 +60,23 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let report =
         pipeline::run(tagger, &mut engine, &PipelineConfig::default(), None, None, Arc::new(AtomicBool::new(false)));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&RunReport::of(&engine))?);
+        super::emit(&(serde_json::to_string_pretty(&RunReport::of(&engine))? + "\n"))?;
         return Ok(());
     }
     let s = &report.last;
-    println!(
-        "replayed {} (recorded run: {status}): {tags} tags; lock {:?}, QBER Z {} X {}",
+    let text = format!(
+        "replayed {} (recorded run: {status}): {tags} tags; lock {:?}, QBER Z {} X {}\n\
+         tags={} gated={} sifted={} errors={}\n{}",
         args.file.display(),
         s.lock,
         s.qber[0].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
         s.qber[1].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
-    );
-    println!(
-        "tags={} gated={} sifted={} errors={}",
         report.tags,
         s.gated,
         s.counts.sifted.iter().flatten().sum::<u64>(),
-        s.counts.errors.iter().flatten().sum::<u64>()
+        s.counts.errors.iter().flatten().sum::<u64>(),
+        RunReport::of(&engine)
     );
-    print!("{}", RunReport::of(&engine));
+    super::emit(&text)?;
     Ok(())
 }

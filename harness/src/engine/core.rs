@@ -402,13 +402,19 @@ impl Engine {
         self.stream.channel_tags[usize::from(ch & 7)] += 1;
         self.first_tag_ps.get_or_insert(t_ps);
         self.last_tag_ps = t_ps;
+        // (In qubit-sync mode sync and frame tags are counted, not used: the timing comes
+        // from the detections alone, as on a link without a sync channel.)
         if ch == self.cfg.sync_channel {
-            self.clock.sync(t);
-            self.note_state(t_ps);
+            if self.qubit.is_none() {
+                self.clock.sync(t);
+                self.note_state(t_ps);
+            }
             return;
         }
         if ch == self.cfg.frame_channel {
-            self.clock.frame(t);
+            if self.qubit.is_none() {
+                self.clock.frame(t);
+            }
             return;
         }
         let Some(d) = self.channel_to_detector[usize::from(ch & 7)] else { return };
