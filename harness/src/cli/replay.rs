@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use harness::engine::{Engine, EngineConfig};
+use harness::engine::{Engine, EngineConfig, Snapshot};
 use harness::pipeline::{self, PipelineConfig};
 use harness::report::RunReport;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::engine_args::EngineArgs;
 use recordings::replay::ReplayTagger;
@@ -57,8 +58,37 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let mut cfg = EngineConfig::new(pattern, pulse_rate_hz);
     args.engine.apply(&mut cfg, pulse_rate_hz)?;
     let mut engine = Engine::new(cfg);
-    let report =
-        pipeline::run(tagger, &mut engine, &PipelineConfig::default(), None, None, Arc::new(AtomicBool::new(false)));
+    // Progress from the engine's snapshots (~10 a second; on stderr, and only on a terminal).
+    let bar = ProgressBar::new(tags as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} replaying [{wide_bar}] {pos}/{len} tags  {msg}")
+            .expect("valid template"),
+    );
+    let (tx, rx) = crossbeam_channel::bounded::<Snapshot>(1);
+    let progress = {
+        let bar = bar.clone();
+        std::thread::spawn(move || {
+            for s in rx {
+                bar.set_position(s.channel_tags.iter().sum());
+                bar.set_message(format!(
+                    "lock {:?}, QBER Z {} X {}",
+                    s.lock,
+                    s.qber[0].map_or("-".into(), |q| format!("{:.2} %", 100.0 * q)),
+                    s.qber[1].map_or("-".into(), |q| format!("{:.2} %", 100.0 * q))
+                ));
+            }
+        })
+    };
+    let report = pipeline::run(
+        tagger,
+        &mut engine,
+        &PipelineConfig::default(),
+        None,
+        Some(tx),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let _ = progress.join();
+    bar.finish_and_clear();
     if args.json {
         super::emit(&(serde_json::to_string_pretty(&RunReport::of(&engine))? + "\n"))?;
         return Ok(());
