@@ -31,7 +31,10 @@ enum BenchWhat {
     /// Prints tags_per_s over an in-memory stream recorded from the simulated bench (3 dB,
     /// 100 MHz), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes in the same
     /// run, peak_rss_mib, and tags_per_s_by_simd: the engine with each build of its block
-    /// pass this CPU runs (plain, avx2, avx512).
+    /// pass this CPU runs (plain, avx2, avx512). Eleven rounds, each timing the engine, the
+    /// decoder and memcpy back to back: the figures are medians, ratio_to_memcpy the median
+    /// of the rounds' ratios, tags_per_s_min/max the slowest and fastest round (on a shared
+    /// machine they show how much the figures move).
     Engine {
         /// Seconds of device time to record.
         #[arg(long, default_value_t = 0.3)]
