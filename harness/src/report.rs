@@ -77,8 +77,8 @@ impl RunReport {
     }
 }
 
-/// A percentage with two decimals, or "-".
-fn pct(x: Option<f64>) -> String {
+/// A fraction as a percentage with two decimals ("1.23 %"), or "-" when not measured.
+pub fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |x| format!("{:.2} %", 100.0 * x))
 }
 

@@ -17,7 +17,7 @@ use drivers::transport::unix::UnixStreamLink;
 use drivers::transport::usb::UsbLink;
 use harness::engine::{Engine, EngineConfig};
 use harness::pipeline::{self, PipelineConfig, RecordItem};
-use harness::report::RunReport;
+use harness::report::{pct, RunReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use recordings::{RecordingWriter, RunMeta, RunStatus};
 
@@ -231,8 +231,8 @@ fn record<T: TimeTagger + Send + 'static>(
         args.output.display(),
         status,
         s.lock,
-        s.qber[0].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
-        s.qber[1].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
+        pct(s.qber[0]),
+        pct(s.qber[1]),
         s.counts.sifted.iter().flatten().sum::<u64>(),
         s.gated,
         s.counts.sifted.iter().flatten().sum::<u64>(),

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use harness::engine::{Engine, EngineConfig, Snapshot};
 use harness::pipeline::{self, PipelineConfig};
-use harness::report::RunReport;
+use harness::report::{pct, RunReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::engine_args::EngineArgs;
@@ -70,12 +70,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         std::thread::spawn(move || {
             for s in rx {
                 bar.set_position(s.channel_tags.iter().sum());
-                bar.set_message(format!(
-                    "lock {:?}, QBER Z {} X {}",
-                    s.lock,
-                    s.qber[0].map_or("-".into(), |q| format!("{:.2} %", 100.0 * q)),
-                    s.qber[1].map_or("-".into(), |q| format!("{:.2} %", 100.0 * q))
-                ));
+                bar.set_message(format!("lock {:?}, QBER Z {} X {}", s.lock, pct(s.qber[0]), pct(s.qber[1])));
             }
         })
     };
@@ -99,8 +94,8 @@ pub fn run(args: ReplayArgs) -> Result<()> {
          tags={} gated={} sifted={} errors={}\n{}",
         args.file.display(),
         s.lock,
-        s.qber[0].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
-        s.qber[1].map_or("-".into(), |q| format!("{:.2}%", 100.0 * q)),
+        pct(s.qber[0]),
+        pct(s.qber[1]),
         report.tags,
         s.gated,
         s.counts.sifted.iter().flatten().sum::<u64>(),
