@@ -6,10 +6,12 @@
 //! bench run the same driver code (DESIGN.md decision 4).
 #![warn(missing_docs)]
 
+pub mod channels;
 pub mod error;
 pub mod protocol;
 pub mod stream;
 
+pub use channels::{ChannelMap, DEFAULT_PULSE_RATE_HZ};
 pub use error::DriverError;
 pub mod pattern_gen;
 pub mod sim;

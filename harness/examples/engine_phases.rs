@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use drivers::protocol::tag_stream::{Decoder, TimeBase};
 use drivers::stream::TagBatch;
-use harness::engine::{Engine, EngineConfig};
+use engine::{Engine, EngineConfig};
 
 fn main() {
     let seconds: f64 = std::env::args().nth(1).map_or(0.3, |a| a.parse().expect("seconds"));

@@ -1,10 +1,11 @@
-//! qkdbench's top crate: the streaming engine, the pipeline around it, the recorder thread,
-//! the run report, the benchmarks and the CLI (in `main.rs`). The scenario runner and the
-//! TUI come with their issues; see docs/ and DESIGN.md for where they go.
+//! qkdbench's top crate: the settings, the session layer (devices or a recording through the
+//! pipeline, the engine and the recorder), the run report, the benchmarks and the CLI (in
+//! `main.rs`). docs/architecture.md says where each part lives and where new ones go.
 #![warn(missing_docs)]
 
 pub mod bench;
-pub mod engine;
 pub mod pipeline;
 pub mod recorder;
 pub mod report;
+pub mod session;
+pub mod settings;

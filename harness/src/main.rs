@@ -49,8 +49,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
 }
 
-fn main() -> Result<std::process::ExitCode> {
-    let cli = Cli::parse();
+/// Runs the command; every error reaches `main` with its exit code (docs/exit-codes.md).
+fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Keyrate(args) => return Ok(cli::keyrate::run(args)),
         Command::Dump(args) => return Ok(cli::dump::run(args)),
@@ -64,4 +64,21 @@ fn main() -> Result<std::process::ExitCode> {
         Command::Replay(args) => cli::replay::run(args),
     }?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The one place errors become exit codes: 0 success (and a reader that went away, as with
+/// `| head`), 1 a run cut short or a failed verdict, 2 bad input or usage (clap exits 2 on
+/// usage errors itself).
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = cli::exit_code(&e);
+            if code != 0 {
+                eprintln!("qkdbench: {e:#}");
+            }
+            std::process::ExitCode::from(code)
+        }
+    }
 }

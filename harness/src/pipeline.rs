@@ -1,8 +1,10 @@
 //! The live pipeline (DESIGN.md decision 6): a reader thread drains the tagger into a
 //! lock-free single-producer single-consumer ring; the engine, on the calling thread,
-//! processes each batch and hands it on over bounded channels to the recorder (blocking:
-//! never dropped) and to snapshot consumers such as the TUI (non-blocking: a consumer
-//! that lags gets the next snapshot instead; snapshots are views, not data).
+//! processes each batch and hands it on over a bounded channel to the recorder (blocking:
+//! never dropped). Live consumers (the TUI, a scenario's measurements, a progress bar) get
+//! an [`Update`] through an [`Observer`] on a timer, also while no batch arrives (a sync
+//! dropout must not freeze a live view): the snapshot, the windows closed since the last
+//! update, and the arrival histogram when the observer asks for it.
 //!
 //! Memory is bounded by the ring and the channel capacities. When the recorder lags, the
 //! engine waits, the ring fills, the reader stops reading, and the device's FIFO overflows:
@@ -13,14 +15,62 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::Sender;
 use drivers::stream::TagBatch;
 use drivers::time_tagger::{ReadState, TimeTagger};
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::HeapRb;
 
-use crate::engine::windows::WindowRecord;
-use crate::engine::{Engine, Snapshot};
+use engine::windows::WindowRecord;
+use engine::{Engine, Snapshot};
+
+/// What an observer tells the pipeline after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// End the run now, as if the stream had ended (e.g. a scenario's lock condition met).
+    Stop,
+}
+
+/// A live view of the run, sent on a timer.
+#[derive(Debug)]
+pub struct Update<'a> {
+    /// The engine's state now.
+    pub snapshot: &'a Snapshot,
+    /// Metric windows closed since the previous update, oldest first.
+    pub windows: &'a [WindowRecord],
+    /// The arrival-phase histogram (10 ps bins from -T/2, clicks per detector), when the
+    /// observer asked for it ([`Observer::wants_histogram`]).
+    pub histogram: Option<&'a [[u64; 4]]>,
+    /// Wall time since the pipeline started.
+    pub wall: Duration,
+    /// Tags the reader has read from the device so far (the engine may lag behind).
+    pub tags_read: u64,
+    /// True for the last update of the run (after the engine flushed).
+    pub last: bool,
+}
+
+/// A live consumer of a run. Every method does nothing by default, so an observer
+/// implements only what it needs (the model is ripgrep's `Sink`). Called on the engine's
+/// thread: keep it short, or hand the data to a thread of your own.
+pub trait Observer {
+    /// A live update (about every `PipelineConfig::update_interval`, and once at the end).
+    fn update(&mut self, _update: &Update<'_>) -> Flow {
+        Flow::Continue
+    }
+    /// Whether the next update should carry the arrival histogram (it is copied, so only
+    /// when someone draws it).
+    fn wants_histogram(&self) -> bool {
+        false
+    }
+}
+
+/// An observer that observes nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +102,8 @@ pub enum RecordItem {
 pub struct PipelineConfig {
     /// Batches the ring between reader and engine holds.
     pub ring_batches: usize,
-    /// How often a snapshot goes to the snapshot consumers and the recorder.
-    pub snapshot_interval: Duration,
+    /// How often a snapshot goes to the recorder and an update to the observer.
+    pub update_interval: Duration,
     /// Wait per device read.
     pub read_timeout: Duration,
 }
@@ -62,7 +112,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             ring_batches: 64,
-            snapshot_interval: Duration::from_millis(100),
+            update_interval: Duration::from_millis(100),
             read_timeout: Duration::from_millis(50),
         }
     }
@@ -79,8 +129,8 @@ pub struct PipelineReport {
     pub tags: u64,
     /// Times the reader found the ring full and had to wait (back-pressure).
     pub reader_waits: u64,
-    /// Snapshots a lagging snapshot consumer did not take.
-    pub snapshots_skipped: u64,
+    /// Updates sent to the observer.
+    pub updates: u64,
     /// The engine's final state.
     pub last: Snapshot,
 }
@@ -90,13 +140,14 @@ enum Msg {
     End(EndReason),
 }
 
-/// Runs the pipeline until the stream ends, the device fails or `stop` is set.
+/// Runs the pipeline until the stream ends, the device fails, `stop` is set or the observer
+/// says stop.
 pub fn run<T>(
     mut tagger: T,
     engine: &mut Engine,
     cfg: &PipelineConfig,
     recorder: Option<Sender<RecordItem>>,
-    snapshots: Option<Sender<Snapshot>>,
+    observer: &mut dyn Observer,
     stop: Arc<AtomicBool>,
 ) -> PipelineReport
 where
@@ -104,9 +155,15 @@ where
 {
     let (mut prod, mut cons) = HeapRb::<Msg>::new(cfg.ring_batches.max(2)).split();
     let waits = Arc::new(AtomicU64::new(0));
+    let read = Arc::new(AtomicU64::new(0));
     let reader_waits = waits.clone();
+    let tags_read = read.clone();
     let read_timeout = cfg.read_timeout;
     let stop_reader = stop.clone();
+    // Set when the observer has seen enough: the reader ends the stream as complete. (The
+    // caller's `stop` is left alone: it may outlive this run, e.g. across scenario phases.)
+    let halt = Arc::new(AtomicBool::new(false));
+    let halt_reader = halt.clone();
     let reader = thread::Builder::new()
         .name("tag-reader".into())
         .spawn(move || {
@@ -125,9 +182,14 @@ where
                     push(Msg::End(EndReason::Aborted));
                     return;
                 }
+                if halt_reader.load(Ordering::Relaxed) {
+                    push(Msg::End(EndReason::Complete));
+                    return;
+                }
                 let mut b = TagBatch::default();
                 let r = tagger.read_batch(&mut b, read_timeout);
                 if !b.is_empty() {
+                    read.fetch_add(b.len() as u64, Ordering::Relaxed);
                     push(Msg::Batch(b));
                 }
                 match r {
@@ -139,11 +201,34 @@ where
         })
         .expect("spawn the reader thread");
 
-    let (mut batches, mut tags, mut skipped) = (0u64, 0u64, 0u64);
-    let mut next_snapshot = Instant::now() + cfg.snapshot_interval;
+    let started = Instant::now();
+    let (mut batches, mut tags, mut updates) = (0u64, 0u64, 0u64);
+    let mut next_update = started + cfg.update_interval;
+    // Windows already handed to the recorder and to the observer.
     let mut windows_sent = 0u64;
+    let mut send_update = |engine: &Engine, windows_sent: &mut u64, last: bool| -> Flow {
+        let s = engine.snapshot();
+        let new: Vec<WindowRecord> = engine.windows_after(*windows_sent).cloned().collect();
+        *windows_sent = s.windows_closed;
+        if let Some(r) = &recorder {
+            let _ = r.send(RecordItem::Windows(new.clone()));
+            let _ = r.send(RecordItem::Snapshot(Box::new(s.clone())));
+        }
+        updates += 1;
+        let histogram = observer.wants_histogram().then(|| engine.histogram());
+        observer.update(&Update {
+            snapshot: &s,
+            windows: &new,
+            histogram,
+            wall: started.elapsed(),
+            tags_read: tags_read.load(Ordering::Relaxed),
+            last,
+        })
+    };
     let end = loop {
-        match cons.try_pop() {
+        let msg = cons.try_pop();
+        let idle = msg.is_none();
+        match msg {
             Some(Msg::Batch(b)) => {
                 engine.process(&b);
                 batches += 1;
@@ -152,45 +237,27 @@ where
                     // Blocking: the recorder never loses data; its lag becomes back-pressure.
                     let _ = r.send(RecordItem::Batch(b));
                 }
-                if Instant::now() >= next_snapshot {
-                    next_snapshot += cfg.snapshot_interval;
-                    let s = engine.snapshot();
-                    if let Some(r) = &recorder {
-                        let _ = r.send(RecordItem::Windows(engine.windows_after(windows_sent).cloned().collect()));
-                        windows_sent = s.windows_closed;
-                        let _ = r.send(RecordItem::Snapshot(Box::new(s.clone())));
-                    }
-                    if let Some(tx) = &snapshots {
-                        if let Err(TrySendError::Full(_)) = tx.try_send(s) {
-                            skipped += 1;
-                        }
-                    }
-                }
             }
             Some(Msg::End(reason)) => break reason,
-            None => thread::sleep(Duration::from_micros(50)),
+            None => {}
+        }
+        // On the timer, batch or not: a live view keeps moving through a dropout.
+        if Instant::now() >= next_update {
+            next_update = Instant::now() + cfg.update_interval;
+            if send_update(engine, &mut windows_sent, false) == Flow::Stop {
+                halt.store(true, Ordering::Relaxed);
+            }
+        }
+        if idle {
+            thread::sleep(Duration::from_micros(50));
         }
     };
     let _ = reader.join();
     engine.flush();
+    send_update(engine, &mut windows_sent, true);
     let last = engine.snapshot();
     if let Some(r) = &recorder {
-        let _ = r.send(RecordItem::Windows(engine.windows_after(windows_sent).cloned().collect()));
-        let _ = r.send(RecordItem::Snapshot(Box::new(last.clone())));
         let _ = r.send(RecordItem::End(end.clone()));
     }
-    if let Some(tx) = &snapshots {
-        // Never block on a view: a consumer that is not reading misses it, counted.
-        if let Err(TrySendError::Full(_)) = tx.try_send(last.clone()) {
-            skipped += 1;
-        }
-    }
-    PipelineReport {
-        end,
-        batches,
-        tags,
-        reader_waits: reader_waits.load(Ordering::Relaxed),
-        snapshots_skipped: skipped,
-        last,
-    }
+    PipelineReport { end, batches, tags, reader_waits: reader_waits.load(Ordering::Relaxed), updates, last }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use crossbeam_channel::Receiver;
 use recordings::{MetricsRow, RecordingError, RecordingWriter, RunStatus, WindowRow};
 
-use crate::engine::clock::LockState;
-use crate::engine::finite_key::Bound;
-use crate::engine::windows::WindowRecord;
-use crate::engine::{EngineConfig, Snapshot, SyncMode};
 use crate::pipeline::{EndReason, RecordItem};
+use engine::clock::LockState;
+use engine::finite_key::Bound;
+use engine::windows::WindowRecord;
+use engine::{EngineConfig, Snapshot, SyncMode};
 
 /// The engine's settings as structured values for a recording's `/config` group.
 pub fn engine_config_values(c: &EngineConfig) -> Vec<(String, recordings::ConfigValue)> {
@@ -20,9 +20,9 @@ pub fn engine_config_values(c: &EngineConfig) -> Vec<(String, recordings::Config
     let list = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
     vec![
         ("engine.gate_width_ps".to_string(), Float(c.gate_width_ps)),
-        ("engine.detector_channels_hvda".into(), Text(list(&c.detector_channels))),
-        ("engine.sync_channel".into(), Int(i64::from(c.sync_channel))),
-        ("engine.frame_channel".into(), Int(i64::from(c.frame_channel))),
+        ("engine.detector_channels_hvda".into(), Text(list(&c.channels.detectors_hvda))),
+        ("engine.sync_channel".into(), Int(i64::from(c.channels.sync))),
+        ("engine.frame_channel".into(), Int(i64::from(c.channels.frame))),
         ("engine.window_pulses".into(), Int(c.window_pulses)),
         (
             "engine.sync_mode".into(),

@@ -7,9 +7,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::engine::characterise::Characterisation;
-use crate::engine::finite_key::KeyRateOutput;
-use crate::engine::{Engine, Snapshot};
+use engine::characterise::Characterisation;
+use engine::finite_key::KeyRateOutput;
+use engine::{Engine, Snapshot};
 
 /// Names of the intensity classes as the pattern generator numbers them.
 const CLASS: [&str; 4] = ["signal", "decoy", "vacuum", "class 3"];
@@ -37,6 +37,9 @@ pub struct RunReport {
     /// Intensity of each class relative to the signal class, as set (DAC codes through a
     /// linear modulator): compare with `characterisation.intensity_ratio`.
     pub set_intensity_ratio: [Option<f64>; 4],
+    /// The mean photon numbers of classes 0-2 the finite key was computed with (the
+    /// generator's settings).
+    pub key_mu: [f64; 3],
     /// Finite-key result for the whole run, with every intermediate bound (None: the
     /// counts certify no single-photon events yet).
     pub key: Option<KeyRateOutput>,
@@ -60,8 +63,8 @@ impl RunReport {
             (class_probability[k] > 0.0 && signal > 0.0).then(|| f64::from(pattern.dac_code[k]) / signal)
         });
         let sync = match engine.config().sync {
-            crate::engine::SyncMode::Channel => "channel",
-            crate::engine::SyncMode::Qubit(_) => "qubit",
+            engine::SyncMode::Channel => "channel",
+            engine::SyncMode::Qubit(_) => "qubit",
         };
         RunReport {
             sync,
@@ -70,6 +73,7 @@ impl RunReport {
             class_probability,
             qber_by_class,
             set_intensity_ratio,
+            key_mu: engine.config().key.mu,
             key: engine.run_key(),
             characterisation: engine.characterise(),
             snapshot,

@@ -8,9 +8,9 @@ use drivers::sim::optics::Cause;
 use drivers::sim::{self, BenchConfig, ChannelModel, Fault, Fidelity, OpticsConfig};
 use drivers::stream::TagBatch;
 use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
-use harness::engine::clock::LockState;
-use harness::engine::sift::{sift_pulse, SiftCounts};
-use harness::engine::{Engine, EngineConfig};
+use engine::clock::LockState;
+use engine::sift::{sift_pulse, SiftCounts};
+use engine::{Engine, EngineConfig};
 use rtl::model::pattern_gen::PatternSettings;
 
 struct Run {
@@ -350,8 +350,8 @@ fn windows_partition_the_run_and_the_run_key_uses_all_counts() {
 
 #[test]
 fn qubit_based_sync_locks_within_two_seconds_at_35_db_without_a_sync_channel() {
-    use harness::engine::qubit_sync::QubitSyncConfig;
-    use harness::engine::SyncMode;
+    use engine::qubit_sync::QubitSyncConfig;
+    use engine::SyncMode;
     let mut optics = quiet(35.0);
     optics.tagger_clock_ppm = -7.0;
     optics.background_rate_hz = 200.0;
@@ -360,11 +360,11 @@ fn qubit_based_sync_locks_within_two_seconds_at_35_db_without_a_sync_channel() {
     }
     let r = bench(optics, &PatternConfig::default(), 4.0);
     let mut cfg = EngineConfig::new(r.settings, 100e6);
-    cfg.sync = SyncMode::Qubit(QubitSyncConfig::default());
+    cfg.sync = SyncMode::Qubit(QubitSyncConfig::new(cfg.clock.pulse_period_ps));
     cfg.log_assignments = true;
     // Hide the sync and frame channels from the engine: it must do without them.
-    cfg.sync_channel = 6;
-    cfg.frame_channel = 7;
+    cfg.channels.sync = 6;
+    cfg.channels.frame = 7;
     let mut e = Engine::new(cfg);
     for b in &r.batches {
         e.process(b);

@@ -1,7 +1,7 @@
 //! The finite-key evaluation against an independent, 50-digit evaluation of the published
 //! equations (tests/vectors/finite_key.py), and `qkdbench keyrate` as a user runs it.
 
-use harness::engine::finite_key::KeyRateInput;
+use engine::finite_key::KeyRateInput;
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {

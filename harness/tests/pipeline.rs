@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use drivers::pattern_gen::PatternConfig;
+use drivers::protocol::tag_stream::TimeBase;
 use drivers::sim::{self, BenchConfig, ChannelModel, Fault, Fidelity, OpticsConfig};
 use drivers::stream::TagBatch;
 use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
-use harness::engine::{Engine, EngineConfig};
-use harness::pipeline::{self, EndReason, PipelineConfig, RecordItem};
+use drivers::DriverError;
+use engine::{Engine, EngineConfig};
+use harness::pipeline::{self, EndReason, Flow, NoObserver, Observer, PipelineConfig, RecordItem, Update};
 
 fn devices(faults: Vec<Fault>) -> (sim::SimDevices, EngineConfig) {
     let optics =
@@ -60,9 +62,9 @@ fn pipeline_matches_the_engine_alone_and_the_recorder_gets_every_tag() {
         }
         (tags, end)
     });
-    let (stx, _srx) = crossbeam_channel::bounded(1); // nobody reads snapshots: they are skipped, not queued
-    let cfg = PipelineConfig { ring_batches: 4, snapshot_interval: Duration::from_millis(1), ..Default::default() };
-    let report = pipeline::run(dev.tagger, &mut engine, &cfg, Some(rtx), Some(stx), Arc::new(AtomicBool::new(false)));
+    let cfg = PipelineConfig { ring_batches: 4, update_interval: Duration::from_millis(1), ..Default::default() };
+    let report =
+        pipeline::run(dev.tagger, &mut engine, &cfg, Some(rtx), &mut NoObserver, Arc::new(AtomicBool::new(false)));
     let (recorded, end) = recorder.join().unwrap();
     assert_eq!(report.end, EndReason::Complete);
     assert_eq!(end, Some(EndReason::Complete));
@@ -81,7 +83,7 @@ fn a_vanished_device_ends_the_run_with_its_name() {
         &mut engine,
         &PipelineConfig::default(),
         None,
-        None,
+        &mut NoObserver,
         Arc::new(AtomicBool::new(false)),
     );
     match report.end {
@@ -89,4 +91,117 @@ fn a_vanished_device_ends_the_run_with_its_name() {
         other => panic!("expected a device error, got {other:?}"),
     }
     assert!(report.tags > 0, "what came before the loss was processed");
+}
+
+/// A tagger that delivers its batches, then nothing for `silence` (a sync and signal
+/// dropout, or a stalled link), then ends. A fake of one layer: it tests the pipeline's timer.
+struct SilentTagger {
+    batches: Vec<TagBatch>,
+    silence: Duration,
+    quiet_since: Option<std::time::Instant>,
+}
+
+impl TimeTagger for SilentTagger {
+    fn configure(&mut self, _: &TaggerConfig) -> Result<TimeBase, DriverError> {
+        Ok(TimeBase { coarse_period_ps: 10_000, fine_bins: 1000 })
+    }
+    fn start(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
+    fn read_batch(&mut self, out: &mut TagBatch, timeout: Duration) -> Result<ReadState, DriverError> {
+        if let Some(mut b) = self.batches.pop() {
+            out.append(&mut b);
+            return Ok(ReadState::Streaming);
+        }
+        let since = *self.quiet_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= self.silence {
+            return Ok(ReadState::Ended);
+        }
+        std::thread::sleep(timeout.min(Duration::from_millis(5)));
+        Ok(ReadState::Streaming)
+    }
+}
+
+#[derive(Default)]
+struct Counting {
+    updates: Vec<(Duration, bool)>,
+    windows: usize,
+    histograms: usize,
+}
+
+impl Observer for Counting {
+    fn update(&mut self, u: &Update<'_>) -> Flow {
+        self.updates.push((u.wall, u.last));
+        self.windows += u.windows.len();
+        self.histograms += usize::from(u.histogram.is_some());
+        Flow::Continue
+    }
+    fn wants_histogram(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn updates_keep_coming_on_the_timer_while_no_batch_arrives() {
+    let (mut dev, cfg) = devices(vec![]);
+    let mut batches = Vec::new();
+    loop {
+        let mut b = TagBatch::default();
+        let st = dev.tagger.read_batch(&mut b, Duration::from_secs(1)).unwrap();
+        batches.push(b);
+        if st == ReadState::Ended {
+            break;
+        }
+    }
+    batches.reverse();
+    let tagger = SilentTagger { batches, silence: Duration::from_millis(600), quiet_since: None };
+    let mut engine = Engine::new(cfg);
+    let mut obs = Counting::default();
+    let pcfg = PipelineConfig { update_interval: Duration::from_millis(20), ..Default::default() };
+    let report = pipeline::run(tagger, &mut engine, &pcfg, None, &mut obs, Arc::new(AtomicBool::new(false)));
+    assert_eq!(report.end, EndReason::Complete);
+    // 600 ms of silence at 20 ms: about 30 updates with no batch at all (at least 15 on a
+    // loaded machine), then exactly one last update.
+    let timer_updates = obs.updates.iter().filter(|(_, last)| !last).count();
+    assert!(timer_updates >= 15, "only {timer_updates} updates during 600 ms of silence");
+    assert_eq!(obs.updates.iter().filter(|(_, last)| *last).count(), 1);
+    assert!(obs.updates.last().unwrap().1, "the last update comes last");
+    assert_eq!(obs.windows as u64, engine.snapshot().windows_closed, "every closed window reached the observer once");
+    assert_eq!(obs.histograms, obs.updates.len(), "the histogram came with every update it was asked for");
+}
+
+struct StopWhenLocked;
+
+impl Observer for StopWhenLocked {
+    fn update(&mut self, u: &Update<'_>) -> Flow {
+        if u.snapshot.lock == engine::clock::LockState::Locked {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+#[test]
+fn an_observer_can_end_the_run_as_complete_without_touching_the_callers_stop() {
+    let optics =
+        OpticsConfig { channel: ChannelModel::Constant { loss_db: 12.0, range_km: 0.0 }, ..Default::default() };
+    let mut dev =
+        sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: None }).unwrap();
+    let settings =
+        dev.pattern_gen.configure(&PatternConfig { sync_period_pulses: 1000, ..Default::default() }).unwrap();
+    dev.tagger.configure(&TaggerConfig::default()).unwrap();
+    dev.tagger.link_mut().realtime = true;
+    dev.tagger.start().unwrap();
+    dev.pattern_gen.start().unwrap();
+    let mut engine = Engine::new(EngineConfig::new(settings, 100e6));
+    let stop = Arc::new(AtomicBool::new(false));
+    let pcfg = PipelineConfig { update_interval: Duration::from_millis(10), ..Default::default() };
+    let report = pipeline::run(dev.tagger, &mut engine, &pcfg, None, &mut StopWhenLocked, stop.clone());
+    assert_eq!(report.end, EndReason::Complete);
+    assert_eq!(report.last.lock, engine::clock::LockState::Locked);
+    assert!(!stop.load(std::sync::atomic::Ordering::Relaxed), "the caller's stop flag is the caller's");
 }

@@ -63,8 +63,10 @@ lc = f["lock_changes"]
 assert lc["state"][0] == 1 and lc["time_ps"].attrs["unit"] == "ps", "the first lock is recorded"
 assert f.attrs["scenario"] == "" and f.attrs["verdict"] == ""
 cfg = f["config"].attrs
-assert cfg["bench.loss_db"] == 15.0 and cfg["duration_s"] == 1.0 and cfg["engine.gate_width_ps"] == 1000.0, dict(cfg)
+assert cfg["bench.channel.loss_db"] == 15.0 and cfg["generator.pulse_rate_hz"] == 1e8 and cfg["duration_s"] == 1.0 and cfg["engine.gate_width_ps"] == 1000.0, dict(cfg)
 assert f.attrs["pulse_rate_hz"] == 1e8
+p = f["pattern"].attrs
+assert list(p["mu"]) == [0.8, 0.1, 0.0] and p["mu_full_scale"] == 1.0, dict(p)
 print(len(t), len(c), len(f["events/kind"]), int(f.attrs["tag_count"]), sorted(set(c[:].tolist())), "sifted", int(m["sifted_z"][-1] + m["sifted_x"][-1]))
 "#,
         path = file.to_str().unwrap()
@@ -211,4 +213,46 @@ fn engine_flags_out_of_range_exit_2_naming_the_flag() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(flag), "{err}");
     }
+}
+
+#[test]
+fn replay_analyses_a_recording_with_the_settings_it_was_recorded_with() {
+    let file = scratch("settings.h5");
+    let bin = env!("CARGO_BIN_EXE_qkdbench");
+    // Non-default engine settings and intensities: a replay without flags must reproduce
+    // the live counts exactly, and the key must use the recorded intensities.
+    let live = Command::new(bin)
+        .args(["record", "--duration", "1s", "--loss-db", "14", "--gate-width-ps", "400", "--window-ms", "50"])
+        .args(["--mu", "0.6,0.15,0", "--key-basis", "z", "--bound", "hoeffding", "--json", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    let live: serde_json::Value = serde_json::from_slice(&live.stdout).expect("record --json prints one object");
+    assert_eq!(live["status"], "complete");
+    let replay = Command::new(bin).arg("replay").arg(&file).arg("--json").output().unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(replay.stderr.is_empty() || !String::from_utf8_lossy(&replay.stderr).contains("from the flag"));
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    for field in ["gated", "outside_gate", "windows_closed", "key_length_bits"] {
+        assert_eq!(live["report"]["snapshot"][field], replay["snapshot"][field], "{field}");
+    }
+    assert_eq!(live["report"]["snapshot"]["counts"], replay["snapshot"]["counts"]);
+    assert_eq!(live["report"]["key"], replay["key"], "the same key from the same intensities and bound");
+    assert_eq!(replay["key_mu"], serde_json::json!([0.6, 0.15, 0.0]));
+    assert_eq!(live["report"]["key_mu"], serde_json::json!([0.6, 0.15, 0.0]));
+    // 50 ms windows over 1 s: about 20 (the live run's own count, exactly).
+    let windows = replay["snapshot"]["windows_closed"].as_u64().unwrap();
+    assert!((19..=21).contains(&windows), "{windows} windows of 50 ms in 1 s");
+    // A flag overrides one recorded setting, and says so.
+    let wide = Command::new(bin).arg("replay").arg(&file).args(["--gate-width-ps", "1000", "--json"]).output().unwrap();
+    assert!(wide.status.success(), "{}", String::from_utf8_lossy(&wide.stderr));
+    let err = String::from_utf8_lossy(&wide.stderr);
+    assert!(err.contains("gate_width_ps") && err.contains("400"), "the override is reported: {err}");
+    let wide: serde_json::Value = serde_json::from_slice(&wide.stdout).unwrap();
+    assert!(
+        wide["snapshot"]["gated"].as_u64() > live["report"]["snapshot"]["gated"].as_u64(),
+        "a wider gate keeps more detections"
+    );
+    assert_eq!(wide["notes"].as_array().map(Vec::len), Some(1));
 }

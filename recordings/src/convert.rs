@@ -128,6 +128,10 @@ fn to_recording(
         time_base,
         compression,
         scenario_text: None,
+        pattern_mu: match &src {
+            EventSource::Recording(r) => r.pattern_mu.clone().map(|mu| (mu, r.mu_full_scale.unwrap_or(f64::NAN))),
+            _ => None,
+        },
         pulse_rate_hz: src.pulse_rate_hz(),
         config: vec![
             ("input".into(), ConfigValue::Text(input.display().to_string())),

@@ -10,7 +10,7 @@ use rtl::model::pattern_gen::PatternSettings;
 
 use crate::error::RecordingError;
 use crate::event::{Event, EventKind};
-use crate::writer::{event_kind, SCHEMA_VERSION};
+use crate::writer::{event_kind, ConfigValue, SCHEMA_VERSION};
 
 /// An open recording.
 #[derive(Debug)]
@@ -31,10 +31,43 @@ pub struct Recording {
     pub pattern: Option<PatternSettings>,
     /// The transmitter's nominal pulse rate, Hz, if recorded.
     pub pulse_rate_hz: Option<f64>,
+    /// The intensities as set (`/pattern/mu`), if recorded (schema 1 files before it have
+    /// only the DAC codes).
+    pub pattern_mu: Option<Vec<f64>>,
+    /// The modulator calibration (`/pattern/mu_full_scale`), if recorded.
+    pub mu_full_scale: Option<f64>,
+    /// The structured run configuration (`/config`), every attribute, in name order.
+    pub config: Vec<(String, ConfigValue)>,
 }
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
     RecordingError::Format { path: path.into(), offset: 0, reason: format!("{what}: {reason}") }
+}
+
+/// Every attribute of `/config` (none when the group is absent), in name order.
+fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
+    use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
+    let Ok(g) = file.group("config") else { return Ok(Vec::new()) };
+    let mut names = g.attr_names()?;
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let a = g.attr(&name)?;
+        let v = match a.dtype()?.to_descriptor()? {
+            TypeDescriptor::Unsigned(IntSize::U1) => ConfigValue::Bool(a.read_scalar::<u8>()? != 0),
+            TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => ConfigValue::Int(a.read_scalar::<i64>()?),
+            TypeDescriptor::Float(FloatSize::U4) | TypeDescriptor::Float(FloatSize::U8) => {
+                ConfigValue::Float(a.read_scalar::<f64>()?)
+            }
+            TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii => {
+                ConfigValue::Text(a.read_scalar::<VarLenUnicode>()?.as_str().to_string())
+            }
+            // Other types (a tool's own additions) are not part of the schema: skipped.
+            _ => continue,
+        };
+        out.push((name, v));
+    }
+    Ok(out)
 }
 
 impl Recording {
@@ -125,7 +158,15 @@ impl Recording {
                 frame_period: *v("frame_period")?.first()? as u32,
             })
         });
+        let pattern_group = file.group("pattern").ok();
+        let pattern_mu = pattern_group.as_ref().and_then(|g| g.attr("mu").and_then(|a| a.read_raw::<f64>()).ok());
+        let mu_full_scale =
+            pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
+        let config = read_config(&file).map_err(|e| fmt(path, "group /config", e))?;
         Ok(Recording {
+            pattern_mu,
+            mu_full_scale,
+            config,
             path: path.into(),
             time_ps,
             channel,

@@ -31,6 +31,10 @@ pub struct RunMeta {
     pub config_text: String,
     /// Generator settings needed to compute symbol(i) (written to the `/pattern` group).
     pub pattern: Option<rtl::model::pattern_gen::PatternSettings>,
+    /// The mean photon number of each intensity class as set (`/pattern/mu`; the finite key
+    /// is computed with these), and the modulator calibration that turned them into DAC
+    /// codes (`/pattern/mu_full_scale`), when the run had a pattern generator.
+    pub pattern_mu: Option<(Vec<f64>, f64)>,
     /// Coarse period and fine bins of the tagger, ps and count.
     pub time_base: (u32, u16),
     /// Compression of the datasets.
@@ -231,6 +235,13 @@ impl RecordingWriter {
             w("pol_map", &[u64::from(p.pol_map)]).map_err(e("pattern/pol_map"))?;
             w("sync_period", &[u64::from(p.sync_period)]).map_err(e("pattern/sync_period"))?;
             w("frame_period", &[u64::from(p.frame_period)]).map_err(e("pattern/frame_period"))?;
+            if let Some((mu, full_scale)) = &meta.pattern_mu {
+                g.new_attr::<f64>().shape(mu.len()).create("mu").and_then(|a| a.write(mu)).map_err(e("pattern/mu"))?;
+                g.new_attr::<f64>()
+                    .create("mu_full_scale")
+                    .and_then(|a| a.write_scalar(full_scale))
+                    .map_err(e("pattern/mu_full_scale"))?;
+            }
         }
         file.new_attr::<u32>()
             .create("coarse_period_ps")
@@ -473,4 +484,12 @@ impl RecordingWriter {
         drop(self);
         std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|source| RecordingError::Io { path, source })
     }
+}
+
+/// Writes `verdict` into the `verdict` attribute of a finished recording (a scenario decides
+/// its verdict after the run's file is closed).
+pub fn write_verdict(path: &Path, verdict: &str) -> Result<(), RecordingError> {
+    let file = File::open_rw(path).map_err(|e| h5(path, "opening for the verdict", e))?;
+    file.attr("verdict").and_then(|a| a.write_scalar(&text(verdict))).map_err(|e| h5(path, "verdict", e))?;
+    file.close().map_err(|e| h5(path, "closing after the verdict", e))
 }

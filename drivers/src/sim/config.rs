@@ -31,7 +31,7 @@ pub struct SourceConfig {
 impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
-            pulse_rate_hz: 100e6,
+            pulse_rate_hz: crate::DEFAULT_PULSE_RATE_HZ,
             mu_full_scale: 1.0,
             class_mu_factor: [1.0; 4],
             intensity_noise_rel: 0.0,
@@ -224,10 +224,10 @@ impl OpticsConfig {
     }
 }
 
-/// Tagger channel of the sync.
-pub const SYNC_CHANNEL: u8 = 4;
+/// Tagger channel of the sync (the bench's wiring, [`crate::ChannelMap::BENCH`]).
+pub const SYNC_CHANNEL: u8 = crate::ChannelMap::BENCH.sync;
 /// Tagger channel of the frame mark.
-pub const FRAME_CHANNEL: u8 = 5;
+pub const FRAME_CHANNEL: u8 = crate::ChannelMap::BENCH.frame;
 
 impl OpticsConfig {
     /// Checks the settings; the message names the field.

@@ -12,8 +12,8 @@ use drivers::transport::{StreamLink, StreamRead};
 use serde::Serialize;
 
 use super::time_at_least;
-use crate::engine::fast::{self, Simd};
-use crate::engine::{Engine, EngineConfig};
+use engine::{best_simd, limit_simd, Simd};
+use engine::{Engine, EngineConfig};
 
 /// Results of `qkdbench bench engine`.
 #[derive(Debug, Serialize)]
@@ -134,7 +134,7 @@ pub fn run(seconds: f64) -> EngineBench {
         });
         (calls as usize * bytes.len() / 4) as f64 / secs
     };
-    let best = fast::best_simd();
+    let best = best_simd();
     let levels: Vec<Simd> = [Simd::Plain, Simd::Avx2, Simd::Avx512].into_iter().filter(|&l| l <= best).collect();
     let mut by_level = vec![Vec::new(); levels.len()];
     let (mut engine, mut decode, mut memcpy, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -142,7 +142,7 @@ pub fn run(seconds: f64) -> EngineBench {
     let (_, stream_tags, gated, block_pass) = engine_pass();
     for _ in 0..ROUNDS {
         for (i, &level) in levels.iter().enumerate() {
-            fast::limit_simd(level);
+            limit_simd(level);
             by_level[i].push(engine_pass().0);
         }
         let e = *by_level.last().expect("the best level").last().expect("one pass");
@@ -152,7 +152,7 @@ pub fn run(seconds: f64) -> EngineBench {
         memcpy.push(m);
         ratio.push(e / m);
     }
-    fast::limit_simd(best);
+    limit_simd(best);
     let tags_per_s_by_simd =
         levels.iter().zip(by_level).map(|(l, v)| (format!("{l:?}").to_lowercase(), median(v))).collect();
     let (lo, hi) = engine.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));

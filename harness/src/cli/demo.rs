@@ -1,16 +1,19 @@
 //! `qkdbench demo`: a satellite pass on the simulated bench, through the real drivers and
-//! the engine, with the finite-key length at the end.
+//! the engine (one session), with the finite-key length at the end.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use drivers::pattern_gen::PatternConfig;
-use drivers::sim::{self, BenchConfig, ChannelModel, CircularOrbit, Fidelity, OpticsConfig, PassProfile};
-use drivers::stream::TagBatch;
-use drivers::time_tagger::{ReadState, TaggerConfig, TimeTagger};
-use harness::engine::{Engine, EngineConfig, Snapshot};
+use drivers::sim::ChannelModel;
+use harness::pipeline::{Flow, Observer, PipelineConfig, Update};
+use harness::session::{self, RunPlan};
+use harness::settings::{ChannelKind, ChannelSettings, Settings};
+
+use super::session_error;
 
 /// Arguments of `qkdbench demo`.
 #[derive(Debug, Args)]
@@ -19,87 +22,123 @@ pub struct DemoArgs {
     /// without them a 500 km circular orbit is flown.
     #[arg(long, default_value = "../shared/data/passes")]
     pass: PathBuf,
-    /// Print a status line every this many seconds of device time.
-    #[arg(long, default_value_t = 20.0)]
+    /// Print a status line every this many seconds of device time (at least 0.1).
+    #[arg(long, value_name = "S", default_value_t = 20.0)]
     every_s: f64,
 }
 
-fn line(t_s: f64, range_km: f64, s: &Snapshot, prev: &Snapshot, dt: f64) {
-    let sifted = |x: &Snapshot| -> u64 { x.counts.sifted.iter().flatten().sum() };
-    let rate = (sifted(s) - sifted(prev)) as f64 / dt;
-    // QBER over this window, from the difference of the cumulative counts.
-    let window_qber = |b: usize| {
-        let n: u64 = (0..4).map(|k| s.counts.sifted[k][b] - prev.counts.sifted[k][b]).sum();
-        let e: u64 = (0..4).map(|k| s.counts.errors[k][b] - prev.counts.errors[k][b]).sum();
-        if n == 0 {
-            "  -   ".to_string()
-        } else {
-            format!("{:5.2}%", 100.0 * e as f64 / n as f64)
+/// Prints a line per `every_s` of device time from the engine's metric windows (exact
+/// device-time intervals, whatever the wall-clock pace).
+struct Lines {
+    channel: ChannelModel,
+    every_s: f64,
+    /// Length of a metrics window, s (a whole number of pulses).
+    window_s: f64,
+    pulse_rate_hz: f64,
+    next_print_s: f64,
+    sifted: [u64; 2],
+    errors: [u64; 2],
+    since_s: f64,
+}
+
+impl Lines {
+    fn line(&mut self, t_s: f64, u: &Update<'_>) {
+        let dt = (t_s - self.since_s).max(1e-9);
+        let n: u64 = self.sifted.iter().sum();
+        let q = |b: usize| {
+            if self.sifted[b] == 0 {
+                "  -   ".to_string()
+            } else {
+                format!("{:5.2}%", 100.0 * self.errors[b] as f64 / self.sifted[b] as f64)
+            }
+        };
+        let s = u.snapshot;
+        println!(
+            "t {t_s:6.1} s  range {:7.1} km  {:<8}  pulse rate offset {:+.2e}  sifted {:6.2} kbit/s  QBER Z {} X {}",
+            self.channel.range_km(t_s),
+            format!("{:?}", s.lock).to_lowercase(),
+            s.rate_offset,
+            n as f64 / dt / 1e3,
+            q(0),
+            q(1),
+        );
+        self.sifted = [0; 2];
+        self.errors = [0; 2];
+        self.since_s = t_s;
+    }
+}
+
+impl Observer for Lines {
+    fn update(&mut self, u: &Update<'_>) -> Flow {
+        for w in u.windows {
+            let end_s = (w.index + 1) as f64 * self.window_s;
+            while end_s > self.next_print_s + 1e-9 {
+                let t = self.next_print_s;
+                self.line(t, u);
+                self.next_print_s += self.every_s;
+            }
+            for b in 0..2 {
+                self.sifted[b] += w.counts.sifted.iter().map(|k| k[b]).sum::<u64>();
+                self.errors[b] += w.counts.errors.iter().map(|k| k[b]).sum::<u64>();
+            }
         }
-    };
-    println!(
-        "t {t_s:6.1} s  range {range_km:7.1} km  {:<8}  pulse rate offset {:+.2e}  sifted {:6.2} kbit/s  QBER Z {} X {}",
-        format!("{:?}", s.lock).to_lowercase(),
-        s.rate_offset,
-        rate / 1e3,
-        window_qber(0),
-        window_qber(1),
-    );
+        if u.last {
+            let end_s = (u.snapshot.last_pulse + 1) as f64 / self.pulse_rate_hz;
+            self.line(end_s.max(self.since_s), u);
+        }
+        Flow::Continue
+    }
 }
 
 /// Runs `qkdbench demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
-    let (name, channel) = match PassProfile::micius_2017(&args.pass) {
-        Ok(p) => {
-            ("the Micius pass of Liao et al. 2017 (274 s, 1196 -> 645 -> 1189 km)".to_string(), ChannelModel::Pass(p))
+    if !(args.every_s.is_finite() && args.every_s >= 0.1) {
+        bail!(super::Exit { code: 2, message: format!("--every-s {}: must be at least 0.1", args.every_s) });
+    }
+    let mut settings = Settings::default();
+    let pass = ChannelSettings::micius_pass(&args.pass);
+    let name = match pass.model() {
+        Ok(_) => {
+            settings.bench.channel = pass;
+            "the Micius pass of Liao et al. 2017 (274 s, 1196 -> 645 -> 1189 km)".to_string()
         }
         Err(e) => {
-            eprintln!("({e}; flying a circular orbit instead)");
-            let o = CircularOrbit {
-                altitude_km: 500.0,
-                max_elevation_deg: 60.0,
-                min_elevation_deg: 10.0,
-                loss_at_zenith_db: 28.0,
-                atmosphere_db: 1.0,
-            };
-            ("a 500 km circular orbit, 60 deg maximum elevation".to_string(), ChannelModel::Orbit(o))
+            eprintln!("({}; flying a circular orbit instead)", e.reason);
+            settings.bench.channel = ChannelSettings { kind: ChannelKind::Orbit, ..Default::default() };
+            "a 500 km circular orbit, 60 deg maximum elevation".to_string()
         }
     };
+    settings.bench.tagger_clock_ppm = 2.0;
+    let g = &settings.generator;
     println!("qkdbench demo: decoy-state BB84 over {name}");
-    println!("  source 100 MHz, mu 0.8 / 0.1 / 0 with p 0.5 / 0.25 / 0.25, sync 10 kHz; detectors 50%, 100 Hz dark, 200 Hz background\n");
-    let optics = OpticsConfig { channel: channel.clone(), tagger_clock_ppm: 2.0, ..Default::default() };
-    let mut dev = sim::open(BenchConfig { fidelity: Fidelity::Fast, optics, keep_truth: false, duration_s: None })
-        .context("opening the simulated bench")?;
-    let settings = dev.pattern_gen.configure(&PatternConfig::default()).context("configuring the pattern generator")?;
-    dev.tagger.configure(&TaggerConfig::default()).context("configuring the time tagger")?;
-    dev.tagger.start()?;
-    dev.pattern_gen.start()?;
-    let mut engine = Engine::new(EngineConfig::new(settings, 100e6));
-    let mut batch = TagBatch::default();
-    let mut prev = engine.snapshot();
-    let mut next_print = args.every_s;
-    let mut prev_t = 0.0;
+    println!(
+        "  source {} MHz, mu {} with p {}, sync {} kHz; detectors {}%, {} Hz dark, {} Hz background\n",
+        g.pulse_rate_hz / 1e6,
+        join(&g.mu),
+        join(&g.class_probabilities),
+        g.pulse_rate_hz / f64::from(g.sync_period_pulses) / 1e3,
+        settings.bench.detectors.efficiency * 100.0,
+        settings.bench.detectors.dark_rate_hz,
+        settings.bench.background_rate_hz,
+    );
+    let channel = settings.bench.channel.model().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pulse_rate_hz = settings.generator.pulse_rate_hz;
+    let window_pulses = (settings.engine.window_ms * 1e-3 * pulse_rate_hz).round().max(1.0);
+    let mut lines = Lines {
+        channel,
+        every_s: args.every_s,
+        window_s: window_pulses / pulse_rate_hz,
+        pulse_rate_hz,
+        next_print_s: args.every_s,
+        sifted: [0; 2],
+        errors: [0; 2],
+        since_s: 0.0,
+    };
+    let plan = RunPlan { pipeline: PipelineConfig::default(), ..RunPlan::new(settings, None) };
     let wall = Instant::now();
-    loop {
-        batch.clear();
-        let st = dev.tagger.read_batch(&mut batch, Duration::from_secs(1)).context("reading the tag stream")?;
-        engine.process(&batch);
-        let t = dev.tagger.link().bench().now_s();
-        if t >= next_print || st == ReadState::Ended {
-            let s = engine.snapshot();
-            line(t, channel.range_km(t), &s, &prev, (t - prev_t).max(1e-9));
-            prev = s;
-            prev_t = t;
-            next_print += args.every_s;
-        }
-        if st == ReadState::Ended {
-            break;
-        }
-    }
-    engine.flush();
-    let s = engine.snapshot();
-    let c = &s.counts;
-    let sifted: u64 = c.sifted.iter().flatten().sum();
+    let outcome = session::run(&plan, &mut lines, Arc::new(AtomicBool::new(false))).map_err(session_error)?;
+    let s = outcome.engine.snapshot();
+    let sifted: u64 = s.counts.sifted.iter().flatten().sum();
     println!(
         "\npass over in {:.1} s of wall time: {} pulses, {} gated detections, {} sifted, QBER Z {:.2}% X {:.2}%, timing residual {:.0} ps RMS",
         wall.elapsed().as_secs_f64(),
@@ -110,8 +149,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         100.0 * s.qber[1].unwrap_or(f64::NAN),
         s.residual_rms_ps.unwrap_or(f64::NAN),
     );
-    // The engine's key settings: Micius intensities, Chernoff bounds, key from X.
-    match engine.run_key() {
+    match outcome.engine.run_key() {
         Some(k) => println!(
             "finite-key (Lim et al. 2014, Chernoff bounds, eps_sec 1e-10, one block per pass): {} secure bits (s_X1 {:.0}, phase error {:.2}%)",
             k.key_length_bits,
@@ -121,4 +159,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         None => println!("finite-key: not computable from these counts"),
     }
     Ok(())
+}
+
+fn join(v: &[f64]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" / ")
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use harness::engine::finite_key::KeyRateInput;
+use engine::finite_key::KeyRateInput;
 
 /// Arguments of `qkdbench keyrate`.
 #[derive(Debug, Args)]

@@ -1,107 +1,111 @@
-//! `qkdbench replay F.h5`: a recording through the engine, as if it were live.
+//! `qkdbench replay F.h5`: a recording through the engine, as if it were live, with the
+//! settings it was recorded with (flags override single fields, and say so).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use harness::engine::{Engine, EngineConfig, Snapshot};
-use harness::pipeline::{self, PipelineConfig};
 use harness::report::{pct, RunReport};
-use indicatif::{ProgressBar, ProgressStyle};
+use harness::session::{self, ReplayPlan};
+use recordings::RunStatus;
+use serde::Serialize;
 
-use super::engine_args::EngineArgs;
-use recordings::replay::ReplayTagger;
-use recordings::Recording;
+use super::progress::{Measure, Progress};
+use super::settings_args::EngineArgs;
+use super::{session_error, Exit};
 
 /// Arguments of `qkdbench replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A recording made by `qkdbench record`.
+    /// A recording made by `qkdbench record` (or converted from a recording).
     file: PathBuf,
     /// Pace the replay to the recorded time instead of running as fast as possible.
     #[arg(long)]
     realtime: bool,
-    /// Pulse rate of the recorded source, Hz (the recording's own figure when it has one).
-    #[arg(long)]
+    /// Pulse rate of the recorded source, Hz (default: the recording's own figure).
+    #[arg(long, value_name = "HZ", allow_negative_numbers = true)]
     pulse_rate_hz: Option<f64>,
-    /// Print the run report as one JSON object (the engine's snapshot, QBER and gains per
-    /// class, the finite key with its bounds, the module characterisation) instead of text.
+    /// Print the status and the run report as one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Engine flags: each replaces the recorded setting of the same name (the rest are the
+    /// recording's own, from its /config).
     #[command(flatten)]
     engine: EngineArgs,
 }
 
+/// What `replay --json` prints.
+#[derive(Debug, Serialize)]
+pub struct ReplayJson {
+    /// The recorded run's status (`complete`, `aborted: ...`, `running` after a crash).
+    pub recorded_status: String,
+    /// The replay's own status: `complete`, or `aborted: <reason>` (a read error).
+    pub status: String,
+    /// Which recorded settings the flags replaced.
+    pub notes: Vec<String>,
+    /// The run report.
+    #[serde(flatten)]
+    pub report: RunReport,
+}
+
 /// Runs `qkdbench replay`.
 pub fn run(args: ReplayArgs) -> Result<()> {
-    let rec = Recording::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
-    let pattern = rec.pattern.with_context(|| {
-        format!(
-            "{}: no /pattern group: the generator's settings were not recorded, so the engine cannot \
-             sift (a file converted from another instrument has none; `qkdbench dump` prints its events)",
-            args.file.display()
-        )
-    })?;
-    let status = rec.run_status.clone();
-    let pulse_rate_hz = match (args.pulse_rate_hz, rec.pulse_rate_hz) {
-        (Some(r), _) | (None, Some(r)) => r,
-        (None, None) => 100e6,
+    let plan = ReplayPlan {
+        realtime: args.realtime,
+        pulse_rate_hz: args.pulse_rate_hz,
+        engine: args.engine.overrides(),
+        ..ReplayPlan::new(&args.file)
     };
-    if !(pulse_rate_hz.is_finite() && pulse_rate_hz > 0.0) {
-        bail!("--pulse-rate-hz must be a positive number of pulses per second, got {pulse_rate_hz}");
+    plan.engine.check().map_err(|e| Exit::bad_input(super::settings_args::in_flag_terms(&e)))?;
+    let recorded_status =
+        recordings::Recording::open(&args.file).map(|r| r.run_status).map_err(|e| Exit::bad_input(e.to_string()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;
+    let mut bar = Progress::new("replaying", 0, Measure::Tags);
+    let outcome = session::replay(&plan, &mut bar, stop.clone());
+    bar.finish();
+    let outcome = outcome.map_err(session_error)?;
+    for n in &outcome.notes {
+        eprintln!("qkdbench replay: {n}");
     }
-    let tags = rec.tags();
-    let mut tagger = ReplayTagger::new(rec);
-    tagger.realtime = args.realtime;
-    let mut cfg = EngineConfig::new(pattern, pulse_rate_hz);
-    args.engine.apply(&mut cfg, pulse_rate_hz)?;
-    let mut engine = Engine::new(cfg);
-    // Progress from the engine's snapshots (~10 a second; on stderr, and only on a terminal).
-    let bar = ProgressBar::new(tags as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} replaying [{wide_bar}] {pos}/{len} tags  {msg}")
-            .expect("valid template"),
-    );
-    let (tx, rx) = crossbeam_channel::bounded::<Snapshot>(1);
-    let progress = {
-        let bar = bar.clone();
-        std::thread::spawn(move || {
-            for s in rx {
-                bar.set_position(s.channel_tags.iter().sum());
-                bar.set_message(format!("lock {:?}, QBER Z {} X {}", s.lock, pct(s.qber[0]), pct(s.qber[1])));
-            }
-        })
-    };
-    let report = pipeline::run(
-        tagger,
-        &mut engine,
-        &PipelineConfig::default(),
-        None,
-        Some(tx),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let _ = progress.join();
-    bar.finish_and_clear();
+    let report = outcome.report();
     if args.json {
-        super::emit(&(serde_json::to_string_pretty(&RunReport::of(&engine))? + "\n"))?;
-        return Ok(());
+        let j = ReplayJson {
+            recorded_status: recorded_status.clone(),
+            status: outcome.status_text(),
+            notes: outcome.notes.clone(),
+            report,
+        };
+        super::emit(&(serde_json::to_string_pretty(&j)? + "\n"))?;
+    } else {
+        let s = &report.snapshot;
+        let text = format!(
+            "replayed {} (recorded run: {recorded_status}): {} tags; lock {:?}, QBER Z {} X {}\n\
+             tags={} gated={} sifted={} errors={}\n{report}",
+            args.file.display(),
+            outcome.pipeline.tags,
+            s.lock,
+            pct(s.qber[0]),
+            pct(s.qber[1]),
+            outcome.pipeline.tags,
+            s.gated,
+            s.counts.sifted.iter().flatten().sum::<u64>(),
+            s.counts.errors.iter().flatten().sum::<u64>(),
+        );
+        super::emit(&text)?;
     }
-    let s = &report.last;
-    let text = format!(
-        "replayed {} (recorded run: {status}): {tags} tags; lock {:?}, QBER Z {} X {}\n\
-         tags={} gated={} sifted={} errors={}\n{}",
-        args.file.display(),
-        s.lock,
-        pct(s.qber[0]),
-        pct(s.qber[1]),
-        report.tags,
-        s.gated,
-        s.counts.sifted.iter().flatten().sum::<u64>(),
-        s.counts.errors.iter().flatten().sum::<u64>(),
-        RunReport::of(&engine)
-    );
-    super::emit(&text)?;
-    Ok(())
+    match outcome.status {
+        RunStatus::Complete => Ok(()),
+        RunStatus::Aborted(_) if stop.load(Ordering::Relaxed) => {
+            Err(Exit::cut_short(format!("{}: replay interrupted", args.file.display())))
+        }
+        RunStatus::Aborted(reason) => Err(Exit::bad_input(format!(
+            "{}: the replay stopped at a read error after {} tags: {reason}",
+            args.file.display(),
+            outcome.pipeline.tags
+        ))),
+    }
 }

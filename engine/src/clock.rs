@@ -35,7 +35,7 @@ pub enum LockState {
 /// Settings of the clock recovery.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClockConfig {
-    /// Nominal pulse period, ps (10,000 at 100 MHz).
+    /// Nominal pulse period, ps (1e12 / the generator's pulse rate).
     pub pulse_period_ps: f64,
     /// Pulses per sync (the generator's SYNC_PERIOD).
     pub sync_period_pulses: u32,
@@ -55,12 +55,14 @@ pub struct ClockConfig {
     pub beta: f64,
 }
 
-impl Default for ClockConfig {
-    fn default() -> Self {
+impl ClockConfig {
+    /// The tracker's defaults for pulses every `pulse_period_ps`, a sync every
+    /// `sync_period_pulses` and a frame mark every `frame_period_syncs` syncs.
+    pub fn new(pulse_period_ps: f64, sync_period_pulses: u32, frame_period_syncs: u32) -> Self {
         ClockConfig {
-            pulse_period_ps: 10_000.0,
-            sync_period_pulses: 10_000,
-            frame_period_syncs: 100,
+            pulse_period_ps,
+            sync_period_pulses,
+            frame_period_syncs,
             max_offset_ppm: 100.0,
             lock_after_syncs: 4,
             locked_gate_ps: 2_000.0,
@@ -328,7 +330,7 @@ mod tests {
 
     /// 100 MHz pulses, a sync every 1000 pulses (10 µs), a frame mark every 10 syncs.
     fn cfg() -> ClockConfig {
-        ClockConfig { sync_period_pulses: 1000, frame_period_syncs: 10, ..ClockConfig::default() }
+        ClockConfig::new(10_000.0, 1000, 10)
     }
 
     const SYNC_PS: f64 = 10_000.0 * 1000.0;

@@ -79,8 +79,8 @@ pub fn squash_bit(pulse: i64) -> u8 {
 /// counts without computing the symbol again.
 #[inline]
 pub fn sift_key(key: u8, pulse: i64, mask: u8, c: &mut SiftCounts) {
-    let (k, sb, sbit) = (usize::from((key >> 4) & 3), usize::from((key >> 3) & 1), usize::from((key >> 2) & 1));
-    count(k, sb, sbit, pulse, mask, c);
+    let key = crate::SymbolKey(key);
+    count(key.class(), key.basis(), key.bit(), pulse, mask, c);
 }
 
 /// Counts a pulse of class `k` sent in basis `sb` with bit `sbit` whose detectors `mask` clicked.

@@ -1,15 +1,16 @@
 //! The engine proper: clock recovery, detector calibration, gating, sifting.
 
 use drivers::stream::{StreamEvent, TagBatch};
-use rtl::model::pattern_gen::PatternSettings;
 use serde::Serialize;
 
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
-use super::clock::{ClockConfig, ClockStats, ClockTracker, LockState};
+use super::clock::{ClockStats, ClockTracker, LockState};
+use super::config::{ConfigError, EngineConfig, SyncMode};
 use super::fast::{self, Kernel, BLOCK};
-use super::qubit_sync::{QubitSync, QubitSyncConfig};
+use super::key::SymbolKey;
+use super::qubit_sync::QubitSync;
 use super::sift::{sift_key, sift_pulse, SiftCounts};
-use super::windows::{key_length, KeyConfig, StreamCounters, WindowRecord, Windows};
+use super::windows::{key_length, StreamCounters, WindowRecord, Windows};
 
 /// Detections used to calibrate each detector's arrival offset.
 const CALIBRATION_DETECTIONS: usize = 4000;
@@ -17,64 +18,6 @@ const CALIBRATION_DETECTIONS: usize = 4000;
 const OFFSET_SEARCH_PULSES: i64 = 8;
 /// Bin of the arrival-phase histogram, ps.
 pub const HISTOGRAM_BIN_PS: f64 = 10.0;
-
-/// Settings of the engine.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Clock recovery.
-    pub clock: ClockConfig,
-    /// The generator's settings: symbol(i) is computed from them.
-    pub pattern: PatternSettings,
-    /// Gate width around each expected arrival, ps.
-    pub gate_width_ps: f64,
-    /// Tagger channel of each detector H, V, D, A.
-    pub detector_channels: [u8; 4],
-    /// Tagger channel of the sync.
-    pub sync_channel: u8,
-    /// Tagger channel of the frame mark.
-    pub frame_channel: u8,
-    /// Keep (time, detector, pulse index) of every gated detection (tests, debugging).
-    pub log_assignments: bool,
-    /// Pulses per metrics window (100 ms at the nominal rate by default).
-    pub window_pulses: i64,
-    /// Where the timing comes from.
-    pub sync: SyncMode,
-    /// Finite-key settings.
-    pub key: KeyConfig,
-}
-
-impl EngineConfig {
-    /// Settings for a generator programmed with `pattern`, at `pulse_rate_hz`.
-    pub fn new(pattern: PatternSettings, pulse_rate_hz: f64) -> Self {
-        EngineConfig {
-            clock: ClockConfig {
-                pulse_period_ps: 1e12 / pulse_rate_hz,
-                sync_period_pulses: pattern.sync_period,
-                frame_period_syncs: pattern.frame_period,
-                ..ClockConfig::default()
-            },
-            pattern,
-            gate_width_ps: 1000.0,
-            detector_channels: [0, 1, 2, 3],
-            sync_channel: 4,
-            frame_channel: 5,
-            log_assignments: false,
-            window_pulses: (pulse_rate_hz * 0.1).round() as i64,
-            sync: SyncMode::Channel,
-            key: KeyConfig::default(),
-        }
-    }
-}
-
-/// Where the engine's timing comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SyncMode {
-    /// The sync channel and frame marks.
-    Channel,
-    /// The detections themselves (no sync hardware); the generator must start at most
-    /// `max_start_lead_s` before the first detection.
-    Qubit(QubitSyncConfig),
-}
 
 /// A lock-state change, for the record and the TUI.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -198,13 +141,26 @@ pub struct Engine {
 
 impl Engine {
     /// An engine with `cfg`.
+    ///
+    /// # Panics
+    /// When `cfg` does not pass [`EngineConfig::validate`]; [`Engine::try_new`] returns the
+    /// error instead.
     pub fn new(cfg: EngineConfig) -> Self {
+        match Self::try_new(cfg) {
+            Ok(e) => e,
+            Err(e) => panic!("Engine::new: {e}"),
+        }
+    }
+
+    /// An engine with `cfg`, or why `cfg` cannot run.
+    pub fn try_new(cfg: EngineConfig) -> Result<Self, ConfigError> {
+        cfg.validate()?;
         let mut channel_to_detector = [None; 8];
-        for (d, &ch) in cfg.detector_channels.iter().enumerate() {
+        for (d, &ch) in cfg.channels.detectors_hvda.iter().enumerate() {
             channel_to_detector[usize::from(ch & 7)] = Some(d as u8);
         }
         let bins = (cfg.clock.pulse_period_ps / HISTOGRAM_BIN_PS).ceil() as usize + 1;
-        Engine {
+        Ok(Engine {
             clock: ClockTracker::new(cfg.clock),
             channel_to_detector,
             offsets: [None; 4],
@@ -239,9 +195,9 @@ impl Engine {
             first_tag_ps: None,
             last_tag_ps: 0,
             block_pass_tags: 0,
-            detector_channel_mask: cfg.detector_channels.iter().fold(0, |m, &c| m | 1 << (c & 7)),
+            detector_channel_mask: cfg.channels.detectors_hvda.iter().fold(0, |m, &c| m | 1 << (c & 7)),
             cfg,
-        }
+        })
     }
 
     /// Processes one batch, in stream order.
@@ -404,14 +360,14 @@ impl Engine {
         self.last_tag_ps = t_ps;
         // (In qubit-sync mode sync and frame tags are counted, not used: the timing comes
         // from the detections alone, as on a link without a sync channel.)
-        if ch == self.cfg.sync_channel {
+        if ch == self.cfg.channels.sync {
             if self.qubit.is_none() {
                 self.clock.sync(t);
                 self.note_state(t_ps);
             }
             return;
         }
-        if ch == self.cfg.frame_channel {
+        if ch == self.cfg.channels.frame {
             if self.qubit.is_none() {
                 self.clock.frame(t);
             }
@@ -640,7 +596,8 @@ impl Engine {
     fn sift(&mut self, pulse: i64, mask: u8, key: u8) {
         sift_key(key, pulse, mask, &mut self.counts);
         if pulse > 0 {
-            self.chars.after_class[usize::from(key >> 6)][usize::from((key >> 4) & 3)] += 1;
+            let key = SymbolKey(key);
+            self.chars.after_class[key.prev_class()][key.class()] += 1;
         }
     }
 
@@ -661,10 +618,11 @@ impl Engine {
             if n == 0 {
                 continue;
             }
-            let (k, sb, sbit, d) = ((key >> 4) & 3, (key >> 3) & 1, (key >> 2) & 1, key & 3);
+            let key = SymbolKey(key as u8);
+            let (k, sb, sbit, d) = (key.class(), key.basis(), key.bit(), key.detector());
             c.clicks[k][sb][sbit][d] += n;
             c.detected_pulses[k] += n;
-            let (rb, bit) = (d / 2, d & 1);
+            let (rb, bit) = (key.detector_basis(), key.detector_bit());
             if rb == sb {
                 c.sifted[k][rb] += n;
                 if bit != sbit {
@@ -679,7 +637,8 @@ impl Engine {
     fn after_class(&self) -> [[u64; 4]; 4] {
         let mut a = self.chars.after_class;
         for (key, &n) in self.single.iter().enumerate() {
-            a[key >> 6][(key >> 4) & 3] += n;
+            let key = SymbolKey(key as u8);
+            a[key.prev_class()][key.class()] += n;
         }
         a
     }

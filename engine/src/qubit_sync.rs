@@ -39,10 +39,11 @@ pub struct QubitSyncConfig {
     pub index_gate_ps: f64,
 }
 
-impl Default for QubitSyncConfig {
-    fn default() -> Self {
+impl QubitSyncConfig {
+    /// The search's defaults for a nominal pulse period of `pulse_period_ps`.
+    pub fn new(pulse_period_ps: f64) -> Self {
         QubitSyncConfig {
-            pulse_period_ps: 10_000.0,
+            pulse_period_ps,
             max_offset: 5e-5,
             acquire_detections: 600,
             max_start_lead_s: 0.02,
@@ -324,7 +325,7 @@ mod tests {
     #[test]
     fn acquires_period_phase_and_absolute_index_from_the_detections_alone() {
         let s = PatternSettings::default();
-        let mut q = QubitSync::new(QubitSyncConfig::default());
+        let mut q = QubitSync::new(QubitSyncConfig::new(10_000.0));
         // The generator started 1.2 ms (120,000 pulses) before the first detection.
         // 15% wrong bits: a noisy link (the index search takes up to 25%).
         let det = detections(&s, 120_000, 3e-5, 0.15, 5000);
@@ -369,7 +370,7 @@ mod tests {
     #[test]
     fn noise_alone_never_locks_and_the_buffer_stays_bounded() {
         let s = PatternSettings::default();
-        let cfg = QubitSyncConfig::default();
+        let cfg = QubitSyncConfig::new(10_000.0);
         let mut q = QubitSync::new(cfg);
         let mut rng = Rng(99);
         let mut t = 0.0;

@@ -3,8 +3,8 @@
 //! into SIMD code (AVX-512 where the CPU has it, chosen at run time).
 //!
 //! Why hand-written: this is the per-tag cost of the whole engine. The arithmetic is the
-//! same, operation for operation, as the per-tag path in `core.rs` (`Engine::index_live`
-//! and `symbol_key`), so results do not depend on which path a tag took (the engine tests'
+//! same, operation for operation, as the per-tag path in `engine.rs` (`Engine::tag` →
+//! `classify`, and `symbol_key`), so results do not depend on which path a tag took (the engine tests'
 //! chunking invariance checks exactly that).
 
 use rtl::model::pattern_gen::{mix64, PatternSettings, GAMMA};
@@ -102,14 +102,16 @@ pub fn key_for(s: &PatternSettings, pulse: i64, d: u8) -> u8 {
     symbol_key(s.seed, s.class_thr, s.basis_thr, pulse, d)
 }
 
-/// Truncation of a finite value known to be well inside i64's range (no saturation
-/// checks, so loops over it vectorise). Values here are pulse counts below 2^53 and bin
-/// numbers below the histogram length.
+/// Truncation towards zero that the compiler vectorises: the value is clamped into i64's
+/// range first (NaN goes to the lower end), so the unchecked conversion is sound for every
+/// input. Saturating `as i64` would be the same for in-range values but blocks the
+/// vectorisation of the block pass's loops; the clamp is two vector min/max instructions.
 #[inline(always)]
-pub fn trunc_i64(x: f64) -> i64 {
-    debug_assert!(x.is_finite() && x.abs() < 9.0e18);
-    // SAFETY: finite and in range, as the callers guarantee (see above).
-    unsafe { x.to_int_unchecked::<i64>() }
+#[allow(clippy::manual_clamp)] // clamp() keeps NaN, which the unchecked cast must not see
+fn trunc_i64(x: f64) -> i64 {
+    let c = x.max(-9.0e18).min(9.0e18);
+    // SAFETY: `c` is finite and within +-9e18, inside i64's range (NaN became -9e18).
+    unsafe { c.to_int_unchecked::<i64>() }
 }
 
 /// The arrival-histogram bin of residual `r` (ps) with pulse period `tp` (a residual is
@@ -146,7 +148,7 @@ fn body(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
 }
 
 /// # Safety
-/// The CPU must have AVX-512 F, DQ, VL and BW.
+/// The CPU must have AVX-512 F, DQ, VL and BW, AVX2, FMA and BMI2 (`best_simd`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2")]
 unsafe fn body_avx512(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
@@ -154,7 +156,7 @@ unsafe fn body_avx512(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
 }
 
 /// # Safety
-/// The CPU must have AVX2 and FMA.
+/// The CPU must have AVX2, FMA and BMI2 (`best_simd`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,bmi2")]
 unsafe fn body_avx2(k: &Kernel, t: &[i64], ch: &[u8], out: &mut Out) {
@@ -176,13 +178,20 @@ pub enum Simd {
 pub fn best_simd() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx512dq")
+        // Every feature the bodies enable (`#[target_feature]` above), not only the ones
+        // their loops are known to use: the compiler may use any of them.
+        let avx2 = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("bmi2");
+        if avx2
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512dq")
             && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx512bw")
         {
             return Simd::Avx512;
         }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if avx2 {
             return Simd::Avx2;
         }
     }
@@ -270,7 +279,7 @@ mod tests {
             run(&k, &t[..n], &ch[..n], &mut dispatched);
             body(&k, &t[..n], &ch[..n], &mut plain);
             #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            if best_simd() >= Simd::Avx2 {
                 let mut avx2 = Out::default();
                 // SAFETY: the features were just detected.
                 unsafe { body_avx2(&k, &t[..n], &ch[..n], &mut avx2) };
@@ -286,6 +295,17 @@ mod tests {
             assert_eq!(dispatched.gated[..n], plain.gated[..n]);
             assert_eq!(dispatched.key[..n], plain.key[..n]);
         }
+    }
+
+    #[test]
+    fn truncation_is_defined_for_every_input() {
+        assert_eq!(trunc_i64(f64::NAN), -9_000_000_000_000_000_000);
+        assert_eq!(trunc_i64(f64::INFINITY), 9_000_000_000_000_000_000);
+        assert_eq!(trunc_i64(-1e300), -9_000_000_000_000_000_000);
+        assert_eq!(trunc_i64(-2.7), -2);
+        assert_eq!(trunc_i64(123_456.9), 123_456);
+        // A NaN residual is never gated; its value only has to be defined.
+        assert_eq!(r2_units(f64::NAN), (-9_000_000_000_000_000_000i64) as u64);
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! Opening and configuring the devices a plan names, then driving them.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drivers::pattern_gen::{PatternGenerator, UartPatternGenerator};
+use drivers::time_tagger::{Limited, StreamTimeTagger, TaggerConfig, TimeTagger};
+use drivers::transport::serial::{SerialLink, PATTERN_GEN_BAUD};
+use drivers::transport::unix::UnixStreamLink;
+use drivers::transport::usb::UsbLink;
+use recordings::{ConfigValue, RunMeta};
+
+use super::{settings_config_values, Drive, Outcome, RunPlan, SessionError};
+use crate::pipeline::Observer;
+use crate::settings::DeviceSelection;
+
+fn device(what: impl Into<String>) -> impl FnOnce(drivers::DriverError) -> SessionError {
+    let what = what.into();
+    move |source| SessionError::Device { what, source }
+}
+
+pub(super) fn open_and_run(
+    plan: &RunPlan,
+    observer: &mut dyn Observer,
+    stop: Arc<AtomicBool>,
+) -> Result<Outcome, SessionError> {
+    let s = &plan.settings;
+    let g = &s.generator;
+    let limit = plan.duration_s.map(Duration::from_secs_f64);
+    match s.bench.selection()? {
+        DeviceSelection::Sim => {
+            let cfg = s.bench.bench_config(g.pulse_rate_hz, g.mu_full_scale, plan.duration_s)?;
+            let mut dev = drivers::sim::open(cfg).map_err(device("opening the simulated bench"))?;
+            dev.tagger.link_mut().realtime = plan.realtime;
+            let source = format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity());
+            configured(plan, dev.pattern_gen, dev.tagger, source, observer, stop)
+        }
+        DeviceSelection::Served { pattern_gen_port, tagger_socket_dir } => {
+            let serial = SerialLink::open(&pattern_gen_port, PATTERN_GEN_BAUD)
+                .map_err(device(format!("opening the served pattern generator at {pattern_gen_port}")))?;
+            let (stream, control) = (tagger_socket_dir.join("tagger.sock"), tagger_socket_dir.join("tagger-ctl.sock"));
+            let link = UnixStreamLink::connect(&stream, &control).map_err(device(format!(
+                "connecting to the served tagger in {} (is `qkdbench sim serve` running?)",
+                tagger_socket_dir.display()
+            )))?;
+            let source =
+                format!("served bench: pattern generator {pattern_gen_port}, tagger {}", tagger_socket_dir.display());
+            let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
+            match limit {
+                Some(l) => configured(plan, gen, Limited::new(StreamTimeTagger::new(link), l), source, observer, stop),
+                None => configured(plan, gen, StreamTimeTagger::new(link), source, observer, stop),
+            }
+        }
+        DeviceSelection::Hardware { pattern_gen_port, tagger_serial } => {
+            let serial = SerialLink::open(&pattern_gen_port, PATTERN_GEN_BAUD).map_err(device(format!(
+                "opening the pattern generator at {pattern_gen_port} (`qkdbench devices` lists the ports)"
+            )))?;
+            let usb = UsbLink::open(tagger_serial.as_deref()).map_err(device(
+                "opening the USB time tagger (`qkdbench devices` lists them; udev/60-qkdbench.rules gives access)",
+            ))?;
+            let source = format!("boards: pattern generator {pattern_gen_port}, USB tagger");
+            let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
+            match limit {
+                Some(l) => configured(plan, gen, Limited::new(StreamTimeTagger::new(usb), l), source, observer, stop),
+                None => configured(plan, gen, StreamTimeTagger::new(usb), source, observer, stop),
+            }
+        }
+    }
+}
+
+/// Configures both devices, derives the engine's settings from what the generator took,
+/// opens the recording, starts the devices and drives them.
+fn configured<T: TimeTagger + Send + 'static>(
+    plan: &RunPlan,
+    mut pattern_gen: Box<dyn PatternGenerator + Send>,
+    mut tagger: T,
+    source: String,
+    observer: &mut dyn Observer,
+    stop: Arc<AtomicBool>,
+) -> Result<Outcome, SessionError> {
+    let s = &plan.settings;
+    let g = &s.generator;
+    let pattern = pattern_gen.configure(&g.pattern_config()).map_err(device("configuring the pattern generator"))?;
+    let time_base = tagger.configure(&TaggerConfig::default()).map_err(device("configuring the time tagger"))?;
+    let engine_cfg = s.engine.engine_config(pattern, g.pulse_rate_hz, g.key_mu())?;
+    let meta = plan.output.as_ref().map(|out| {
+        let mut config =
+            vec![("device".to_string(), ConfigValue::Text(format!("{:?}", s.bench.device).to_lowercase()))];
+        if let Some(d) = plan.duration_s {
+            config.push(("duration_s".into(), ConfigValue::Float(d)));
+        }
+        config.push(("realtime".into(), ConfigValue::Bool(plan.realtime)));
+        config.push(("pulse_rate_hz".into(), ConfigValue::Float(g.pulse_rate_hz)));
+        config.extend(settings_config_values(s));
+        config.extend(crate::recorder::engine_config_values(&engine_cfg));
+        // One attribute per name: the settings tree and the derived engine values share a
+        // few (`engine.gate_width_ps`), with the same value.
+        let mut seen = std::collections::HashSet::new();
+        config.retain(|(k, _)| seen.insert(k.clone()));
+        let meta = RunMeta {
+            source: source.clone(),
+            config_text: out.config_text.clone(),
+            pattern: Some(pattern),
+            pattern_mu: Some((g.mu.clone(), g.mu_full_scale)),
+            time_base: (time_base.coarse_period_ps, time_base.fine_bins),
+            compression: out.compression,
+            scenario_text: out.scenario_text.clone(),
+            pulse_rate_hz: Some(g.pulse_rate_hz),
+            config,
+        };
+        (meta, out)
+    });
+    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &plan.pipeline, notes: Vec::new() };
+    tagger.start().map_err(device("starting the time tagger"))?;
+    pattern_gen.start().map_err(device("starting the pattern generator"))?;
+    let mut stop_error = None;
+    let outcome = drive.go(tagger, observer, stop, || {
+        // The generator keeps sending otherwise; a failure here loses no data.
+        if let Err(e) = pattern_gen.stop() {
+            stop_error = Some(format!("stopping the pattern generator: {e}"));
+        }
+    })?;
+    let mut outcome = outcome;
+    outcome.notes.extend(stop_error);
+    Ok(outcome)
+}
