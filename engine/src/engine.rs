@@ -1,83 +1,20 @@
 //! The engine proper: clock recovery, detector calibration, gating, sifting.
 
 use drivers::stream::{StreamEvent, TagBatch};
-use serde::Serialize;
 
+use super::calibrate::{self, CALIBRATION_DETECTIONS};
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
-use super::clock::{ClockStats, ClockTracker, LockState};
+use super::clock::{ClockTracker, LockState};
 use super::config::{ConfigError, EngineConfig, SyncMode};
 use super::fast::{self, Kernel, BLOCK};
 use super::key::SymbolKey;
 use super::qubit_sync::QubitSync;
-use super::sift::{sift_key, sift_pulse, SiftCounts};
+use super::sift::{sift_key, SiftCounts};
+pub use super::snapshot::{LockEvent, Snapshot};
 use super::windows::{key_length, StreamCounters, WindowRecord, Windows};
 
-/// Detections used to calibrate each detector's arrival offset.
-const CALIBRATION_DETECTIONS: usize = 4000;
-/// Whole pulse periods searched either way when calibrating a detector's delay.
-const OFFSET_SEARCH_PULSES: i64 = 8;
 /// Bin of the arrival-phase histogram, ps.
 pub const HISTOGRAM_BIN_PS: f64 = 10.0;
-
-/// A lock-state change, for the record and the TUI.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LockEvent {
-    /// Device time of the change, ps.
-    pub time_ps: i64,
-    /// The new state.
-    pub state: LockState,
-}
-
-/// Everything the engine reports.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    /// Lock state now.
-    pub lock: LockState,
-    /// Relative offset of the received pulse rate from nominal (Doppler + clocks).
-    pub rate_offset: f64,
-    /// Clock-recovery counters.
-    pub clock: ClockStats,
-    /// Sifting counts since the start.
-    pub counts: SiftCounts,
-    /// QBER per basis [Z, X], all classes.
-    pub qber: [Option<f64>; 2],
-    /// Gain per class: detected pulses / pulses of that class sent.
-    pub gain: [Option<f64>; 4],
-    /// Pulse index of the latest indexed detection.
-    pub last_pulse: i64,
-    /// Detections inside the gate.
-    pub gated: u64,
-    /// Detections outside the gate.
-    pub outside_gate: u64,
-    /// Detections that could not be given a pulse index (no lock or no frame mark yet).
-    pub unindexed: u64,
-    /// RMS of the gated detections' arrival residuals, ps.
-    pub residual_rms_ps: Option<f64>,
-    /// Arrival offset of each detector from its sync, ps (from calibration).
-    pub detector_offset_ps: [Option<f64>; 4],
-    /// Loss events seen in the stream: overflows and missed tags.
-    pub overflows: u64,
-    /// Tags the device lost (in-band counts).
-    pub missed_tags: u64,
-    /// Stream errors.
-    pub stream_errors: u64,
-    /// Lock-state changes.
-    pub lock_events: Vec<LockEvent>,
-    /// The clock fit: (time of the filtered reference sync, sync period), ps (sync-channel
-    /// mode, once locked).
-    pub clock_fit: Option<(f64, f64)>,
-    /// Finite-key length of the run so far, bits (0 while the counts give no key).
-    pub key_length_bits: u64,
-    /// Metric windows closed since the start.
-    pub windows_closed: u64,
-    /// Tags per tagger channel since the start (detections, syncs, frame marks): count
-    /// rates are the difference of two snapshots over the difference of `last_tag_ps`.
-    pub channel_tags: [u64; 8],
-    /// Device time of the first and the latest tag, ps (0 before the first).
-    pub first_tag_ps: i64,
-    /// See `first_tag_ps`.
-    pub last_tag_ps: i64,
-}
 
 #[derive(Debug, Clone, Default)]
 struct Calibration {
@@ -119,8 +56,6 @@ pub struct Engine {
     block: Option<Box<fast::Out>>,
     /// Arrival-phase histogram per detector: residuals from -T/2 to T/2 in 10 ps bins.
     histogram: Vec<[u64; 4]>,
-    overflows: u64,
-    missed: u64,
     stream_errors: u64,
     lock_events: Vec<LockEvent>,
     last_state: LockState,
@@ -178,8 +113,6 @@ impl Engine {
             res_n: 0,
             block: Some(Box::default()),
             histogram: vec![[0; 4]; bins],
-            overflows: 0,
-            missed: 0,
             stream_errors: 0,
             lock_events: Vec::new(),
             last_state: LockState::Searching,
@@ -340,11 +273,9 @@ impl Engine {
     fn event(&mut self, e: &StreamEvent) {
         match e {
             StreamEvent::OverflowBegin { .. } => {
-                self.overflows += 1;
                 self.stream.overflows += 1;
             }
             StreamEvent::Missed { count, .. } => {
-                self.missed += count;
                 self.stream.missed += count;
             }
             StreamEvent::Error { .. } => self.stream_errors += 1,
@@ -442,13 +373,6 @@ impl Engine {
         }
     }
 
-    /// Moves an index and residual taken with offset 0 to offset `off`.
-    #[inline]
-    fn shifted(p0: i64, r0: f64, off: f64, tp: f64) -> (i64, f64) {
-        let shift = super::clock::round_fast((r0 - off) / tp);
-        (p0 + shift as i64, r0 - off - shift * tp)
-    }
-
     /// A detection indexed with offset 0 (before the calibration, or in qubit-sync mode).
     fn detection(&mut self, t: f64, d: u8, p0: i64, r0: f64) {
         let Some(offset) = self.offsets[usize::from(d)] else {
@@ -458,7 +382,7 @@ impl Engine {
         // Offsets are calibrated to within a pulse: the common case needs no division.
         let tp = self.pulse_period_ps();
         let (pulse, r) =
-            if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { Self::shifted(p0, r0, offset, tp) };
+            if (r0 - offset).abs() <= tp / 2.0 { (p0, r0 - offset) } else { calibrate::shifted(p0, r0, offset, tp) };
         self.classify(t, d, pulse, r);
     }
 
@@ -675,59 +599,18 @@ impl Engine {
         characterise(&self.total_counts(), &chars, &self.histogram, HISTOGRAM_BIN_PS, &facts)
     }
 
-    /// Finds each detector's arrival offset from the sync: the fraction of a pulse period
-    /// from the arrival-phase peak, the whole periods from the lowest QBER over a few
-    /// candidates (a delay of whole pulses is invisible in the phase).
+    /// Calibrates every detector from the detections buffered so far, then indexes them.
     fn calibrate(&mut self) {
         let pending = std::mem::take(&mut self.calibration.pending);
         let tp = self.pulse_period_ps();
-        for d in 0..4u8 {
-            let phases: Vec<(i64, f64)> = pending.iter().filter(|x| x.1 == d).map(|&(_, _, p0, r0)| (p0, r0)).collect();
-            if phases.len() < 20 {
-                continue;
-            }
-            // Peak of a 100 ps histogram, then the mean within +-500 ps of it (circular).
-            let nb = (tp / 100.0).ceil() as usize;
-            let mut h = vec![0u32; nb];
-            for (_, r) in &phases {
-                h[(((r + tp / 2.0) / 100.0) as usize).min(nb - 1)] += 1;
-            }
-            let peak = h.iter().enumerate().max_by_key(|(_, c)| **c).map_or(0, |(i, _)| i);
-            let centre = (peak as f64 + 0.5) * 100.0 - tp / 2.0;
-            let near: Vec<f64> = phases
-                .iter()
-                .map(|(_, r)| {
-                    let x = r - centre;
-                    x - (x / tp).round() * tp
-                })
-                .filter(|x| x.abs() <= 500.0)
-                .collect();
-            let frac = centre + near.iter().sum::<f64>() / near.len().max(1) as f64;
-            // Whole periods: the candidate with the lowest QBER among sifted detections.
-            let mut best = (f64::INFINITY, 0i64);
-            for j in -OFFSET_SEARCH_PULSES..=OFFSET_SEARCH_PULSES {
-                let off = frac + j as f64 * tp;
-                let mut c = SiftCounts::default();
-                for &(p0, r0) in &phases {
-                    let (p, r) = Self::shifted(p0, r0, off, tp);
-                    if r.abs() <= self.cfg.gate_width_ps / 2.0 && p >= 0 {
-                        sift_pulse(&self.cfg.pattern, p, 1 << d, &mut c);
-                    }
-                }
-                let b = usize::from(d / 2);
-                if let Some(q) = c.qber(b, None) {
-                    if c.sifted.iter().map(|s| s[b]).sum::<u64>() >= 10 && q < best.0 {
-                        best = (q, j);
-                    }
-                }
-            }
-            if best.0.is_finite() {
-                self.offsets[usize::from(d)] = Some(frac + best.1 as f64 * tp);
+        let found = calibrate::offsets(&pending, &self.cfg.pattern, tp, self.cfg.gate_width_ps);
+        for (d, off) in found.iter().enumerate() {
+            if off.is_some() {
+                self.offsets[d] = *off;
             }
         }
-        let known: Vec<f64> = self.offsets.iter().flatten().copied().collect();
-        if let (Some(lo), Some(hi)) = (known.iter().copied().reduce(f64::min), known.iter().copied().reduce(f64::max)) {
-            self.reorder_pulses = ((hi - lo) / tp).ceil() as i64 + 2;
+        if let Some(r) = calibrate::reorder_pulses(&self.offsets, tp) {
+            self.reorder_pulses = r;
         }
         self.calibration.done = true;
         for (t, d, p0, r0) in pending {
@@ -776,8 +659,8 @@ impl Engine {
             unindexed: self.unindexed,
             residual_rms_ps: (self.res_n > 0).then(|| (self.res_sum2 as f64 / 256.0 / self.res_n as f64).sqrt()),
             detector_offset_ps: self.offsets,
-            overflows: self.overflows,
-            missed_tags: self.missed,
+            overflows: self.stream.overflows,
+            missed_tags: self.stream.missed,
             stream_errors: self.stream_errors,
             lock_events: self.lock_events.clone(),
             clock_fit: if self.qubit.is_some() { None } else { self.clock.fit() },

@@ -12,6 +12,7 @@
 //! docs/engine.md.
 #![warn(missing_docs)]
 
+mod calibrate;
 pub mod characterise;
 pub mod clock;
 mod config;
@@ -21,6 +22,7 @@ pub mod finite_key;
 mod key;
 pub mod qubit_sync;
 pub mod sift;
+mod snapshot;
 pub mod windows;
 
 pub use self::config::{ConfigError, EngineConfig, SyncMode, PULSE_RATE_RANGE_HZ};

@@ -14,7 +14,7 @@ fn main() {
     for round in 0..rounds {
         let (mut dec, mut eng) = (Duration::ZERO, Duration::ZERO);
         let mut d = Decoder::new(TimeBase::default());
-        let mut e = Engine::new(EngineConfig::new(settings, 100e6));
+        let mut e = Engine::new(EngineConfig::new(settings, drivers::DEFAULT_PULSE_RATE_HZ));
         let mut batch = TagBatch::with_capacity(1 << 18);
         let mut tags = 0;
         for piece in bytes.chunks(1 << 20) {

@@ -1,4 +1,4 @@
-//! Recordings: the HDF5 recording format (to come), and importers of time-tagged files from
+//! Recordings: the HDF5 recording format (docs/recording-schema.md: writer, reader, replay), and importers of time-tagged files from
 //! other instruments (PicoQuant PTU, S-Fifteen timestamp7) into one normalised event stream.
 //!
 //! Importers stream: they read a file in pieces, so files larger than memory work.

@@ -98,7 +98,7 @@ pub fn run(seconds: f64) -> EngineBench {
     let engine_pass = || {
         let t0 = std::time::Instant::now();
         let mut d = Decoder::new(TimeBase::default());
-        let mut e = Engine::new(EngineConfig::new(settings, 100e6));
+        let mut e = Engine::new(EngineConfig::new(settings, drivers::DEFAULT_PULSE_RATE_HZ));
         let mut batch = TagBatch::with_capacity(CHUNK / 4);
         let mut tags = 0u64;
         for piece in bytes.chunks(CHUNK) {
