@@ -32,6 +32,10 @@ pub enum LockState {
     Lost,
 }
 
+/// Relative drift of the predicted sync times in holdover that a returning sync may show,
+/// per second of holdover (1 ppm: see `ClockTracker::sync`).
+const HOLDOVER_DRIFT: f64 = 1e-6;
+
 /// Settings of the clock recovery.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClockConfig {
@@ -216,9 +220,14 @@ impl ClockTracker {
                     self.cfg.locked_gate_ps
                 } else {
                     // The prediction drifts in holdover: widen with the time since the
-                    // last sync, up to a quarter period (beyond that n is ambiguous).
+                    // last sync by HOLDOVER_DRIFT (the filtered period's own noise, a few
+                    // 1e-9 with 30 ps sync jitter, plus Doppler's change over a LEO pass,
+                    // a few 1e-7 per second), up to a quarter period (beyond that n is
+                    // ambiguous). A bright sync cannot be confused with anything else, so
+                    // a wide gate is safe; a narrow one never relocks (a 1 s dropout with
+                    // 6e-9 of period error is 6 ns off).
                     let dt_s = (t - self.last_sync) * 1e-12;
-                    (self.cfg.locked_gate_ps + dt_s * self.period * 2e-6).min(0.25 * self.period)
+                    (self.cfg.locked_gate_ps + dt_s * 1e12 * HOLDOVER_DRIFT).min(0.25 * self.period)
                 };
                 if r.abs() > gate {
                     self.stats.syncs_rejected += 1;
@@ -359,6 +368,28 @@ mod tests {
         assert_eq!(c.stats.locks, 1);
         assert!((c.offset_ratio() - 20e-6).abs() < 1e-9, "rate offset {}", c.offset_ratio());
         assert!((c.pulse_period_ps() - 10_000.2).abs() < 1e-5);
+    }
+
+    #[test]
+    fn after_a_one_second_dropout_the_clock_relocks_despite_the_drift_of_its_prediction() {
+        // Found by the sync-dropout scenario: the filtered period carries ~6e-9 of noise
+        // (30 ps sync jitter), so after 1 s without syncs the prediction is ~6 ns off. The
+        // returning syncs must be taken (a bright sync has no look-alike), not rejected
+        // until the holdover runs out.
+        let mut c = ClockTracker::new(cfg());
+        syncs(&mut c, 0.0, 0.0, 0..100);
+        assert_eq!(c.state(), LockState::Locked);
+        let back = 100 + 100_000; // 1 s of 10 µs syncs later
+        c.tick(back as f64 * SYNC_PS);
+        assert_eq!(c.state(), LockState::Holdover);
+        // The true clock drifted 6 ns from the prediction over that second.
+        syncs(&mut c, 6_000.0, 0.0, back..back + 10);
+        assert_eq!(c.state(), LockState::Locked, "relocked on the returning syncs");
+        assert_eq!(c.stats.locks, 2);
+        assert_eq!(c.stats.syncs_rejected, 0);
+        // A tag a third of a period off is still no sync.
+        c.sync((back + 10) as f64 * SYNC_PS + 6_000.0 + SYNC_PS / 3.0);
+        assert_eq!(c.stats.syncs_rejected, 1);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod html;
 pub mod pipeline;
 pub mod recorder;
 pub mod report;
+pub mod scenario;
 pub mod session;
 pub mod settings;

@@ -47,6 +47,14 @@ enum Command {
     Convert(cli::convert::ConvertArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),
+    /// Run acceptance scenarios (docs/scenario-format.md): verdicts, JUnit XML, a JSON record.
+    ///
+    /// Exit code 0 when every scenario passes (MARGINAL included), 1 when any FAILs, 2 for
+    /// an ERROR, an ABORTED run or a bad scenario (nothing runs then).
+    Run(cli::run::RunArgs),
+    /// Write a self-contained HTML page (plots with units, the summary, the verdict) and a
+    /// summary.md for recordings.
+    Report(cli::report::ReportArgs),
 }
 
 /// Runs the command; every error reaches `main` with its exit code (docs/exit-codes.md).
@@ -56,6 +64,8 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Dump(args) => return Ok(cli::dump::run(args)),
         Command::Convert(args) => return Ok(cli::convert::run(args)),
         Command::Record(args) => return cli::record::run(args),
+        Command::Run(args) => return cli::run::run(args),
+        Command::Report(args) => cli::report::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Selftest(args) => cli::selftest::run(args),

@@ -38,6 +38,12 @@ pub struct Recording {
     pub mu_full_scale: Option<f64>,
     /// The structured run configuration (`/config`), every attribute, in name order.
     pub config: Vec<(String, ConfigValue)>,
+    /// Where the tags came from (`source`).
+    pub source: String,
+    /// The scenario (TOML text) the run belongs to; empty when none.
+    pub scenario: String,
+    /// The scenario's verdict for this run; empty when none.
+    pub verdict: String,
 }
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
@@ -164,6 +170,9 @@ impl Recording {
             pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
         let config = read_config(&file).map_err(|e| fmt(path, "group /config", e))?;
         Ok(Recording {
+            source: text("source").unwrap_or_default(),
+            scenario: text("scenario").unwrap_or_default(),
+            verdict: text("verdict").unwrap_or_default(),
             pattern_mu,
             mu_full_scale,
             config,

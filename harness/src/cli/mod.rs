@@ -9,6 +9,8 @@ pub mod keyrate;
 pub mod progress;
 pub mod record;
 pub mod replay;
+pub mod report;
+pub mod run;
 pub mod selftest;
 pub mod settings_args;
 pub mod sim;

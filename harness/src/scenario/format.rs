@@ -1,0 +1,486 @@
+//! The scenario file (TOML), as docs/scenario-format.md defines it: the settings of the run,
+//! then phases in three lists (setup, main, teardown), each with its measurements.
+//!
+//! Unknown fields, wrong types and impossible values are refused with the file, line and
+//! field; nothing touches a device before the whole file has been checked.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{ChannelSettings, EngineSettings, FaultSettings, GeneratorSettings, Settings};
+
+/// A scenario as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// What the scenario is: name, description, seed.
+    pub scenario: Header,
+    /// The devices and the simulated bench (as `[bench]` of the settings).
+    #[serde(default)]
+    pub bench: crate::settings::BenchSettings,
+    /// The pattern generator.
+    #[serde(default)]
+    pub generator: GeneratorSettings,
+    /// The engine.
+    #[serde(default)]
+    pub engine: EngineSettings,
+    /// Phases that bring the bench up; when one fails, main is skipped and teardown runs.
+    #[serde(default)]
+    pub setup: Vec<Phase>,
+    /// The phases under test.
+    #[serde(default)]
+    pub main: Vec<Phase>,
+    /// Phases that always run once setup has succeeded.
+    #[serde(default)]
+    pub teardown: Vec<Phase>,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// The scenario's name (the JUnit test suite, the `-k` selection, file names).
+    pub name: String,
+    /// What it accepts and why (free text).
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random draw: the bench's optics and the generator's symbols (unless
+    /// they set their own). `qkdbench run --seed` overrides it.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// One phase. (Unknown fields are refused by the kind, which gets every field but `name`
+/// and `measure`: serde's `deny_unknown_fields` does not combine with `flatten`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// The phase's name (default: its kind and position).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: PhaseKind,
+    /// Measurements taken from the phase's run (per step in a sweep).
+    #[serde(default)]
+    pub measure: Vec<Measurement>,
+}
+
+/// The phase kinds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PhaseKind {
+    /// Changes settings for the phases after it: `set = { "bench.channel.loss_db" = 25 }`.
+    Configure {
+        /// Setting path → value.
+        #[serde(default)]
+        set: toml::Table,
+    },
+    /// Records for a duration or a number of pulses.
+    Acquire {
+        /// Seconds of device time.
+        #[serde(default)]
+        duration_s: Option<f64>,
+        /// Pulses.
+        #[serde(default)]
+        pulses: Option<f64>,
+    },
+    /// Runs until the clock locks, at most `timeout_s` of device time; fails when it does not.
+    WaitLock {
+        /// Seconds of device time.
+        timeout_s: f64,
+    },
+    /// Runs one acquisition per value of a bench or generator parameter.
+    Sweep {
+        /// The setting's path, e.g. `bench.channel.loss_db`.
+        parameter: String,
+        /// A list of values.
+        #[serde(default)]
+        values: Option<Vec<toml::Value>>,
+        /// Range start.
+        #[serde(default)]
+        from: Option<f64>,
+        /// Range end.
+        #[serde(default)]
+        to: Option<f64>,
+        /// Range step.
+        #[serde(default)]
+        step: Option<f64>,
+        /// Seconds of device time per step.
+        #[serde(default)]
+        duration_s: Option<f64>,
+        /// Pulses per step.
+        #[serde(default)]
+        pulses: Option<f64>,
+    },
+    /// Flies a pass: a profile (`track_csv`, `link_csv`) or a circular orbit.
+    Pass {
+        /// `time,distance` table (s, km), relative to the scenario file.
+        #[serde(default)]
+        track_csv: Option<PathBuf>,
+        /// `distance,loss` table (km, dB), relative to the scenario file.
+        #[serde(default)]
+        link_csv: Option<PathBuf>,
+        /// A folder holding `micius2017_track.csv` and `micius2017_link_efficiency.csv`.
+        #[serde(default)]
+        pass_dir: Option<PathBuf>,
+        /// Orbit altitude, km (an orbit when no table is given).
+        #[serde(default)]
+        altitude_km: Option<f64>,
+        /// Orbit: highest elevation, degrees.
+        #[serde(default)]
+        max_elevation_deg: Option<f64>,
+        /// Orbit: the pass is the time above this elevation, degrees.
+        #[serde(default)]
+        min_elevation_deg: Option<f64>,
+        /// Orbit: loss at zenith, dB.
+        #[serde(default)]
+        loss_at_zenith_db: Option<f64>,
+        /// Orbit: extra loss of one air mass, dB.
+        #[serde(default)]
+        atmosphere_db: Option<f64>,
+        /// Stop after this much of the pass, s (default: the whole pass).
+        #[serde(default)]
+        duration_s: Option<f64>,
+    },
+    /// Runs an acquisition with a fault of the simulated bench injected at a time of it.
+    InjectFault {
+        /// The fault (`kind` and its times, relative to the phase's start).
+        fault: FaultSettings,
+        /// Seconds of device time.
+        #[serde(default)]
+        duration_s: Option<f64>,
+        /// Pulses.
+        #[serde(default)]
+        pulses: Option<f64>,
+    },
+}
+
+impl PhaseKind {
+    /// The kind's name as written.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PhaseKind::Configure { .. } => "configure",
+            PhaseKind::Acquire { .. } => "acquire",
+            PhaseKind::WaitLock { .. } => "wait_lock",
+            PhaseKind::Sweep { .. } => "sweep",
+            PhaseKind::Pass { .. } => "pass",
+            PhaseKind::InjectFault { .. } => "inject_fault",
+        }
+    }
+}
+
+/// A measurement with its limits (OpenHTF's `in_range` with a marginal band).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    /// The metric (docs/scenario-format.md: a named metric, or a path into the run report).
+    pub metric: String,
+    /// A name for the verdict table and JUnit (default: the metric).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lowest passing value.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Highest passing value.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// The expected value (with `tolerance` or `tolerance_pct`).
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// Absolute tolerance around `target`.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Tolerance around `target`, percent of the target.
+    #[serde(default)]
+    pub tolerance_pct: Option<f64>,
+    /// Values below this (but passing) are MARGINAL.
+    #[serde(default)]
+    pub marginal_min: Option<f64>,
+    /// Values above this (but passing) are MARGINAL.
+    #[serde(default)]
+    pub marginal_max: Option<f64>,
+    /// In a sweep: measure each step (`step`, the default) or one figure over the steps
+    /// (`first_zero`: the swept value at the first step where the metric is 0; `min`,
+    /// `max`, `first`, `last` of the metric over the steps).
+    #[serde(default)]
+    pub over: Over,
+}
+
+/// What a sweep's measurement is taken over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Over {
+    /// Each step on its own.
+    #[default]
+    Step,
+    /// The swept value at the first step where the metric is 0 (or not measured).
+    FirstZero,
+    /// The smallest value over the steps.
+    Min,
+    /// The largest value over the steps.
+    Max,
+    /// The first step's value.
+    First,
+    /// The last step's value.
+    Last,
+}
+
+/// A scenario read from a file: its text, its checked contents and where it lives.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file.
+    pub path: PathBuf,
+    /// The text (recorded in every recording of the run).
+    pub text: String,
+    /// The contents.
+    pub file: ScenarioFile,
+}
+
+/// A scenario that cannot run: the file, the line when known, the field and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ScenarioError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (1-based), when the problem has one.
+    pub line: Option<usize>,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            path: path.into(),
+            line: None,
+            message: format!("cannot read the scenario: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks scenario `text` (from `path`, which relative paths are resolved
+    /// against).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ScenarioError> {
+        let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ScenarioError { path: path.into(), line, message: e.message().trim().to_string() }
+        })?;
+        let s = Scenario { path: path.into(), text: text.to_string(), file };
+        s.check()?;
+        Ok(s)
+    }
+
+    /// The folder relative paths in the scenario are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// The settings the scenario starts from, with its seed (or `seed` when given) and its
+    /// paths resolved.
+    pub fn settings(&self, seed: Option<u64>) -> Settings {
+        let mut s = Settings {
+            bench: self.file.bench.clone(),
+            generator: self.file.generator.clone(),
+            engine: self.file.engine.clone(),
+        };
+        if let Some(seed) = seed.or(self.file.scenario.seed) {
+            s.bench.seed = seed;
+            s.generator.seed = seed;
+        }
+        s.resolve_paths(&self.base_dir());
+        s
+    }
+
+    fn err(&self, line_of: &str, message: String) -> ScenarioError {
+        let line = self.text.find(line_of).map(|i| self.text[..i].matches('\n').count() + 1);
+        ScenarioError { path: self.path.clone(), line, message }
+    }
+
+    /// Checks what serde cannot: settings in range, known metrics, sensible limits and
+    /// spans, sweep parameters that exist.
+    fn check(&self) -> Result<(), ScenarioError> {
+        let f = &self.file;
+        if f.scenario.name.trim().is_empty() {
+            return Err(self.err("name", "scenario.name: must not be empty".into()));
+        }
+        let settings = self.settings(None);
+        settings.validate().map_err(|e| self.err(e.field.rsplit('.').next().unwrap_or(""), e.to_string()))?;
+        if f.main.is_empty() {
+            return Err(self.err("[scenario]", "a scenario needs at least one [[main]] phase".into()));
+        }
+        for (list, phases) in [("setup", &f.setup), ("main", &f.main), ("teardown", &f.teardown)] {
+            for (i, p) in phases.iter().enumerate() {
+                let at = format!("{list}[{}] ({})", i + 1, p.kind.name());
+                self.check_phase(&at, p, &settings)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_phase(&self, at: &str, p: &Phase, settings: &Settings) -> Result<(), ScenarioError> {
+        let kind = p.kind.name();
+        let bad = |needle: &str, m: String| Err(self.err(needle, format!("{at}: {m}")));
+        let span = |d: Option<f64>, n: Option<f64>, needed: bool| -> Result<(), ScenarioError> {
+            match (d, n) {
+                (Some(_), Some(_)) => bad("pulses", "give duration_s or pulses, not both".into()),
+                (None, None) if needed => bad(kind, "needs duration_s or pulses".into()),
+                (Some(d), None) if !(d.is_finite() && d > 0.0 && d <= 1e6) => {
+                    bad("duration_s", format!("duration_s {d} is not in (0, 1e6] s"))
+                }
+                (None, Some(n)) if !(n.is_finite() && (1.0..=1e16).contains(&n)) => {
+                    bad("pulses", format!("pulses {n} is not in [1, 1e16]"))
+                }
+                _ => Ok(()),
+            }
+        };
+        match &p.kind {
+            PhaseKind::Configure { set } => {
+                let mut s = settings.clone();
+                for (k, v) in set {
+                    s.set(k, v.clone()).map_err(|e| self.err(k, format!("{at}: set {e}")))?;
+                }
+                s.resolve_paths(&self.base_dir());
+                s.validate().map_err(|e| self.err("set", format!("{at}: {e}")))?;
+                if !p.measure.is_empty() {
+                    return bad("measure", "a configure phase runs nothing, so it has nothing to measure".into());
+                }
+            }
+            PhaseKind::Acquire { duration_s, pulses } => span(*duration_s, *pulses, true)?,
+            PhaseKind::WaitLock { timeout_s } => {
+                if !(timeout_s.is_finite() && *timeout_s > 0.0 && *timeout_s <= 1e5) {
+                    return bad("timeout_s", format!("timeout_s {timeout_s} is not in (0, 1e5] s"));
+                }
+            }
+            PhaseKind::Sweep { parameter, values, from, to, step, duration_s, pulses } => {
+                span(*duration_s, *pulses, true)?;
+                let vals =
+                    sweep_values(values, *from, *to, *step).map_err(|m| self.err("sweep", format!("{at}: {m}")))?;
+                if settings.get(parameter).is_none() {
+                    return bad(
+                        parameter,
+                        format!("parameter {parameter:?} is not a setting (see docs/scenario-format.md)"),
+                    );
+                }
+                if !(parameter.starts_with("bench.")
+                    || parameter.starts_with("generator.")
+                    || parameter.starts_with("engine."))
+                {
+                    return bad(
+                        parameter,
+                        format!("parameter {parameter:?} is not a bench, generator or engine setting"),
+                    );
+                }
+                for v in &vals {
+                    let mut s = settings.clone();
+                    s.set(parameter, v.clone()).map_err(|e| self.err(parameter, format!("{at}: value {v}: {e}")))?;
+                    s.validate().map_err(|e| self.err(parameter, format!("{at}: value {v}: {e}")))?;
+                }
+            }
+            PhaseKind::Pass { .. } => {
+                let ch = pass_channel(&p.kind, &self.base_dir()).map_err(|m| self.err("pass", format!("{at}: {m}")))?;
+                let mut s = settings.clone();
+                s.bench.channel = ch;
+                s.validate().map_err(|e| self.err("pass", format!("{at}: {e}")))?;
+                if let PhaseKind::Pass { duration_s: Some(d), .. } = &p.kind {
+                    span(Some(*d), None, false)?;
+                }
+            }
+            PhaseKind::InjectFault { fault, duration_s, pulses } => {
+                span(*duration_s, *pulses, true)?;
+                fault.fault().map_err(|e| self.err("fault", format!("{at}: {e}")))?;
+            }
+        }
+        for m in &p.measure {
+            super::limits::check(m).map_err(|e| self.err(&m.metric, format!("{at}: measure {}: {e}", m.metric)))?;
+            super::metrics::check_name(&m.metric)
+                .map_err(|e| self.err(&m.metric, format!("{at}: measure {:?}: {e}", m.metric)))?;
+            if m.over != Over::Step && !matches!(p.kind, PhaseKind::Sweep { .. }) {
+                return bad("over", format!("measure {}: `over` applies to sweeps only", m.metric));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The values of a sweep, from a list or a range (at most 1000).
+pub fn sweep_values(
+    values: &Option<Vec<toml::Value>>,
+    from: Option<f64>,
+    to: Option<f64>,
+    step: Option<f64>,
+) -> Result<Vec<toml::Value>, String> {
+    match (values, from, to, step) {
+        (Some(v), None, None, None) => {
+            if v.is_empty() || v.len() > 1000 {
+                return Err(format!("values: {} values (1 to 1000)", v.len()));
+            }
+            Ok(v.clone())
+        }
+        (None, Some(a), Some(b), Some(s)) => {
+            if !(a.is_finite() && b.is_finite() && s.is_finite() && s > 0.0) {
+                return Err(format!("from {a}, to {b}, step {s}: need finite numbers and a positive step"));
+            }
+            let n = ((b - a).abs() / s + 1e-9).floor() as usize + 1;
+            if n > 1000 {
+                return Err(format!("from {a} to {b} by {s} is {n} steps (at most 1000)"));
+            }
+            let dir = if b >= a { 1.0 } else { -1.0 };
+            // Rounded to 12 significant digits: 20 + 3 * 0.1 is 20.3, not 20.300000000000001.
+            Ok((0..n)
+                .map(|i| {
+                    let x = a + dir * s * i as f64;
+                    toml::Value::Float(format!("{x:.12e}").parse().unwrap_or(x))
+                })
+                .collect())
+        }
+        _ => Err("give `values = [...]`, or `from`, `to` and `step`".into()),
+    }
+}
+
+/// The channel a pass phase flies.
+pub fn pass_channel(kind: &PhaseKind, base: &Path) -> Result<ChannelSettings, String> {
+    let PhaseKind::Pass {
+        track_csv,
+        link_csv,
+        pass_dir,
+        altitude_km,
+        max_elevation_deg,
+        min_elevation_deg,
+        loss_at_zenith_db,
+        atmosphere_db,
+        ..
+    } = kind
+    else {
+        return Err("not a pass".into());
+    };
+    let abs = |p: &PathBuf| if p.is_relative() { base.join(p) } else { p.clone() };
+    let orbit = altitude_km.is_some()
+        || max_elevation_deg.is_some()
+        || min_elevation_deg.is_some()
+        || loss_at_zenith_db.is_some()
+        || atmosphere_db.is_some();
+    match (pass_dir, track_csv, link_csv) {
+        (Some(d), None, None) if !orbit => Ok(ChannelSettings::micius_pass(&abs(d))),
+        (None, Some(t), Some(l)) if !orbit => Ok(ChannelSettings {
+            kind: crate::settings::ChannelKind::Pass,
+            track_csv: Some(abs(t)),
+            link_csv: Some(abs(l)),
+            ..Default::default()
+        }),
+        (None, None, None) => {
+            let d = ChannelSettings::default();
+            Ok(ChannelSettings {
+                kind: crate::settings::ChannelKind::Orbit,
+                altitude_km: altitude_km.unwrap_or(d.altitude_km),
+                max_elevation_deg: max_elevation_deg.unwrap_or(d.max_elevation_deg),
+                min_elevation_deg: min_elevation_deg.unwrap_or(d.min_elevation_deg),
+                loss_at_zenith_db: loss_at_zenith_db.unwrap_or(d.loss_at_zenith_db),
+                atmosphere_db: atmosphere_db.unwrap_or(d.atmosphere_db),
+                ..d
+            })
+        }
+        _ => Err("give pass_dir, or track_csv and link_csv, or the orbit's fields (altitude_km, max_elevation_deg, ...), one of the three".into()),
+    }
+}
