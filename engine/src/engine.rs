@@ -498,6 +498,7 @@ impl Engine {
     fn count_pulse(&mut self, pulse: i64, mask: u8, key: u8) {
         if self.windows.ends_before(pulse) {
             let total = self.total_counts();
+            self.windows.rate_offset = self.rate_offset();
             self.windows.advance(pulse, &total, &self.stream, self.class_p, &self.cfg.key);
         }
         if mask.is_power_of_two() && pulse > 0 {
@@ -505,6 +506,11 @@ impl Engine {
         } else {
             self.sift(pulse, mask, key);
         }
+    }
+
+    /// Received pulse rate relative to nominal, minus 1 (Doppler and clocks).
+    fn rate_offset(&self) -> f64 {
+        self.pulse_period_ps() / self.cfg.clock.pulse_period_ps - 1.0
     }
 
     /// The pulse period now, ps, from whichever sync is in use.
@@ -626,6 +632,7 @@ impl Engine {
         self.close_below(i64::MAX);
         self.compact_pending();
         let total = self.total_counts();
+        self.windows.rate_offset = self.rate_offset();
         self.windows.close(&total, &self.stream, self.class_p, &self.cfg.key);
     }
 
@@ -646,7 +653,7 @@ impl Engine {
                 Some(_) => LockState::Searching,
                 None => self.clock.state(),
             },
-            rate_offset: self.pulse_period_ps() / self.cfg.clock.pulse_period_ps - 1.0,
+            rate_offset: self.rate_offset(),
             clock: self.clock.stats,
             qber: [counts.qber(0, None), counts.qber(1, None)],
             gain: std::array::from_fn(|k| {

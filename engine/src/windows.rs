@@ -71,6 +71,9 @@ pub struct WindowRecord {
     pub key_length_bits: u64,
     /// Tags per tagger channel in the window (count rates: divide by `duration_s`).
     pub channel_tags: [u64; 8],
+    /// Relative offset of the received pulse rate from nominal when the window closed
+    /// (Doppler and clocks; 0 before the first lock).
+    pub rate_offset: f64,
     /// Overflow episodes and tags the device lost, in the window.
     pub overflows: u64,
     /// See `overflows`.
@@ -105,6 +108,8 @@ pub struct Windows {
     keep: usize,
     /// Windows closed since the start (also those no longer kept).
     pub closed_total: u64,
+    /// The rate offset the engine sees now; the engine sets it before a window closes.
+    pub rate_offset: f64,
 }
 
 impl Windows {
@@ -119,6 +124,7 @@ impl Windows {
             closed: VecDeque::new(),
             keep,
             closed_total: 0,
+            rate_offset: 0.0,
         }
     }
 
@@ -168,6 +174,7 @@ impl Windows {
                 qber,
                 key_length_bits,
                 channel_tags: std::array::from_fn(|c| stream.channel_tags[c] - s0.channel_tags[c]),
+                rate_offset: self.rate_offset,
                 overflows: stream.overflows - s0.overflows,
                 missed: stream.missed - s0.missed,
                 duration_s: self.pulses as f64 * self.pulse_period_ps * 1e-12,

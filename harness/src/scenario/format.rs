@@ -352,6 +352,15 @@ impl Scenario {
                 if !(timeout_s.is_finite() && *timeout_s > 0.0 && *timeout_s <= 1e5) {
                     return bad("timeout_s", format!("timeout_s {timeout_s} is not in (0, 1e5] s"));
                 }
+                if let Some(m) = p.measure.iter().find(|m| m.metric != "lock_time_s") {
+                    return bad(
+                        &m.metric,
+                        format!(
+                            "a wait_lock phase measures lock_time_s only (it stops when the lock is seen), not {:?}",
+                            m.metric
+                        ),
+                    );
+                }
             }
             PhaseKind::Sweep { parameter, values, from, to, step, duration_s, pulses } => {
                 span(*duration_s, *pulses, true)?;

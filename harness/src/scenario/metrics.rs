@@ -42,7 +42,7 @@ pub const NAMED: &[(&str, &str)] = &[
     ("locked_at_end", "1 when the clock is locked at the end of the run, else 0"),
     ("residual_rms_ps", "RMS arrival residual of the gated detections, ps"),
     ("rate_offset_ppm", "received pulse rate offset at the end (Doppler and clocks), ppm"),
-    ("rate_offset_ppm_max_abs", "largest |rate offset| over the run's updates, ppm"),
+    ("rate_offset_ppm_max_abs", "largest |rate offset| at the ends of the run's metric windows, ppm"),
     ("detection_rate_hz", "clicks per second, the four detectors together"),
     ("tags", "tags the engine processed"),
     ("duration_s", "device time from the first to the last tag, s"),
@@ -56,7 +56,7 @@ pub const NAMED: &[(&str, &str)] = &[
 ];
 
 /// Everything measurable about one run, as JSON: the named metrics and the run report.
-pub fn record(o: &SessionOutcome, max_abs_rate_offset: f64) -> Value {
+pub fn record(o: &SessionOutcome) -> Value {
     let r: RunReport = o.report();
     let s = &r.snapshot;
     let mut m = Map::new();
@@ -114,7 +114,10 @@ pub fn record(o: &SessionOutcome, max_abs_rate_offset: f64) -> Value {
     m.insert("locked_at_end".into(), json!(u8::from(s.lock == LockState::Locked)));
     m.insert("residual_rms_ps".into(), num(s.residual_rms_ps));
     m.insert("rate_offset_ppm".into(), json!(s.rate_offset * 1e6));
-    m.insert("rate_offset_ppm_max_abs".into(), json!(max_abs_rate_offset.max(s.rate_offset.abs()) * 1e6));
+    // From the windows (device time), not from the live updates (wall time): the same at
+    // any pace.
+    let max_abs = o.engine.windows().map(|w| w.rate_offset.abs()).fold(s.rate_offset.abs(), f64::max);
+    m.insert("rate_offset_ppm_max_abs".into(), json!(max_abs * 1e6));
     m.insert("detection_rate_hz".into(), json!(r.channel_rate_hz[..4].iter().sum::<f64>()));
     m.insert("tags".into(), json!(o.pipeline.tags));
     m.insert("missed_tags".into(), json!(s.missed_tags));

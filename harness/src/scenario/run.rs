@@ -47,15 +47,11 @@ struct PhaseObserver<'a> {
     name: &'a str,
     progress: &'a dyn Progress,
     stop_on_lock: bool,
-    max_abs_rate_offset: f64,
 }
 
 impl Observer for PhaseObserver<'_> {
     fn update(&mut self, u: &Update<'_>) -> Flow {
         let s = u.snapshot;
-        if s.lock == engine::clock::LockState::Locked {
-            self.max_abs_rate_offset = self.max_abs_rate_offset.max(s.rate_offset.abs());
-        }
         self.progress.device_time(self.name, (s.last_tag_ps - s.first_tag_ps).max(0) as f64 * 1e-12);
         if self.stop_on_lock && s.lock == engine::clock::LockState::Locked {
             return Flow::Stop;
@@ -117,7 +113,7 @@ impl Ctx<'_> {
             }
         }
         let plan = RunPlan { output, ..RunPlan::new(settings.clone(), duration_s) };
-        let mut obs = PhaseObserver { name, progress: self.progress, stop_on_lock, max_abs_rate_offset: 0.0 };
+        let mut obs = PhaseObserver { name, progress: self.progress, stop_on_lock };
         let mut step = StepRecord {
             value,
             status: String::new(),
@@ -134,16 +130,26 @@ impl Ctx<'_> {
                 return (step, Some(e.to_string()), false);
             }
         };
-        let rec = metrics::record(&outcome, obs.max_abs_rate_offset);
+        let rec = metrics::record(&outcome);
         step.status = outcome.status_text();
         step.duration_s = rec.get("duration_s").and_then(Value::as_f64).unwrap_or(0.0);
         step.recording = outcome.recorded.as_ref().map(|r| r.path.clone());
         step.measurements = measures.iter().map(|m| judge(m, metrics::value(&rec, &m.metric))).collect();
         if let Value::Object(map) = &rec {
+            // A wait_lock run stops when the lock is seen, at a moment the wall clock
+            // decides: only the lock time (device time) is a reproducible figure of it.
+            let keep: &[&str] = if stop_on_lock { &["lock_time_s"] } else { &[] };
             for (k, _) in metrics::NAMED {
+                if !keep.is_empty() && !keep.contains(k) {
+                    continue;
+                }
                 if let Some(v) = map.get(*k) {
                     step.metrics.insert((*k).to_string(), v.clone());
                 }
+            }
+            if stop_on_lock {
+                step.duration_s =
+                    metrics::value(&rec, "lock_time_s").filter(|t| t.is_finite()).unwrap_or(step.duration_s);
             }
         }
         let aborted = stop.load(Ordering::Relaxed) && !outcome.complete();
