@@ -35,6 +35,12 @@ if ! python3 -c "import phconvert" >/dev/null 2>&1; then
     || echo "setup: phconvert not installed; the Photon-HDF5 tests will say so" >&2
 fi
 
+# junitparser reads the JUnit XML of `qkdbench run` in the tests, as a CI system would.
+if ! python3 -c "import junitparser" >/dev/null 2>&1; then
+  echo "setup: installing junitparser (PyPI)" >&2
+  python3 -m pip install --quiet junitparser 2>/dev/null || python3 -m pip install --quiet --break-system-packages junitparser
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: qkdbench needs a Rust toolchain (cargo, Rust >= 1.80); install it with rustup." >&2
   exit 1

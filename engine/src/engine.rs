@@ -65,6 +65,7 @@ pub struct Engine {
     class_p: [f64; 4],
     qubit: Option<QubitSync>,
     first_tag_ps: Option<i64>,
+    first_sync_ps: Option<i64>,
     last_tag_ps: i64,
     /// Gated detections: (time ps, detector, pulse), when asked for.
     pub assignments: Vec<(i64, u8, i64)>,
@@ -126,6 +127,7 @@ impl Engine {
                 SyncMode::Channel => None,
             },
             first_tag_ps: None,
+            first_sync_ps: None,
             last_tag_ps: 0,
             block_pass_tags: 0,
             detector_channel_mask: cfg.channels.detectors_hvda.iter().fold(0, |m, &c| m | 1 << (c & 7)),
@@ -292,6 +294,7 @@ impl Engine {
         // (In qubit-sync mode sync and frame tags are counted, not used: the timing comes
         // from the detections alone, as on a link without a sync channel.)
         if ch == self.cfg.channels.sync {
+            self.first_sync_ps.get_or_insert(t_ps);
             if self.qubit.is_none() {
                 self.clock.sync(t);
                 self.note_state(t_ps);
@@ -675,6 +678,7 @@ impl Engine {
             windows_closed: self.windows.closed_total,
             channel_tags: self.stream.channel_tags,
             first_tag_ps: self.first_tag_ps.unwrap_or(0),
+            first_sync_ps: self.first_sync_ps,
             last_tag_ps: self.last_tag_ps,
         }
     }

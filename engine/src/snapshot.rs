@@ -62,6 +62,9 @@ pub struct Snapshot {
     pub channel_tags: [u64; 8],
     /// Device time of the first and the latest tag, ps (0 before the first).
     pub first_tag_ps: i64,
+    /// Device time of the first sync tag, ps: when the transmitter's output began (None
+    /// before it, and on links without a sync channel).
+    pub first_sync_ps: Option<i64>,
     /// See `first_tag_ps`.
     pub last_tag_ps: i64,
 }

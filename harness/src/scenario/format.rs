@@ -249,6 +249,14 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+/// serde's Rust type names in the words of the document.
+fn plain_types(m: &str) -> String {
+    m.replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number >= 0")
+        .replace("expected u32", "expected a whole number >= 0")
+        .replace("expected u8", "expected a whole number 0-255")
+}
+
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
@@ -265,7 +273,7 @@ impl Scenario {
     pub fn parse(path: &Path, text: &str) -> Result<Self, ScenarioError> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            ScenarioError { path: path.into(), line, message: e.message().trim().to_string() }
+            ScenarioError { path: path.into(), line, message: plain_types(e.message().trim()) }
         })?;
         let s = Scenario { path: path.into(), text: text.to_string(), file };
         s.check()?;

@@ -33,7 +33,10 @@ pub const NAMED: &[(&str, &str)] = &[
     ("sifted_rate_bps", "sifted events per second of device time"),
     ("key_length_bits", "finite-key length of the run, bits (0 when the counts certify none)"),
     ("key_rate_bps", "key_length_bits per second of device time"),
-    ("lock_time_s", "device time from the first tag to the first lock, s (inf: never locked)"),
+    (
+        "lock_time_s",
+        "device time from the first sync tag (else the first tag) to the first lock, s (inf: never locked)",
+    ),
     (
         "relock_time_s",
         "device time from the first loss of lock to the next lock, s (0: never lost; inf: never regained)",
@@ -146,9 +149,9 @@ pub fn record(o: &SessionOutcome) -> Value {
 }
 
 /// (first lock, relock after the first loss, number of losses), s of device time from the
-/// first tag.
+/// transmitter's first output (the first sync tag; the first tag on a link without one).
 fn lock_times(s: &engine::Snapshot) -> (Option<f64>, Option<f64>, u64) {
-    let t0 = s.first_tag_ps;
+    let t0 = s.first_sync_ps.unwrap_or(s.first_tag_ps);
     let secs = |t: i64| (t - t0) as f64 * 1e-12;
     let first_lock = s.lock_events.iter().find(|e| e.state == LockState::Locked).map(|e| e.time_ps);
     let losses =
