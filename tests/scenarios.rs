@@ -487,3 +487,28 @@ fn a_scenario_runs_on_a_served_bench_by_changing_the_device_line() {
     let steps = v["scenarios"][0]["phases"][1]["steps"][0]["status"].as_str().unwrap().to_string();
     assert_eq!(steps, "complete");
 }
+
+/// Ctrl-C (or SIGTERM) during a run: the phase ends ABORTED, the record says so, exit 2.
+#[test]
+fn a_signal_aborts_the_run_with_exit_2_and_a_record_marked_aborted() {
+    for signal in ["-INT", "-TERM"] {
+        let dir = scratch(&format!("abort{signal}"));
+        let json = dir.join("r.json");
+        // A long constant link: 300 s of device time, paced by nothing but the CPU.
+        let f = dir.join("long.toml");
+        std::fs::write(
+            &f,
+            "[scenario]\nname = \"long\"\n[[main]]\nkind = \"acquire\"\nduration_s = 300\n[[main.measure]]\nmetric = \"qber_x\"\nmax = 0.05\n",
+        )
+        .unwrap();
+        let child = Command::new(bin()).arg("run").arg(&f).arg("--json").arg(&json).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let kill = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{signal}");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(v["status"], "aborted", "{signal}");
+        assert_eq!(v["scenarios"][0]["outcome"], "ABORTED", "{signal}");
+    }
+}
