@@ -201,6 +201,7 @@ where
         })
         .expect("spawn the reader thread");
 
+    let stop_recording_failed = AtomicBool::new(false);
     let started = Instant::now();
     let (mut batches, mut tags, mut updates) = (0u64, 0u64, 0u64);
     let mut next_update = started + cfg.update_interval;
@@ -235,11 +236,17 @@ where
                 tags += b.len() as u64;
                 if let Some(r) = &recorder {
                     // Blocking: the recorder never loses data; its lag becomes back-pressure.
-                    let _ = r.send(RecordItem::Batch(b));
+                    // A recorder that is gone failed to write: the run ends (its file says why).
+                    if r.send(RecordItem::Batch(b)).is_err() {
+                        stop_recording_failed.store(true, Ordering::Relaxed);
+                    }
                 }
             }
             Some(Msg::End(reason)) => break reason,
             None => {}
+        }
+        if stop_recording_failed.load(Ordering::Relaxed) {
+            halt.store(true, Ordering::Relaxed);
         }
         // On the timer, batch or not: a live view keeps moving through a dropout.
         if Instant::now() >= next_update {
@@ -253,6 +260,11 @@ where
         }
     };
     let _ = reader.join();
+    let end = if stop_recording_failed.load(Ordering::Relaxed) {
+        EndReason::DeviceError("the recording could not be written".into())
+    } else {
+        end
+    };
     engine.flush();
     send_update(engine, &mut windows_sent, true);
     let last = engine.snapshot();

@@ -115,7 +115,13 @@ pub fn record(
                 if let Some(t) = b.time_ps.last() {
                     last_ps.store(*t, Ordering::Relaxed);
                 }
-                writer.append(&b)?;
+                if let Err(e) = writer.append(&b) {
+                    // Close the file as what it is: aborted, with the error and the tags
+                    // really in it. The pipeline sees this thread go and ends the run.
+                    let status = RunStatus::Aborted(format!("writing the recording failed: {e}"));
+                    let _ = writer.finish(&status);
+                    return Err(e);
+                }
             }
             RecordItem::Windows(ws) => ws.iter().for_each(|w| writer.append_window(&window_row(w))),
             RecordItem::Snapshot(s) => {

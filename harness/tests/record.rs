@@ -256,3 +256,65 @@ fn replay_analyses_a_recording_with_the_settings_it_was_recorded_with() {
     );
     assert_eq!(wide["notes"].as_array().map(Vec::len), Some(1));
 }
+
+/// A full disk during a recording (issue 15): the run ends with exit 1 naming the OS error,
+/// and the file says `aborted: <reason>` with a tag count that matches the tags really in it
+/// (no rows that read back as zeros), or no file is made when there is no room to start.
+#[test]
+fn a_full_disk_ends_the_run_and_the_file_says_aborted_with_only_real_tags() {
+    let mnt = std::env::temp_dir().join(format!("qkdbench-full-{}", std::process::id()));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipping the full-disk test: cannot mount a 2 MB tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    for (compression, filler_kib) in [("gzip", 1500), ("none", 1500), ("gzip", 1700), ("none", 1900)] {
+        for e in std::fs::read_dir(&mnt).unwrap() {
+            let _ = std::fs::remove_file(e.unwrap().path());
+        }
+        std::fs::write(mnt.join("filler"), vec![0u8; filler_kib * 1024]).unwrap();
+        let file = mnt.join("r.h5");
+        let out = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+            .args(["record", "--duration", "2s", "--loss-db", "15", "--compression", compression, "-o"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{compression} {filler_kib}: {err}");
+        assert!(err.contains("No space left on device"), "the OS error is named: {err}");
+        if !file.exists() {
+            continue; // no room even to start: refused up front
+        }
+        let report = h5py(&format!(
+            r#"
+import h5py
+f = h5py.File({p:?}, "r")
+n = int(f.attrs["tag_count"])
+t = f["tags/time_ps"][:n]
+c = f["tags/channel"][:n]
+assert str(f.attrs["run_status"]).startswith("aborted: "), f.attrs["run_status"]
+assert "No space left on device" in f.attrs["run_status"] or "write" in f.attrs["run_status"]
+assert len(t) == n and len(c) == n
+assert n == 0 or (t[1:] >= t[:-1] - 10000).all(), "real, ordered tags only"
+print(n)
+"#,
+            p = file.to_str().unwrap()
+        ));
+        let n: u64 = report.trim().parse().unwrap();
+        let replay = Command::new(env!("CARGO_BIN_EXE_qkdbench")).arg("replay").arg(&file).output().unwrap();
+        let stdout = String::from_utf8_lossy(&replay.stdout);
+        if n > 0 {
+            assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+            assert_eq!(common::record_summary(&stdout, "tags"), n, "replay counts the tags in the file, no more");
+        }
+    }
+}

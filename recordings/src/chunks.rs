@@ -106,6 +106,9 @@ pub struct TagColumns {
     gzip: bool,
     /// Rows in complete chunks in the file.
     full_rows: usize,
+    /// Rows whose data is in the file (complete chunks and a flushed partial one): the
+    /// extent goes back to this when a write fails, so no row reads back as zeros.
+    written: usize,
     /// Rows after them, buffered (and, after a flush, also in the file's partial chunk).
     buf_time: Vec<i64>,
     buf_channel: Vec<u8>,
@@ -125,6 +128,7 @@ impl TagColumns {
             channel,
             gzip,
             full_rows: 0,
+            written: 0,
             buf_time: Vec::with_capacity(TAG_CHUNK * workers),
             buf_channel: Vec::with_capacity(TAG_CHUNK * workers),
             batch_chunks: if gzip { 4 * workers } else { 1 },
@@ -136,6 +140,25 @@ impl TagColumns {
     /// Rows taken (written or buffered).
     pub fn rows(&self) -> usize {
         self.full_rows + self.buf_time.len()
+    }
+
+    /// Rows whose data is in the file.
+    pub fn written_rows(&self) -> usize {
+        self.written
+    }
+
+    /// Gives up the buffered rows and sets the extent to the rows really written (after a
+    /// failed write).
+    pub fn truncate_to_written(&mut self) {
+        self.buf_time.clear();
+        self.buf_channel.clear();
+        let _ = self.resize(self.written);
+    }
+
+    /// After a failed write: the extent back to the rows really written, and the error.
+    fn undo(&self, e: RecordingError) -> RecordingError {
+        let _ = self.resize(self.written);
+        e
     }
 
     /// Appends tags; writes complete chunks once enough are gathered.
@@ -164,10 +187,11 @@ impl TagColumns {
             t.resize(TAG_CHUNK, 0);
             c.resize(TAG_CHUNK, 0);
             let per = self.encode_all(&[(bytes_of(&t), 8), (&c, 1)]);
-            self.resize(self.full_rows + rest)?;
+            self.resize(self.full_rows + rest).map_err(|e| self.undo(e))?;
             let (time, chan) = (self.encoded(0, per), self.encoded(1, per));
-            self.put(&self.time_ps, self.full_rows, time, "tags/time_ps")?;
-            self.put(&self.channel, self.full_rows, chan, "tags/channel")?;
+            self.put(&self.time_ps, self.full_rows, time, "tags/time_ps").map_err(|e| self.undo(e))?;
+            self.put(&self.channel, self.full_rows, chan, "tags/channel").map_err(|e| self.undo(e))?;
+            self.written = self.full_rows + rest;
         }
         Ok(())
     }
@@ -189,7 +213,8 @@ impl TagColumns {
     fn write_chunks(&mut self, time_ps: &[i64], channel: &[u8]) -> Result<(), RecordingError> {
         let rows = time_ps.len();
         let times = bytes_of(time_ps);
-        self.resize(self.full_rows + rows)?;
+        // HDF5's direct chunk write needs the extent first; a failed write takes it back.
+        self.resize(self.full_rows + rows).map_err(|e| self.undo(e))?;
         if self.gzip {
             // Time and channel chunk of each row range next to each other: the workers get
             // equal shares.
@@ -201,18 +226,19 @@ impl TagColumns {
             let per = self.encode_all(&pieces);
             for i in 0..pieces.len() / 2 {
                 let at = self.full_rows + i * TAG_CHUNK;
-                self.put(&self.time_ps, at, self.encoded(2 * i, per), "tags/time_ps")?;
-                self.put(&self.channel, at, self.encoded(2 * i + 1, per), "tags/channel")?;
+                self.put(&self.time_ps, at, self.encoded(2 * i, per), "tags/time_ps").map_err(|e| self.undo(e))?;
+                self.put(&self.channel, at, self.encoded(2 * i + 1, per), "tags/channel").map_err(|e| self.undo(e))?;
             }
         } else {
             // Raw chunks go straight from memory.
             for (i, (t, c)) in times.chunks(TAG_CHUNK * 8).zip(channel.chunks(TAG_CHUNK)).enumerate() {
                 let at = self.full_rows + i * TAG_CHUNK;
-                self.put(&self.time_ps, at, t, "tags/time_ps")?;
-                self.put(&self.channel, at, c, "tags/channel")?;
+                self.put(&self.time_ps, at, t, "tags/time_ps").map_err(|e| self.undo(e))?;
+                self.put(&self.channel, at, c, "tags/channel").map_err(|e| self.undo(e))?;
             }
         }
         self.full_rows += rows;
+        self.written = self.written.max(self.full_rows);
         Ok(())
     }
 
@@ -272,10 +298,14 @@ impl TagColumns {
             )
         };
         if r < 0 {
+            // HDF5's own message does not carry the OS error; errno, read right after the
+            // failed call, does ("No space left on device").
+            let os = std::io::Error::last_os_error();
+            let why = if os.raw_os_error().is_some_and(|c| c != 0) { format!(": {os}") } else { String::new() };
             return Err(RecordingError::Format {
                 path: self.path.clone(),
                 offset: 0,
-                reason: format!("HDF5: {what}: direct chunk write at row {row} failed"),
+                reason: format!("HDF5: {what}: direct chunk write at row {row} failed{why}"),
             });
         }
         Ok(())

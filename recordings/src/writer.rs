@@ -200,6 +200,48 @@ pub struct RecordingWriter {
     windows: Table,
     events: usize,
     last_flush: Instant,
+    /// Disk space held back for closing the file after a write error (see [`Reserve`]).
+    reserve: Reserve,
+    /// A write failed: `finish` then writes no more tags, only the status.
+    failed: bool,
+}
+
+/// Bytes held in a file beside the recording, released when a write fails so that the
+/// recording can still be closed with its status, its tag count and a superblock that
+/// covers the data already written. Without it, a full disk leaves a file that says
+/// `running` and whose written chunks cannot be read.
+const RESERVE_BYTES: usize = 256 * 1024;
+
+#[derive(Debug)]
+struct Reserve(Option<PathBuf>);
+
+impl Reserve {
+    fn create(recording: &Path) -> std::io::Result<Self> {
+        let name =
+            format!(".{}.qkdbench-reserve", recording.file_name().and_then(|n| n.to_str()).unwrap_or("recording"));
+        let path = recording.with_file_name(name);
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path)?;
+        // Written, not only sized: sparse files and tmpfs allocate on write.
+        let r = f.write_all(&vec![0u8; RESERVE_BYTES]).and_then(|()| f.sync_all());
+        if let Err(e) = r {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Ok(Reserve(Some(path)))
+    }
+
+    fn release(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for Reserve {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 fn attr_text(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
@@ -210,6 +252,7 @@ impl RecordingWriter {
     /// Creates `path` (replacing it) with the schema's groups, datasets and attributes.
     pub fn create(path: &Path, meta: &RunMeta) -> Result<Self, RecordingError> {
         let e = |what: &'static str| move |err| h5(path, what, err);
+        let reserve = Reserve::create(path).map_err(|source| RecordingError::Io { path: path.into(), source })?;
         let file = File::create(path).map_err(e("creating the file"))?;
         file.new_attr::<u32>()
             .create("schema_version")
@@ -319,11 +362,24 @@ impl RecordingWriter {
             ev_count,
             events: 0,
             last_flush: Instant::now(),
+            reserve,
+            failed: false,
         })
     }
 
     /// Appends a batch (tags and events); flushes when a second has passed since the last.
+    /// After an error the writer can still be finished (the disk space held back for that is
+    /// released).
     pub fn append(&mut self, b: &TagBatch) -> Result<(), RecordingError> {
+        let r = self.append_inner(b);
+        if r.is_err() {
+            self.failed = true;
+            self.reserve.release();
+        }
+        r
+    }
+
+    fn append_inner(&mut self, b: &TagBatch) -> Result<(), RecordingError> {
         let base = self.tags.rows();
         if !b.events.is_empty() {
             let n = b.events.len();
@@ -466,22 +522,47 @@ impl RecordingWriter {
         self.events
     }
 
-    /// Writes how the run ended, flushes, closes the file and syncs it to the disk (a run
-    /// that says "complete" is on the disk, not only in the page cache).
+    /// Flushes, then writes how the run ended and the number of tags really in the file,
+    /// closes it and syncs it to the disk. `complete` is written last, after a successful
+    /// flush: a file that says so holds every tag of the run. When the flush fails (a full
+    /// disk), the file says `aborted: <the error>` with the count of what it holds, and
+    /// the error comes back.
     pub fn finish(mut self, status: &RunStatus) -> Result<(), RecordingError> {
-        let s = match status {
-            RunStatus::Complete => "complete".to_string(),
-            RunStatus::Aborted(why) => format!("aborted: {why}"),
-        };
         let path = self.path.clone();
-        self.file.attr("run_status").and_then(|a| a.write_scalar(&text(&s))).map_err(|e| h5(&path, "run_status", e))?;
-        self.file
-            .new_attr::<u64>()
-            .create("tag_count")
-            .and_then(|a| a.write_scalar(&(self.tags.rows() as u64)))
-            .map_err(|e| h5(&path, "tag_count", e))?;
-        self.flush()?;
+        let flushed = if self.failed {
+            // The tags that could not be written stay out; the extent covers what is in.
+            self.tags.truncate_to_written();
+            Err(RecordingError::Format {
+                path: path.clone(),
+                offset: 0,
+                reason: "an earlier write failed (see the run status)".into(),
+            })
+        } else {
+            self.flush()
+        };
+        if flushed.is_err() {
+            self.reserve.release();
+            let _ = self.metrics.flush();
+            let _ = self.lock_changes.flush();
+            let _ = self.windows.flush();
+        }
+        let s = match (&flushed, status) {
+            (Err(_), RunStatus::Aborted(why)) if self.failed => format!("aborted: {why}"),
+            (Err(e), _) => format!("aborted: {e}"),
+            (Ok(()), RunStatus::Complete) => "complete".to_string(),
+            (Ok(()), RunStatus::Aborted(why)) => format!("aborted: {why}"),
+        };
+        let rows = self.tags.written_rows() as u64;
+        let marked = self
+            .file
+            .attr("run_status")
+            .and_then(|a| a.write_scalar(&text(&s)))
+            .and_then(|()| self.file.new_attr::<u64>().create("tag_count").and_then(|a| a.write_scalar(&rows)))
+            .and_then(|()| self.file.flush())
+            .map_err(|e| h5(&path, "run_status", e));
         drop(self);
+        flushed?;
+        marked?;
         std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|source| RecordingError::Io { path, source })
     }
 }

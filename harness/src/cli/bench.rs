@@ -92,14 +92,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
 fn print<T: Serialize>(report: &T, json: bool) -> Result<()> {
     let value = serde_json::to_value(report)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        super::outln!("{}", serde_json::to_string_pretty(&value)?);
     } else if let Some(map) = value.as_object() {
         let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
         for (k, v) in map {
             match v.as_f64() {
-                Some(x) if x >= 1e4 => println!("{k:width$}  {x:.4e}"),
-                Some(x) => println!("{k:width$}  {x}"),
-                None => println!("{k:width$}  {v}"),
+                Some(x) if x >= 1e4 => super::outln!("{k:width$}  {x:.4e}"),
+                Some(x) => super::outln!("{k:width$}  {x}"),
+                None => super::outln!("{k:width$}  {v}"),
             }
         }
     }

@@ -56,7 +56,7 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     match r {
         Ok(s) => {
             let [tags, syncs, markers, overflows, missed, errors] = s.events_in;
-            println!(
+            super::outln!(
                 "converted {} -> {}: {tags} detections, {syncs} syncs, {markers} markers, {overflows} overflow \
                  records, {missed} missed, {errors} errors read; {} rows written, {} events left out",
                 args.input.display(),

@@ -53,7 +53,7 @@ impl Lines {
             }
         };
         let s = u.snapshot;
-        println!(
+        super::outln!(
             "t {t_s:6.1} s  range {:7.1} km  {:<8}  pulse rate offset {:+.2e}  sifted {:6.2} kbit/s  QBER Z {} X {}",
             self.channel.range_km(t_s),
             format!("{:?}", s.lock).to_lowercase(),
@@ -110,8 +110,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     settings.bench.tagger_clock_ppm = 2.0;
     let g = &settings.generator;
-    println!("qkdbench demo: decoy-state BB84 over {name}");
-    println!(
+    super::outln!("qkdbench demo: decoy-state BB84 over {name}");
+    super::outln!(
         "  source {} MHz, mu {} with p {}, sync {} kHz; detectors {}%, {} Hz dark, {} Hz background\n",
         g.pulse_rate_hz / 1e6,
         join(&g.mu),
@@ -139,7 +139,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let outcome = session::run(&plan, &mut lines, Arc::new(AtomicBool::new(false))).map_err(session_error)?;
     let s = outcome.engine.snapshot();
     let sifted: u64 = s.counts.sifted.iter().flatten().sum();
-    println!(
+    super::outln!(
         "\npass over in {:.1} s of wall time: {} pulses, {} gated detections, {} sifted, QBER Z {:.2}% X {:.2}%, timing residual {:.0} ps RMS",
         wall.elapsed().as_secs_f64(),
         s.last_pulse + 1,
@@ -150,13 +150,13 @@ pub fn run(args: DemoArgs) -> Result<()> {
         s.residual_rms_ps.unwrap_or(f64::NAN),
     );
     match outcome.engine.run_key() {
-        Some(k) => println!(
+        Some(k) => super::outln!(
             "finite-key (Lim et al. 2014, Chernoff bounds, eps_sec 1e-10, one block per pass): {} secure bits (s_X1 {:.0}, phase error {:.2}%)",
             k.key_length_bits,
             k.s_x1,
             100.0 * k.phi_x
         ),
-        None => println!("finite-key: not computable from these counts"),
+        None => super::outln!("finite-key: not computable from these counts"),
     }
     Ok(())
 }

@@ -4,9 +4,9 @@ use anyhow::Result;
 
 /// Runs `qkdbench devices`.
 pub fn run() -> Result<()> {
-    println!("serial ports (pattern generator: 115200 baud 8N1):");
+    super::outln!("serial ports (pattern generator: 115200 baud 8N1):");
     match serialport::available_ports() {
-        Ok(ports) if ports.is_empty() => println!("  none"),
+        Ok(ports) if ports.is_empty() => super::outln!("  none"),
         Ok(ports) => {
             for p in ports {
                 let kind = match p.port_type {
@@ -20,26 +20,26 @@ pub fn run() -> Result<()> {
                     serialport::SerialPortType::BluetoothPort => "Bluetooth".into(),
                     serialport::SerialPortType::Unknown => "unknown".into(),
                 };
-                println!("  {}  ({kind})", p.port_name);
+                super::outln!("  {}  ({kind})", p.port_name);
             }
         }
-        Err(e) => println!("  cannot list serial ports: {e}"),
+        Err(e) => super::outln!("  cannot list serial ports: {e}"),
     }
-    println!(
+    super::outln!(
         "USB time taggers ({:04x}:{:04x}):",
         drivers::transport::usb::TAGGER_VID,
         drivers::transport::usb::TAGGER_PID
     );
     match drivers::transport::usb::list_taggers() {
-        Ok(t) if t.is_empty() => println!("  none"),
+        Ok(t) if t.is_empty() => super::outln!("  none"),
         Ok(t) => {
             for d in t {
-                println!("  {}{}", d.location, d.serial.map(|s| format!("  serial {s}")).unwrap_or_default());
+                super::outln!("  {}{}", d.location, d.serial.map(|s| format!("  serial {s}")).unwrap_or_default());
             }
         }
-        Err(e) => println!("  cannot list USB devices: {e}"),
+        Err(e) => super::outln!("  cannot list USB devices: {e}"),
     }
-    println!("simulated bench:");
-    println!("  sim (fast: golden models; rtl: Verilated RTL)  start with `qkdbench sim serve`");
+    super::outln!("simulated bench:");
+    super::outln!("  sim (fast: golden models; rtl: Verilated RTL)  start with `qkdbench sim serve`");
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn run(args: KeyRateArgs) -> ExitCode {
     };
     match input.evaluate() {
         Ok(out) => {
-            println!("{}", serde_json::to_string_pretty(&out).expect("output serialises"));
+            super::outln!("{}", serde_json::to_string_pretty(&out).expect("output serialises"));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("{}: {e}", args.input.display())),

@@ -70,6 +70,27 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
+/// `println!` for command output: a reader that went away (`| head`) ends the process
+/// quietly with exit 0, as command-line tools do, instead of a panic; any other write error
+/// ends it with exit 1 and a message.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::out_line(&format!($($t)*)) };
+}
+pub(crate) use outln;
+
+/// The line writer behind [`outln!`].
+pub fn out_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("qkdbench: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Writes `text` to stdout; a reader that went away (`| head`) ends the output quietly
 /// instead of panicking, as command-line tools do.
 pub fn emit(text: &str) -> std::io::Result<()> {

@@ -35,7 +35,7 @@ pub fn run(args: SelftestArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.click_probability) {
         bail!("--click-probability must be in 0..=1, got {}", args.click_probability);
     }
-    println!("qkdbench selftest: the simulated FPGAs (Verilator RTL) against their golden models\n");
+    super::outln!("qkdbench selftest: the simulated FPGAs (Verilator RTL) against their golden models\n");
     let settings = PatternSettings { sync_period: 1000, frame_period: 100, ..Default::default() };
     let mut pg = PatternGenRtl::new();
     let id = pg.read_reg(pg_reg::ID).context("reading the pattern generator's ID over its UART")?;
@@ -43,7 +43,7 @@ pub fn run(args: SelftestArgs) -> Result<()> {
         pg.write_reg(addr, v).with_context(|| format!("writing pattern-generator register {addr:#04x}"))?;
     }
     let p = settings.class_probabilities();
-    println!(
+    super::outln!(
         "pattern generator  ID {:?}, programmed over its UART ({} clocks per bit): seed {:#018x},\n                   \
          class p = {:.3} / {:.3} / {:.3} / {:.3}, P(Z) = {:.3}, sync every {} slots, frame every {} syncs",
         String::from_utf8_lossy(&id.to_be_bytes()),
@@ -67,7 +67,7 @@ pub fn run(args: SelftestArgs) -> Result<()> {
     }
     let tid = tt.read_reg(tt_reg::ID)?;
     model.read_reg(tt_reg::ID)?;
-    println!(
+    super::outln!(
         "time tagger        ID {:?}: 8 channels, {} ps coarse clock, {} fine bins; detectors on 0-3, sync on {}, frame on {}\n",
         String::from_utf8_lossy(&tid.to_be_bytes()),
         tt.read_reg(tt_reg::COARSE_PERIOD_PS)?,
@@ -133,16 +133,22 @@ pub fn run(args: SelftestArgs) -> Result<()> {
             _ => {}
         }
     }
-    println!("ran {} pulse slots = {:.1} ms at 100 MHz", args.slots, args.slots as f64 * 1e-5);
-    println!(
+    super::outln!("ran {} pulse slots = {:.1} ms at 100 MHz", args.slots, args.slots as f64 * 1e-5);
+    super::outln!(
         "  slots by intensity class   {} / {} / {} / {}",
-        class_counts[0], class_counts[1], class_counts[2], class_counts[3]
+        class_counts[0],
+        class_counts[1],
+        class_counts[2],
+        class_counts[3]
     );
-    println!("  tags per channel 0..7      {}", per_channel.iter().map(u64::to_string).collect::<Vec<_>>().join(" / "));
-    println!("  WRAP records               {wraps} (one per 2.62 ms epoch)");
-    println!("  tagger words               {} ({} bytes)", words_rtl.len(), 4 * words_rtl.len());
+    super::outln!(
+        "  tags per channel 0..7      {}",
+        per_channel.iter().map(u64::to_string).collect::<Vec<_>>().join(" / ")
+    );
+    super::outln!("  WRAP records               {wraps} (one per 2.62 ms epoch)");
+    super::outln!("  tagger words               {} ({} bytes)", words_rtl.len(), 4 * words_rtl.len());
     let words_equal = words_rtl == words_model;
-    println!(
+    super::outln!(
         "golden models: {} pattern-generator slot words differ, tagger streams {}",
         slot_mismatch,
         if words_equal { "identical" } else { "DIFFER" }

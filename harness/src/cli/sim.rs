@@ -70,9 +70,16 @@ fn serve(a: ServeArgs) -> Result<()> {
         .map_err(|e| Exit::bad_input(settings_args::in_flag_terms(&e)))?;
     let server = Server::bind(cfg, &dir).context("starting the simulated bench")?;
     let p = server.paths().clone();
-    println!("pattern_gen_pty={}", p.pattern_gen);
-    println!("tag_stream_socket={}", p.stream.display());
-    println!("tagger_control_socket={}", p.control.display());
+    // A client that closes our stdout after reading the paths must not stop the bench (or
+    // leave its sockets behind): write errors here are ignored.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "pattern_gen_pty={}", p.pattern_gen)
+            .and_then(|()| writeln!(out, "tag_stream_socket={}", p.stream.display()))
+            .and_then(|()| writeln!(out, "tagger_control_socket={}", p.control.display()))
+            .and_then(|()| out.flush());
+    }
     eprintln!("serving the simulated bench; Ctrl-C stops it");
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
