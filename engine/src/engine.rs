@@ -139,7 +139,8 @@ impl Engine {
     pub fn process(&mut self, batch: &TagBatch) {
         let mut from = 0;
         for (at, e) in &batch.events {
-            let at = (*at).min(batch.len());
+            // Positions out of order (a damaged file) are taken as "here": never a panic.
+            let at = (*at).min(batch.len()).max(from);
             self.tags(&batch.time_ps[from..at], &batch.channel[from..at]);
             self.event(e);
             from = at.max(from);

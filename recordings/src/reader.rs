@@ -138,6 +138,20 @@ impl Recording {
         if [count.len(), kind.len(), t.len(), ch.len()].iter().any(|&l| l != n) {
             return Err(fmt(path, "group /events", "its datasets have different lengths"));
         }
+        if let Some(i) = (1..n).find(|&i| idx[i] < idx[i - 1]) {
+            return Err(fmt(
+                path,
+                "dataset /events/tag_index",
+                format!("row {i}: {} after {}: the events are not in stream order", idx[i], idx[i - 1]),
+            ));
+        }
+        if let Some(i) = (0..n).find(|&i| idx[i] > len as u64) {
+            return Err(fmt(
+                path,
+                "dataset /events/tag_index",
+                format!("row {i}: {} is beyond the {len} tags", idx[i]),
+            ));
+        }
         let mut events = Vec::with_capacity(n);
         for i in 0..n {
             let e = match kind[i] {

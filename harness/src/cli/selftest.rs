@@ -18,8 +18,8 @@ use rtl::{Hit, PatternGenRtl, TimeTaggerRtl};
 /// Arguments of `qkdbench selftest`.
 #[derive(Debug, Args)]
 pub struct SelftestArgs {
-    /// Pulse slots to run (one per 10 ns clock: 100 MHz).
-    #[arg(long, default_value_t = 5_000_000)]
+    /// Pulse slots to run (one per 10 ns clock of the RTL: 100 MHz), at least 1000.
+    #[arg(long, default_value_t = 5_000_000, value_parser = clap::value_parser!(u64).range(1000..))]
     slots: u64,
     /// Click probability per pulse slot of the toy optics model.
     #[arg(long, default_value_t = 1e-3)]
@@ -33,7 +33,10 @@ const FRAME_CHANNEL: u8 = 5;
 /// Runs `qkdbench selftest`.
 pub fn run(args: SelftestArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.click_probability) {
-        bail!("--click-probability must be in 0..=1, got {}", args.click_probability);
+        return Err(super::Exit::bad_input(format!(
+            "--click-probability must be in 0..=1, got {}",
+            args.click_probability
+        )));
     }
     super::outln!("qkdbench selftest: the simulated FPGAs (Verilator RTL) against their golden models\n");
     let settings = PatternSettings { sync_period: 1000, frame_period: 100, ..Default::default() };

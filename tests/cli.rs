@@ -1,0 +1,202 @@
+//! The command line's contract through the binary: exit codes 0 / 1 / 2 per command (one
+//! table), bad flag values named, closed pipes, and the repros of issue 15 (corrupt and
+//! inconsistent recordings, impossible rates and durations).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_qkdbench")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qkdbench-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn q(args: &[&str]) -> Output {
+    Command::new(bin()).current_dir(root()).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn python(script: &str) {
+    let out = Command::new("python3").arg("-c").arg(script).output().expect("python3");
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A 1 s recording at 15 dB, made once per test that needs one.
+fn recording(dir: &Path) -> PathBuf {
+    let f = dir.join("run.h5");
+    let out =
+        Command::new(bin()).args(["record", "--duration", "1s", "--loss-db", "15", "-o"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    f
+}
+
+#[test]
+fn exit_codes_per_command() {
+    let dir = scratch("codes");
+    let rec = recording(&dir);
+    let r = rec.to_str().unwrap();
+    let out = dir.join("o.h5");
+    let o = out.to_str().unwrap();
+    let keyrate = dir.join("k.json");
+    std::fs::write(
+        &keyrate,
+        r#"{"mu":[0.8,0.1,0.0],"p":[0.5,0.25,0.25],"n_x":[1e7,1e6,1e5],"n_z":[1e7,1e6,1e5],"m_x":[1e5,1e4,5e4],"m_z":[1e5,1e4,5e4],"eps_sec":1e-10,"eps_cor":1e-15,"f_ec":1.16,"bound":"chernoff"}"#,
+    )
+    .unwrap();
+    let k = keyrate.to_str().unwrap();
+    // (arguments, exit code, a word the message must hold)
+    let table: &[(&[&str], i32, &str)] = &[
+        (&["--help"], 0, ""),
+        (&["no-such-command"], 2, "no-such-command"),
+        (&["keyrate", "--input", k], 0, ""),
+        (&["keyrate", "--input", "/nonexistent.json"], 2, "nonexistent"),
+        (&["dump", r, "--limit", "3"], 0, ""),
+        (&["dump", "/nonexistent.h5"], 2, "nonexistent"),
+        (&["replay", r], 0, ""),
+        (&["replay", "/nonexistent.h5"], 2, "nonexistent"),
+        (&["replay", r, "--pulse-rate-hz", "1"], 2, "--pulse-rate-hz"),
+        (&["replay", r, "--pulse-rate-hz", "NaN"], 2, "--pulse-rate-hz"),
+        (&["replay", r, "--eps-sec", "1e-320"], 2, "--eps-sec"),
+        (&["replay", r, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
+        (&["record", "--duration", "100000000000000000000s", "-o", o], 2, "--duration"),
+        (&["record", "--duration", "1s", "-o", o, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
+        (&["record", "--duration", "1s", "-o", o, "--loss-db", "NaN"], 2, "--loss-db"),
+        (&["record", "--duration", "1s", "-o", o, "--loss-db", "-30"], 2, "--loss-db"),
+        (&["record", "--duration", "1s", "-o", o, "--loss-db", "inf"], 2, "--loss-db"),
+        (&["record", "--duration", "1s", "-o", o, "--misalignment", "1.5"], 2, "--misalignment"),
+        (&["record", "--duration", "1s", "-o", o, "--pulse-rate-hz", "0"], 2, "--pulse-rate-hz"),
+        (&["record", "--duration", "1s", "-o", o, "--mu", "0.8,0.1"], 2, "mu"),
+        (&["record", "--duration", "1s", "-o", o, "--device", "served"], 2, "--pattern-gen-port"),
+        (
+            &[
+                "record",
+                "--duration",
+                "1s",
+                "-o",
+                o,
+                "--device",
+                "hardware",
+                "--pattern-gen-port",
+                "/dev/nonexistent-tty",
+            ],
+            2,
+            "nonexistent-tty",
+        ),
+        (&["demo", "--every-s", "0"], 2, "--every-s"),
+        (&["selftest", "--slots", "0"], 2, "--slots"),
+        (&["sim", "serve", "--seconds", "NaN"], 2, "--seconds"),
+        (&["sim", "serve", "--seconds", "-1"], 2, "--seconds"),
+        (&["run", "scenarios/smoke.toml"], 0, ""),
+        (&["run", "scenarios/misaligned_receiver.toml"], 1, "FAIL"),
+        (&["run", "/nonexistent.toml"], 2, "nonexistent"),
+        (&["report", "/nonexistent.h5"], 2, "nonexistent"),
+    ];
+    for (args, code, word) in table {
+        let out = q(args);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(*code), "qkdbench {}: {all}", args.join(" "));
+        assert!(all.contains(word), "qkdbench {}: {word:?} not in {all}", args.join(" "));
+        assert!(!all.contains("panicked"), "qkdbench {}: {all}", args.join(" "));
+    }
+    // Bad values are refused before the output file is touched.
+    assert!(!out.exists(), "a refused record made {}", out.display());
+}
+
+#[test]
+fn a_closed_stdout_ends_each_command_quietly() {
+    let dir = scratch("pipe");
+    let rec = recording(&dir);
+    let runs: &[&[&str]] = &[
+        &["selftest", "--slots", "2000"],
+        &["devices"],
+        &["demo", "--every-s", "50"],
+        &["replay", rec.to_str().unwrap()],
+        &["dump", rec.to_str().unwrap()],
+        &["run", "scenarios/smoke.toml"],
+    ];
+    for args in runs {
+        let mut child = Command::new(bin())
+            .current_dir(root())
+            .args(*args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away at once
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn damaged_recordings_make_replay_exit_2_naming_what_is_wrong() {
+    let dir = scratch("damaged");
+    let rec = recording(&dir);
+    // Bytes flipped inside the second chunk of /tags/time_ps.
+    let flipped = dir.join("flipped.h5");
+    std::fs::copy(&rec, &flipped).unwrap();
+    python(&format!(
+        r#"
+import h5py
+with h5py.File({p:?}, "r") as f:
+    info = f["tags/time_ps"].id.get_chunk_info(1)
+with open({p:?}, "r+b") as f:
+    f.seek(info.byte_offset + info.size // 2)
+    b = bytearray(f.read(4))
+    f.seek(info.byte_offset + info.size // 2)
+    f.write(bytes(x ^ 0xFF for x in b))
+"#,
+        p = flipped.to_str().unwrap()
+    ));
+    let out = q(&["replay", flipped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("flipped.h5"), "{}", stderr(&out));
+    // Events out of stream order (a panic before).
+    let unsorted = dir.join("unsorted.h5");
+    std::fs::copy(&rec, &unsorted).unwrap();
+    python(&format!(
+        r#"
+import h5py, numpy as np
+with h5py.File({p:?}, "r+") as f:
+    g = f["events"]
+    for name, v in [("tag_index", [500, 100]), ("kind", [3, 3]), ("time_ps", [-1, -1]), ("channel", [0, 1]), ("count", [1, 1])]:
+        d = g[name]
+        d.resize((2,))
+        d[:] = np.array(v, dtype=d.dtype)
+"#,
+        p = unsorted.to_str().unwrap()
+    ));
+    for cmd in ["replay", "dump"] {
+        let out = q(&[cmd, unsorted.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+        assert!(stderr(&out).contains("/events/tag_index"), "{cmd}: {}", stderr(&out));
+    }
+    // A recorded pulse rate of 1 Hz (it used to allocate terabytes).
+    let slow = dir.join("slow.h5");
+    std::fs::copy(&rec, &slow).unwrap();
+    python(&format!(
+        r#"
+import h5py
+with h5py.File({p:?}, "r+") as f:
+    f.attrs["pulse_rate_hz"] = 1.0
+"#,
+        p = slow.to_str().unwrap()
+    ));
+    let out = q(&["replay", slow.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pulse_rate_hz"), "{}", stderr(&out));
+}
