@@ -50,6 +50,23 @@ fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingErro
     RecordingError::Format { path: path.into(), offset: 0, reason: format!("{what}: {reason}") }
 }
 
+/// Rows of `ds` that can hold data: for a chunked dataset, the rows of its allocated chunks
+/// (a chunk never written reads back as zeros, which are not data). A file may declare a
+/// larger extent than it holds: a crash between extending and writing, or a damaged file.
+fn present_rows(ds: &Dataset) -> usize {
+    let declared = ds.size();
+    let Some(chunk) = ds.chunk().and_then(|c| c.first().copied()) else { return declared };
+    let Ok(space) = ds.space() else { return declared };
+    let mut n: hdf5_sys::h5::hsize_t = 0;
+    // SAFETY: valid dataset and dataspace ids while `ds` and `space` live (HDF5 1.10 wants a
+    // real dataspace, not H5S_ALL); `n` outlives the call.
+    let r = unsafe { hdf5_sys::h5d::H5Dget_num_chunks(ds.id(), space.id(), &mut n) };
+    if r < 0 {
+        return declared;
+    }
+    declared.min((n as usize).saturating_mul(chunk))
+}
+
 /// Every attribute of `/config` (none when the group is absent), in name order.
 fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
     use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
@@ -125,6 +142,20 @@ impl Recording {
                 "dataset /tags/channel",
                 format!("{} rows, /tags/time_ps has {len}", channel.size()),
             ));
+        }
+        let len = len.min(present_rows(&time_ps)).min(present_rows(&channel));
+        // Events are read whole: a declared size the file cannot hold is refused before
+        // anything is allocated for it.
+        for name in ["events/tag_index", "events/kind", "events/time_ps", "events/channel", "events/count"] {
+            let d = ds(name)?;
+            let (declared, present) = (d.size(), present_rows(&d));
+            if declared > present {
+                return Err(fmt(
+                    path,
+                    &format!("dataset /{name}"),
+                    format!("declares {declared} rows but its chunks hold at most {present}"),
+                ));
+            }
         }
         let read_u64 = |name: &str| -> Result<Vec<u64>, RecordingError> {
             ds(name)?.read_raw::<u64>().map_err(|e| fmt(path, &format!("dataset /{name}"), e))
