@@ -220,3 +220,61 @@ with h5py.File({p:?}, "r+") as f:
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("pulse_rate_hz"), "{}", stderr(&out));
 }
+
+#[test]
+fn convert_never_writes_over_what_it_must_not_and_carries_the_run_status() {
+    let dir = scratch("convert");
+    let rec = recording(&dir);
+    let r = rec.to_str().unwrap();
+    std::fs::create_dir_all(dir.join("folder")).unwrap();
+    let folder = dir.join("folder");
+    let same_other_name = format!("{}/./{}", dir.display(), rec.file_name().unwrap().to_str().unwrap());
+    for (out, word) in [
+        ("/dev/null", "not a regular file"),
+        (folder.to_str().unwrap(), "not a regular file"),
+        (r, "is the input"),
+        (same_other_name.as_str(), "is the input"),
+    ] {
+        let o = q(&["convert", r, out]);
+        assert_eq!(o.status.code(), Some(2), "{out}: {}", stderr(&o));
+        assert!(stderr(&o).contains(word), "{out}: {}", stderr(&o));
+    }
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device_like(), "/dev/null is intact");
+    assert!(folder.is_dir() && !dir.join("folder.partial").exists());
+    // A crashed recording (status `running`) converts into a copy that does not say complete,
+    // with the source's settings.
+    let crashed = dir.join("crashed.h5");
+    std::fs::copy(&rec, &crashed).unwrap();
+    python(&format!(
+        r#"
+import h5py
+with h5py.File({p:?}, "r+") as f:
+    f.attrs["run_status"] = "running"
+"#,
+        p = crashed.to_str().unwrap()
+    ));
+    let copy = dir.join("copy.h5");
+    let o = q(&["convert", crashed.to_str().unwrap(), copy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    python(&format!(
+        r#"
+import h5py
+f = h5py.File({p:?}, "r")
+s = f.attrs["run_status"]
+assert s.startswith("aborted: ") and "running" in s, s
+assert f["config"].attrs["engine.gate_width_ps"] == 1000.0
+"#,
+        p = copy.to_str().unwrap()
+    ));
+}
+
+trait CharDevice {
+    fn is_char_device_like(&self) -> bool;
+}
+
+impl CharDevice for std::fs::FileType {
+    fn is_char_device_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_char_device()
+    }
+}

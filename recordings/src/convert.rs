@@ -57,15 +57,44 @@ pub fn partial_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
+/// Refuses outputs that must not be written over: anything but a regular file (a folder, a
+/// device node such as /dev/null, a FIFO), and the input itself.
+fn check_output(input: &Path, output: &Path) -> Result<(), RecordingError> {
+    let refuse = |path: &Path, reason: String| Err(RecordingError::Refused { path: path.into(), reason });
+    for p in [output.to_path_buf(), partial_path(output)] {
+        if let Ok(m) = std::fs::metadata(&p) {
+            if !m.is_file() {
+                return refuse(
+                    &p,
+                    "exists and is not a regular file (a folder, a device or a FIFO): not replaced".into(),
+                );
+            }
+        }
+    }
+    // The same file by another name (a link, ./x against x): compare where they lead.
+    let canon = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = std::fs::canonicalize(p) {
+            return Some(c);
+        }
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    if canon(input).is_some_and(|i| canon(output) == Some(i)) {
+        return refuse(output, "is the input: convert writes a new file, choose another name".into());
+    }
+    Ok(())
+}
+
 /// Converts `input` into `output`; `progress(records read, records in the file)` is called
-/// after every block.
+/// after every block and returns false to stop (Ctrl-C): the partial output is then removed.
 pub fn convert(
     input: &Path,
     output: &Path,
     format: OutputFormat,
     compression: Compression,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
+    check_output(input, output)?;
     let src = import::open(input)?;
     let tmp = partial_path(output);
     let result = match format {
@@ -87,9 +116,10 @@ pub fn convert(
 /// Reads `src` in blocks of events, calling `each` with every block, counting the events
 /// by kind into `summary` and reporting progress.
 fn for_each_block(
+    input: &Path,
     src: &mut EventSource,
     summary: &mut ConvertSummary,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
     mut each: impl FnMut(&[crate::event::Event], &mut ConvertSummary) -> Result<(), RecordingError>,
 ) -> Result<(), RecordingError> {
     let total = src.records_total();
@@ -105,7 +135,12 @@ fn for_each_block(
             summary.events_in[kind_index(e.kind)] += 1;
         }
         each(&events, summary)?;
-        progress(read, total);
+        if !progress(read, total) {
+            return Err(RecordingError::Refused {
+                path: input.into(),
+                reason: "conversion interrupted; the partial output was removed".into(),
+            });
+        }
     }
 }
 
@@ -114,7 +149,7 @@ fn to_recording(
     input: &Path,
     tmp: &Path,
     compression: Compression,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     let (pattern, time_base) = match &src {
         EventSource::Recording(r) => (r.pattern, (r.time_base.coarse_period_ps, r.time_base.fine_bins)),
@@ -133,10 +168,26 @@ fn to_recording(
             _ => None,
         },
         pulse_rate_hz: src.pulse_rate_hz(),
-        config: vec![
-            ("input".into(), ConfigValue::Text(input.display().to_string())),
-            ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
-        ],
+        config: {
+            let mut c = vec![
+                ("input".to_string(), ConfigValue::Text(input.display().to_string())),
+                ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
+            ];
+            // A recording's own settings come along (a replay of the copy analyses it the
+            // same way).
+            if let EventSource::Recording(r) = &src {
+                c.extend(r.config.iter().filter(|(k, _)| k != "input" && k != "compression").cloned());
+            }
+            c
+        },
+    };
+    // A source that did not complete (a crash: `running`; or `aborted: ...`) makes a copy
+    // that says so.
+    let status = match &src {
+        EventSource::Recording(r) if r.run_status != "complete" => {
+            RunStatus::Aborted(format!("converted from a recording whose run status is {:?}", r.run_status))
+        }
+        _ => RunStatus::Complete,
     };
     let mut w = RecordingWriter::create(tmp, &meta)?;
     if let EventSource::Ptu(r) = &src {
@@ -144,7 +195,7 @@ fn to_recording(
     }
     let mut summary = ConvertSummary::default();
     let mut batch = TagBatch::with_capacity(1 << 16);
-    for_each_block(&mut src, &mut summary, progress, |events, summary| {
+    for_each_block(input, &mut src, &mut summary, progress, |events, summary| {
         batch.clear();
         for e in events {
             match crate::channels::to_recording(e) {
@@ -166,7 +217,7 @@ fn to_recording(
         summary.rows_out += batch.len() as u64;
         w.append(&batch)
     })?;
-    w.finish(&RunStatus::Complete)?;
+    w.finish(&status)?;
     Ok(summary)
 }
 
@@ -174,11 +225,11 @@ fn to_photon_hdf5(
     mut src: EventSource,
     input: &Path,
     tmp: &Path,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     let mut w = PhotonHdf5Writer::create(tmp)?;
     let mut summary = ConvertSummary::default();
-    for_each_block(&mut src, &mut summary, progress, |events, summary| {
+    for_each_block(input, &mut src, &mut summary, progress, |events, summary| {
         for e in events {
             match (e.kind, crate::channels::to_recording(e)) {
                 (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => w.push(e.time_ps, c)?,

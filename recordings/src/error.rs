@@ -35,6 +35,14 @@ pub enum RecordingError {
         /// What was being read.
         what: String,
     },
+    /// An output that must not be written, or a run that was stopped.
+    #[error("{path}: {reason}")]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A file this program does not read.
     #[error("{path}: not a file qkdbench reads ({reason})")]
     Unsupported {

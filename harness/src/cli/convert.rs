@@ -48,9 +48,15 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         Format::PhotonHdf5 => OutputFormat::PhotonHdf5,
     };
     let compression = args.compression.into();
+    // Ctrl-C, SIGTERM and SIGHUP stop the conversion between blocks; the partial output
+    // is removed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed));
     let r = convert(&args.input, &args.output, format, compression, &mut |read, total| {
         bar.set_length(total.max(read));
         bar.set_position(read);
+        !stop.load(std::sync::atomic::Ordering::Relaxed)
     });
     bar.finish_and_clear();
     match r {
@@ -68,6 +74,12 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("qkdbench convert: {e}");
+            if args.output.is_file() && !matches!(e, recordings::RecordingError::Refused { .. }) {
+                eprintln!(
+                    "qkdbench convert: {} was not replaced: the file there is an older one",
+                    args.output.display()
+                );
+            }
             ExitCode::from(2)
         }
     }
