@@ -131,3 +131,68 @@ fn record_names_a_missing_board() {
     assert!(err.contains("/dev/qkdbench-no-such-port"), "{err}");
     assert!(!file.exists(), "no file for a run that never started");
 }
+
+fn record_served(
+    paths: &std::collections::HashMap<String, String>,
+    file: &std::path::Path,
+    duration: &str,
+) -> std::process::Child {
+    let dir = std::path::Path::new(&paths["tag_stream_socket"]).parent().unwrap().to_path_buf();
+    Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+        .args(["record", "--device", "served", "--duration", duration, "--pattern-gen-port"])
+        .arg(&paths["pattern_gen_pty"])
+        .arg("--tagger-socket-dir")
+        .arg(&dir)
+        .arg("-o")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Issue 15: a client killed with kill -9 must not lock out the next one (the serial port's
+/// exclusive flag, a tagger left running), and a client that stops reading must not block
+/// the server.
+#[test]
+fn a_killed_or_stalled_client_never_blocks_the_next_one() {
+    let (_child, paths) = serve(&["--loss-db", "20"]);
+    let dir = std::env::temp_dir().join(format!("qkdbench-served-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A client killed mid-run.
+    let mut victim = record_served(&paths, &dir.join("victim.h5"), "60s");
+    std::thread::sleep(Duration::from_millis(1500));
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // A client that configures and starts the tagger, then never reads.
+    let mut pg = UartPatternGenerator::new(SerialLink::open(&paths["pattern_gen_pty"], PATTERN_GEN_BAUD).unwrap());
+    pg.configure(&PatternConfig::default()).unwrap();
+    let link =
+        UnixStreamLink::connect(paths["tag_stream_socket"].as_ref(), paths["tagger_control_socket"].as_ref()).unwrap();
+    let mut stalled = StreamTimeTagger::new(link);
+    stalled.configure(&TaggerConfig::default()).unwrap();
+    stalled.start().unwrap();
+    pg.start().unwrap();
+    drop(pg); // the serial port is free again; the tagger client stays, silent
+    std::thread::sleep(Duration::from_secs(4));
+    // The next client records normally.
+    let out = record_served(&paths, &dir.join("next.h5"), "300ms").wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(common::record_summary(&stdout, "tags") > 1000, "{stdout}");
+    drop(stalled);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_second_server_never_takes_over_the_first_ones_sockets() {
+    let (_child, paths) = serve(&["--loss-db", "20"]);
+    let dir = std::path::Path::new(&paths["tag_stream_socket"]).parent().unwrap().to_path_buf();
+    let out = Command::new(env!("CARGO_BIN_EXE_qkdbench")).args(["sim", "serve", "--dir"]).arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another `qkdbench sim serve`"), "{err}");
+    // The first one still serves.
+    let out = record_served(&paths, &dir.join("still.h5"), "200ms").wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -176,6 +176,13 @@ impl SimBench {
         }
     }
 
+    /// Clears a departed client's exclusive lock on the RTL's pseudo-terminal (RTL fidelity).
+    pub fn release_pattern_gen_port(&self) {
+        if let PgSide::Rtl { pty, .. } = &self.pg {
+            pty.release_exclusive();
+        }
+    }
+
     /// The tagger core (model or RTL), for register access.
     pub fn tagger(&mut self) -> &mut dyn TimeTaggerCore {
         self.tagger.as_mut()

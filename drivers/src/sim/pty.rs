@@ -26,6 +26,8 @@ fn chunk_cycles() -> u64 {
 #[derive(Debug)]
 pub struct PtyPatternGen {
     path: String,
+    /// A second descriptor of the slave side, to clear a dead client's exclusive lock.
+    slave_ctl: Option<OwnedFd>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -75,17 +77,32 @@ impl PtyPatternGen {
             .map_err(|e| sim("fcntl", e))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let slave_ctl = pty.slave.try_clone().ok();
         let (master, slave) = (pty.master, pty.slave);
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || body(master, slave, &stop2))
             .map_err(|e| DriverError::Simulation(format!("spawning the {name} thread: {e}")))?;
-        Ok(PtyPatternGen { path: path.to_string_lossy().into_owned(), stop, thread: Some(thread) })
+        Ok(PtyPatternGen { path: path.to_string_lossy().into_owned(), slave_ctl, stop, thread: Some(thread) })
     }
 
     /// Path of the pseudo-terminal to open as a serial port (e.g. `/dev/pts/3`).
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// Clears the exclusive-use flag a client's serial port set (serialport opens with
+    /// TIOCEXCL). The flag outlives a client killed with kill -9, and would refuse every
+    /// later client with "Unable to acquire exclusive lock".
+    pub fn release_exclusive(&self) {
+        if let Some(fd) = &self.slave_ctl {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a valid descriptor of the slave tty while `self` lives; TIOCNXCL takes
+            // no argument.
+            unsafe {
+                nix::libc::ioctl(fd.as_raw_fd(), nix::libc::TIOCNXCL);
+            }
+        }
     }
 }
 

@@ -63,6 +63,13 @@ impl Server {
         let stream = dir.join("tagger.sock");
         let control = dir.join("tagger-ctl.sock");
         for p in [&stream, &control] {
+            // A socket someone answers on belongs to a running instance: never taken over.
+            if UnixStream::connect(p).is_ok() {
+                return Err(DriverError::Simulation(format!(
+                    "{}: another `qkdbench sim serve` is serving here; stop it or choose another --dir",
+                    p.display()
+                )));
+            }
             let _ = std::fs::remove_file(p);
         }
         let stream_listener = UnixListener::bind(&stream).map_err(|e| io_err(&stream, e))?;
@@ -92,23 +99,35 @@ impl Server {
     /// With `realtime`, device time is paced to wall-clock time (an instrument on a bench);
     /// without, the bench runs as fast as the client reads.
     pub fn run(mut self, stop: &AtomicBool, realtime: bool) -> Result<(), DriverError> {
-        let mut started: Option<std::time::Instant> = None;
+        // Realtime pacing from (wall clock, device time) at the moment the tagger started:
+        // a bench that sat idle between clients must not race ahead to catch up.
+        let mut paced_from: Option<(std::time::Instant, f64)> = None;
         let mut control: Option<(UnixStream, RequestAssembler)> = None;
         let mut stream: Option<UnixStream> = None;
         let mut words = Vec::new();
         let mut bytes = Vec::new();
         let mut buf = [0u8; 256];
         while !stop.load(Ordering::Relaxed) {
-            if control.is_none() {
-                if let Ok((s, _)) = self.control_listener.accept() {
+            // One client at a time; a second one is closed at once (it sees a disconnect),
+            // and told so on stderr.
+            if let Ok((s, _)) = self.control_listener.accept() {
+                if control.is_none() {
                     s.set_nonblocking(true).map_err(|e| io_err(&self.paths.control, e))?;
                     control = Some((s, RequestAssembler::default()));
+                } else {
+                    eprintln!("qkdbench sim serve: refused a second control client (one client at a time)");
                 }
             }
-            if stream.is_none() {
-                if let Ok((s, _)) = self.stream_listener.accept() {
+            if let Ok((s, _)) = self.stream_listener.accept() {
+                if stream.is_none() {
                     s.set_nonblocking(false).map_err(|e| io_err(&self.paths.stream, e))?;
+                    // A client that stops reading is dropped after this long, so it never
+                    // blocks the control socket or Ctrl-C.
+                    s.set_write_timeout(Some(std::time::Duration::from_secs(2)))
+                        .map_err(|e| io_err(&self.paths.stream, e))?;
                     stream = Some(s);
+                } else {
+                    eprintln!("qkdbench sim serve: refused a second stream client (one client at a time)");
                 }
             }
             let mut drop_control = false;
@@ -128,13 +147,17 @@ impl Server {
                 }
             }
             if drop_control {
+                // The stream belongs to the same client.
                 control = None;
+                stream = None;
+                self.client_left();
             }
             match &mut stream {
                 Some(s) if self.tagger_running => {
                     if realtime {
-                        let t0 = *started.get_or_insert_with(std::time::Instant::now);
-                        let ahead = self.bench.now_s() - t0.elapsed().as_secs_f64();
+                        let now_s = self.bench.now_s();
+                        let (t0, s0) = *paced_from.get_or_insert_with(|| (std::time::Instant::now(), now_s));
+                        let ahead = (now_s - s0) - t0.elapsed().as_secs_f64();
                         if ahead > 0.0 {
                             std::thread::sleep(std::time::Duration::from_secs_f64(ahead.min(0.01)));
                             continue;
@@ -152,16 +175,34 @@ impl Server {
                         bytes.extend_from_slice(&w.to_le_bytes());
                     }
                     if s.write_all(&bytes).is_err() {
+                        // Gone, or stalled past the write timeout: the whole client goes.
                         stream = None;
+                        control = None;
+                        self.client_left();
                     }
                     if state == Advance::Ended {
                         return Ok(());
                     }
                 }
-                _ => std::thread::sleep(std::time::Duration::from_millis(1)),
+                _ => {
+                    paced_from = None;
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
             }
         }
         Ok(())
+    }
+
+    /// A client went away (closed, killed or stalled): the tagger stops, as if it had
+    /// stopped it, and its exclusive lock on the generator's port is cleared, so the next
+    /// client starts clean.
+    fn client_left(&mut self) {
+        self.tagger_running = false;
+        let _ = self.bench.tagger().write_reg(tt_reg::CTRL, 0);
+        if let Some(p) = &self._pty {
+            p.release_exclusive();
+        }
+        self.bench.release_pattern_gen_port();
     }
 
     fn register_frame(&mut self, f: &[u8; 8]) -> [u8; 8] {
