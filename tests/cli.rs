@@ -278,3 +278,47 @@ impl CharDevice for std::fs::FileType {
         self.is_char_device()
     }
 }
+
+/// Issue 15: a PTU whose header has 20,000 extra tags converts in seconds (it was quadratic),
+/// and junk after the NUL of a tag name is padding, not part of the name.
+#[test]
+fn large_and_dirty_ptu_headers_convert_quickly() {
+    let src = root().parent().unwrap().join("shared/data/ptu/picoharp300_t2.ptu");
+    if !src.exists() {
+        assert!(std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(), "../shared/data is missing");
+        eprintln!("skipping: {} is absent", src.display());
+        return;
+    }
+    let dir = scratch("ptu-header");
+    let big = dir.join("big.ptu");
+    python(&format!(
+        r#"
+import struct
+data = open({src:?}, "rb").read()
+# Header_End is a 48-byte tag record: name (32 bytes), index, type, value.
+end = data.index(b"Header_End")
+extra = bytearray()
+for i in range(20000):
+    extra += (b"Extra_%d" % i).ljust(32, b"\0") + struct.pack("<iIq", -1, 0x10000008, i)
+extra += b"Dirty\0junk!!".ljust(32, b"\0") + struct.pack("<iIq", -1, 0x10000008, 7)
+open({out:?}, "wb").write(data[:end] + bytes(extra) + data[end:])
+"#,
+        src = src.to_str().unwrap(),
+        out = big.to_str().unwrap()
+    ));
+    let out_file = dir.join("big.h5");
+    let t = std::time::Instant::now();
+    let o = q(&["convert", big.to_str().unwrap(), out_file.to_str().unwrap()]);
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(took.as_secs() < 20, "converting took {took:?}");
+    python(&format!(
+        r#"
+import h5py
+f = h5py.File({p:?}, "r")
+a = f["source_header"].attrs
+assert a["Dirty"] == 7 and a["Extra_19999"] == 19999, list(a.keys())[:5]
+"#,
+        p = out_file.to_str().unwrap()
+    ));
+}

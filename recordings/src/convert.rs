@@ -101,6 +101,14 @@ pub fn convert(
         OutputFormat::Recording => to_recording(src, input, &tmp, compression, progress),
         OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, &tmp, progress),
     };
+    // Errors while writing name the output the user asked for, not its temporary name.
+    let result = result.map_err(|e| match e {
+        RecordingError::Format { path, offset, reason } if path == tmp => {
+            RecordingError::Format { path: output.into(), offset, reason }
+        }
+        RecordingError::Io { path, source } if path == tmp => RecordingError::Io { path: output.into(), source },
+        other => other,
+    });
     match result {
         Ok(summary) => {
             std::fs::rename(&tmp, output).map_err(|source| RecordingError::Io { path: output.into(), source })?;

@@ -471,9 +471,13 @@ impl RecordingWriter {
     pub fn write_source_header(&mut self, tags: &[crate::import::ptu::Tag]) -> Result<(), RecordingError> {
         use crate::import::ptu::TagValue;
         let g = self.file.create_group("source_header").map_err(|e| h5(&self.path, "source_header", e))?;
+        // Names already written, kept here: asking HDF5 for each one made large headers
+        // quadratic (40k tags took minutes).
+        let mut seen = std::collections::HashSet::new();
         for t in tags {
             let name = if t.index >= 0 { format!("{}[{}]", t.name, t.index) } else { t.name.clone() };
-            if g.attr(&name).is_ok() {
+            // HDF5 attribute names cannot hold '/' or '.' alone, nor be empty.
+            if name.is_empty() || name == "." || name.contains('/') || !seen.insert(name.clone()) {
                 continue;
             }
             let r = match &t.value {

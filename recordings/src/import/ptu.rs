@@ -150,7 +150,10 @@ impl PtuReader {
         loop {
             let at = r.offset;
             let head = r.bytes(48, "a header tag")?;
-            let name = String::from_utf8_lossy(&head[..32]).trim_end_matches('\0').to_string();
+            // The name ends at the first NUL; what follows in the 32 bytes is padding (some
+            // writers leave junk there).
+            let raw = head[..32].split(|&b| b == 0).next().unwrap_or(&[]);
+            let name = String::from_utf8_lossy(raw).into_owned();
             let index = i32::from_le_bytes(head[32..36].try_into().expect("4 bytes"));
             let typ = u32::from_le_bytes(head[36..40].try_into().expect("4 bytes"));
             let raw: [u8; 8] = head[40..48].try_into().expect("8 bytes");
