@@ -259,7 +259,7 @@ fn bad_scenarios_exit_2_naming_file_line_and_field_before_running() {
             "bad_sweep_parameter",
             "[scenario]\nname = \"x\"\n[[main]]\nkind = \"sweep\"\nparameter = \"bench.channel.noise\"\nvalues = [1]\nduration_s = 0.1\n"
                 .to_string(),
-            &["bench.channel.noise", "not a setting"],
+            &["bench.channel.noise", "unknown field `noise`", "loss_db"],
         ),
     ];
     for (name, toml, needles) in cases {
@@ -317,7 +317,9 @@ f = h5py.File({p:?}, "r")
 assert f.attrs["run_status"] == "complete"
 assert "attenuation_sweep" in f.attrs["scenario"]
 v = json.loads(f.attrs["verdict"])
-assert v[0]["metric"] == "qber_x_signal" and v[0]["outcome"] == "PASS", v
+assert v["scenario"] == "attenuation_sweep" and v["outcome"] == "PASS" and v["reason"] is None, v
+m = v["measurements"]
+assert m[0]["metric"] == "qber_x_signal" and m[0]["outcome"] == "PASS", m
 assert f["config"].attrs["bench.channel.loss_db"] == 20.0
 print("ok")
 "#,
@@ -511,4 +513,97 @@ fn a_signal_aborts_the_run_with_exit_2_and_a_record_marked_aborted() {
         assert_eq!(v["status"], "aborted", "{signal}");
         assert_eq!(v["scenarios"][0]["outcome"], "ABORTED", "{signal}");
     }
+}
+
+/// Review findings (fresh eyes on the runner): each of these ran, or passed, when it must not.
+#[test]
+fn review_findings_stay_fixed() {
+    let dir = scratch("review");
+    let write = |name: &str, text: &str| {
+        let f = dir.join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    // A sweep whose step count overflows an integer ran nothing and passed.
+    let f = write(
+        "tiny_step.toml",
+        "[scenario]\nname = \"t\"\n[[main]]\nkind = \"sweep\"\nparameter = \"bench.channel.loss_db\"\nfrom = 20\nto = 22\nstep = 1e-19\nduration_s = 0.1\n",
+    );
+    let out = Command::new(bin()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("at most 1000"));
+    // Names that would share a folder are refused.
+    let f = write("slash.toml", &format!("[scenario]\nname = \"x/y\"\n{GOOD_MAIN}"));
+    let out = Command::new(bin()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // A fault past the end of its phase (a stall to 1e9 s never ended).
+    let f = write(
+        "stall.toml",
+        "[scenario]\nname = \"s\"\n[[main]]\nkind = \"inject_fault\"\nduration_s = 1\nfault = { kind = \"host_stall\", from_s = 0.5, to_s = 1e9 }\n",
+    );
+    let out = Command::new(bin()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // A seed beyond i64 broke configure phases and /config.
+    let out = Command::new(bin())
+        .current_dir(root())
+        .args(["run", "scenarios/smoke.toml", "--seed", "9223372036854775808"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // An output path that cannot be written: exit 2 before anything runs.
+    let out = Command::new(bin())
+        .current_dir(root())
+        .args(["run", "scenarios/smoke.toml", "--json", "/nonexistent-dir/x.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // -k that matches nothing.
+    let out =
+        Command::new(bin()).current_dir(root()).args(["run", "scenarios", "-k", "no-such-scenario"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // A fractional pulse count.
+    let f = write("frac.toml", "[scenario]\nname = \"f\"\n[[main]]\nkind = \"acquire\"\npulses = 1.5\n");
+    let out = Command::new(bin()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Per-detector fields and optional tables can be swept.
+    let f = write(
+        "sweep_detector.toml",
+        "[scenario]\nname = \"d\"\n[[main]]\nkind = \"sweep\"\nparameter = \"bench.detectors.h.efficiency\"\nvalues = [0.4, 0.5]\nduration_s = 0.2\n[[main.measure]]\nmetric = \"tags\"\nmin = 1\n",
+    );
+    let out = Command::new(bin()).arg("run").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // over = "max" with an unmeasured step is not measured, never a pass.
+    let f = write(
+        "over_max.toml",
+        "[scenario]\nname = \"m\"\n[bench]\nbackground_rate_hz = 0\n[bench.detectors]\ndark_rate_hz = 0\n[[main]]\nkind = \"sweep\"\nparameter = \"bench.detectors.efficiency\"\nvalues = [0.0, 0.5]\nduration_s = 0.3\n[[main.measure]]\nmetric = \"qber_x\"\nover = \"max\"\nmax = 0.5\n",
+    );
+    let json = dir.join("over.json");
+    let out = Command::new(bin()).arg("run").arg(&f).arg("--json").arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // A failed setup lists what it skipped.
+    let f = write(
+        "setup_fail.toml",
+        "[scenario]\nname = \"sf\"\n[[setup]]\nkind = \"acquire\"\nduration_s = 0.2\n[[setup.measure]]\nmetric = \"tags\"\nmax = 0\n[[main]]\nkind = \"acquire\"\nduration_s = 0.2\n[[teardown]]\nkind = \"acquire\"\nduration_s = 0.1\n",
+    );
+    let json = dir.join("sf.json");
+    let out = Command::new(bin()).arg("run").arg(&f).arg("--json").arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let phases = v["scenarios"][0]["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 3);
+    assert!(phases[1]["skipped"].as_bool().unwrap() && phases[2]["skipped"].as_bool().unwrap());
+    // wait_lock stops at the lock, not at its timeout.
+    let f = write("wait.toml", "[scenario]\nname = \"w\"\n[[main]]\nkind = \"wait_lock\"\ntimeout_s = 20\n");
+    let rec = dir.join("rec");
+    let out = Command::new(bin()).arg("run").arg(&f).arg("--record").arg(&rec).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let h5 = rec.join("w/main1-main1_wait_lock.h5");
+    python(&format!(
+        r#"
+import h5py
+t = h5py.File({p:?}, "r")["tags/time_ps"][:]
+assert (t[-1] - t[0]) < 5e12, (t[-1] - t[0]) / 1e12
+"#,
+        p = h5.to_str().unwrap()
+    ));
 }

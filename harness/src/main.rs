@@ -86,7 +86,8 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             let code = cli::exit_code(&e);
             if code != 0 {
-                eprintln!("qkdbench: {e:#}");
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "qkdbench: {e:#}");
             }
             std::process::ExitCode::from(code)
         }

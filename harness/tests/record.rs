@@ -111,6 +111,13 @@ print(f.attrs["run_status"], len(t), t.max() / 1e12)
     // ~4 s of device time had passed (paced to the wall clock, minus start-up); everything
     // older than the last second must be there.
     assert!(last_s >= 2.0, "data only up to {last_s} s in the file: {report}");
+    // The readers take what the crash left whole (a torn last chunk is dropped, never a
+    // crash of their own), and replay all of it.
+    for cmd in ["replay", "dump"] {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_qkdbench")).arg(cmd).arg(&file).stdout(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{cmd} of a killed recording: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 fn summary(out: &std::process::Output) -> String {

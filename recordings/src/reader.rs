@@ -67,6 +67,76 @@ fn present_rows(ds: &Dataset) -> usize {
     declared.min((n as usize).saturating_mul(chunk))
 }
 
+/// The rows of a crashed recording (`running`) that can be trusted: the last chunk is
+/// rewritten at every flush, so a kill can tear it (it no longer inflates) or leave an older
+/// version of it under the newer extent (trailing zeros). Such a tail is dropped; every
+/// chunk before it was complete before the crash.
+fn crashed_tail(time_ps: &Dataset, channel: &Dataset, len: usize) -> usize {
+    let Some(chunk) = time_ps.chunk().and_then(|c| c.first().copied()).filter(|c| *c > 0) else { return len };
+    if len == 0 {
+        return 0;
+    }
+    let start = (len - 1) / chunk * chunk;
+    // A torn chunk is checked here, on its raw bytes: HDF5 1.10 may crash (not fail) when
+    // its filters meet one.
+    if !chunk_intact(time_ps, start, chunk, 8) || !chunk_intact(channel, start, chunk, 1) {
+        return start;
+    }
+    let (Ok(t), Ok(_)) = (time_ps.read_slice_1d::<i64, _>(start..len), channel.read_slice_1d::<u8, _>(start..len))
+    else {
+        return start;
+    };
+    // Times run forward (give or take the tagger's channel order within a cycle); a zero
+    // after a later time, or a jump backwards, is where the written data ended.
+    let mut prev = if start > 0 {
+        time_ps.read_slice_1d::<i64, _>(start - 1..start).ok().and_then(|v| v.first().copied()).unwrap_or(i64::MIN)
+    } else {
+        i64::MIN
+    };
+    for (i, &x) in t.iter().enumerate() {
+        if (x == 0 && prev > 0) || x < prev.saturating_sub(1_000_000) {
+            return start + i;
+        }
+        prev = prev.max(x);
+    }
+    len
+}
+
+/// Whether the chunk at row `start` of `ds` (`chunk` rows of `elem` bytes) is whole: raw, it
+/// has its full size; compressed (deflate after shuffle), its zlib stream inflates to it.
+fn chunk_intact(ds: &Dataset, start: usize, chunk: usize, elem: usize) -> bool {
+    let offset = [start as hdf5_sys::h5::hsize_t];
+    let (mut mask, mut addr, mut size) = (0u32, 0 as hdf5_sys::h5::haddr_t, 0 as hdf5_sys::h5::hsize_t);
+    // SAFETY: a valid dataset id while `ds` lives; `offset` has the dataset's rank (1); the
+    // out-parameters outlive the call.
+    let r =
+        unsafe { hdf5_sys::h5d::H5Dget_chunk_info_by_coord(ds.id(), offset.as_ptr(), &mut mask, &mut addr, &mut size) };
+    let expected = chunk * elem;
+    if r < 0 || size == 0 || size as usize > 4 * expected + 1024 {
+        return false;
+    }
+    let mut raw = vec![0u8; size as usize];
+    let mut filters = 0u32;
+    // SAFETY: as above; `raw` holds the chunk's stored size, which H5Dread_chunk writes.
+    let r = unsafe {
+        hdf5_sys::h5d::H5Dread_chunk(
+            ds.id(),
+            hdf5_sys::h5p::H5P_DEFAULT,
+            offset.as_ptr(),
+            &mut filters,
+            raw.as_mut_ptr().cast(),
+        )
+    };
+    if r < 0 {
+        return false;
+    }
+    if ds.filters().is_empty() {
+        return raw.len() == expected;
+    }
+    let mut out = vec![0u8; expected];
+    matches!(libdeflater::Decompressor::new().zlib_decompress(&raw, &mut out), Ok(n) if n == expected)
+}
+
 /// Every attribute of `/config` (none when the group is absent), in name order.
 fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
     use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
@@ -143,7 +213,11 @@ impl Recording {
                 format!("{} rows, /tags/time_ps has {len}", channel.size()),
             ));
         }
-        let len = len.min(present_rows(&time_ps)).min(present_rows(&channel));
+        let mut len = len.min(present_rows(&time_ps)).min(present_rows(&channel));
+        let run_status = text("run_status")?;
+        if run_status == "running" {
+            len = crashed_tail(&time_ps, &channel, len);
+        }
         // Events are read whole: a declared size the file cannot hold is refused before
         // anything is allocated for it.
         for name in ["events/tag_index", "events/kind", "events/time_ps", "events/channel", "events/count"] {
@@ -231,7 +305,7 @@ impl Recording {
             next_event: 0,
             pos: 0,
             len,
-            run_status: text("run_status")?,
+            run_status,
             time_base,
             pattern,
             pulse_rate_hz: file.attr("pulse_rate_hz").and_then(|a| a.read_scalar::<f64>()).ok().filter(|r| *r > 0.0),

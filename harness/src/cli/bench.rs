@@ -68,22 +68,22 @@ enum BenchWhat {
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchWhat::Rtl { slots } => {
-            eprintln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
+            super::errln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
             print(&harness::bench::rtl::run(slots), args.json)
         }
         BenchWhat::Engine { seconds } => {
-            eprintln!("bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it ...");
+            super::errln!("bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it ...");
             print(&harness::bench::engine::run(seconds), args.json)
         }
         BenchWhat::Record { dir, tags } => {
-            eprintln!(
+            super::errln!(
                 "bench record: {tags} tags into HDF5 (gzip, then uncompressed) and with write() in {} ...",
                 dir.display()
             );
             print(&harness::bench::record::run(&dir, tags), args.json)
         }
         BenchWhat::Sim { shared } => {
-            eprintln!("bench sim: a whole pass, the decoder and the sim transport ...");
+            super::errln!("bench sim: a whole pass, the decoder and the sim transport ...");
             print(&harness::bench::sim::run(&shared), args.json)
         }
     }

@@ -73,9 +73,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("qkdbench convert: {e}");
+            super::errln!("qkdbench convert: {e}");
             if args.output.is_file() && !matches!(e, recordings::RecordingError::Refused { .. }) {
-                eprintln!(
+                super::errln!(
                     "qkdbench convert: {} was not replaced: the file there is an older one",
                     args.output.display()
                 );

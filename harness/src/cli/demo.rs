@@ -103,7 +103,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             "the Micius pass of Liao et al. 2017 (274 s, 1196 -> 645 -> 1189 km)".to_string()
         }
         Err(e) => {
-            eprintln!("({}; flying a circular orbit instead)", e.reason);
+            super::errln!("({}; flying a circular orbit instead)", e.reason);
             settings.bench.channel = ChannelSettings { kind: ChannelKind::Orbit, ..Default::default() };
             "a 500 km circular orbit, 60 deg maximum elevation".to_string()
         }

@@ -73,6 +73,6 @@ fn io_end(e: std::io::Error) -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("qkdbench dump: {msg}");
+    super::errln!("qkdbench dump: {msg}");
     ExitCode::from(2)
 }

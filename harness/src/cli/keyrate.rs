@@ -44,6 +44,6 @@ pub fn run(args: KeyRateArgs) -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("qkdbench keyrate: {msg}");
+    super::errln!("qkdbench keyrate: {msg}");
     ExitCode::from(2)
 }

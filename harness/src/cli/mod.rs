@@ -78,6 +78,16 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) loses the message, not
+/// the exit code.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+pub(crate) use errln;
+
 /// The line writer behind [`outln!`].
 pub fn out_line(line: &str) {
     use std::io::Write;

@@ -104,7 +104,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     bar.finish();
     let outcome = outcome.map_err(session_error)?;
     for n in &outcome.notes {
-        eprintln!("qkdbench record: {n}");
+        super::errln!("qkdbench record: {n}");
     }
     print(&args, &outcome)?;
     if outcome.complete() {

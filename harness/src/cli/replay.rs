@@ -69,7 +69,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     bar.finish();
     let outcome = outcome.map_err(session_error)?;
     for n in &outcome.notes {
-        eprintln!("qkdbench replay: {n}");
+        super::errln!("qkdbench replay: {n}");
     }
     let report = outcome.report();
     if args.json {

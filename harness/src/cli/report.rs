@@ -36,16 +36,32 @@ pub fn run(args: ReportArgs) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut summary = String::from("## qkdbench report\n\n");
+    let mut used = std::collections::HashSet::new();
     for f in &args.files {
         let r = html::recording_report(f).map_err(session_error)?;
-        let page = page_path(f, args.out.as_deref());
+        // Files of the same name from different folders (run --record makes them) get
+        // pages of their own: the folder joins the name.
+        let mut page = page_path(f, args.out.as_deref());
+        if !used.insert(page.clone()) {
+            let parent = f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("dup");
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("recording");
+            let mut n = 1;
+            loop {
+                let name = if n == 1 { format!("{parent}-{stem}.html") } else { format!("{parent}-{stem}-{n}.html") };
+                page = page.with_file_name(name);
+                if used.insert(page.clone()) {
+                    break;
+                }
+                n += 1;
+            }
+        }
         std::fs::write(&page, &r.html).with_context(|| format!("writing {}", page.display()))?;
         summary.push_str(&r.markdown);
         summary.push('\n');
         if args.json {
             super::emit(&(serde_json::to_string(&r)? + "\n"))?;
         } else {
-            eprintln!("qkdbench report: {} -> {}", f.display(), page.display());
+            super::errln!("qkdbench report: {} -> {}", f.display(), page.display());
         }
     }
     let dir = args
@@ -73,7 +89,7 @@ pub fn scenario_reports(run: &RunRecord, dir: &Path) -> Result<()> {
                         let page = page_path(rec, Some(&sub));
                         std::fs::write(&page, &r.html).with_context(|| format!("writing {}", page.display()))?;
                     }
-                    Err(e) => eprintln!("qkdbench run: no page for {}: {e}", rec.display()),
+                    Err(e) => super::errln!("qkdbench run: no page for {}: {e}", rec.display()),
                 }
             }
         }

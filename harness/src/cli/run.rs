@@ -37,8 +37,8 @@ pub struct RunArgs {
     /// Write an HTML page per scenario (and summary.md for a CI job summary) into this folder.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
-    /// Seed of every scenario (replaces the files' own).
-    #[arg(long)]
+    /// Seed of every scenario (replaces the files' own), 0 to 2^63-1.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Run only scenarios whose name or file name contains PATTERN (repeatable; `not X`
     /// excludes).
@@ -106,19 +106,45 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             )));
         }
     }
-    let selected: Vec<Scenario> = scenarios
+    let matched: Vec<Scenario> = scenarios
         .into_iter()
         .filter(|s| {
             let stem = s.path.file_stem().and_then(|x| x.to_str()).unwrap_or("");
             select::matches(&args.patterns, &[&s.file.scenario.name, stem])
         })
+        .collect();
+    if matched.is_empty() {
+        // A -k that matches nothing is a typo, not a green run (pytest exits 5 for it).
+        return Err(Exit::bad_input(format!("-k {:?}: no scenario matches", args.patterns)));
+    }
+    let selected: Vec<Scenario> = matched
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| args.shard.is_none_or(|sh| sh.takes(*i)))
         .map(|(_, s)| s)
         .collect();
     if selected.is_empty() {
-        eprintln!("qkdbench run: no scenario selected");
+        // More shards than scenarios: this one has nothing to do.
+        let sh = args.shard.map(|s| format!("{}/{}", s.index, s.count)).unwrap_or_default();
+        super::errln!("qkdbench run: no scenario in shard {sh}");
         return Ok(ExitCode::SUCCESS);
+    }
+    // Every output is checked before anything runs: a bad path is bad usage, not a FAIL.
+    for dir in [&args.record, &args.report].into_iter().flatten() {
+        std::fs::create_dir_all(dir).map_err(|e| Exit::bad_input(format!("{}: {e}", dir.display())))?;
+        let probe = dir.join(".qkdbench-write-test");
+        std::fs::write(&probe, b"")
+            .map_err(|e| Exit::bad_input(format!("{}: cannot write there: {e}", dir.display())))?;
+        let _ = std::fs::remove_file(probe);
+    }
+    for file in [&args.json, &args.junit].into_iter().flatten() {
+        if file.is_dir() {
+            return Err(Exit::bad_input(format!("{}: is a folder", file.display())));
+        }
+        let probe = file.with_extension("partial");
+        std::fs::write(&probe, b"")
+            .map_err(|e| Exit::bad_input(format!("{}: cannot write there: {e}", file.display())))?;
+        let _ = std::fs::remove_file(probe);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -141,8 +167,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let results: Mutex<Vec<Option<ScenarioRecord>>> = Mutex::new(vec![None; selected.len()]);
     let next = AtomicUsize::new(0);
     let write_error: Mutex<Option<String>> = Mutex::new(None);
+    // One writer at a time: the workers share the temporary file.
+    let writing = Mutex::new(());
     let write_record = |final_status: Option<&str>| {
         let Some(path) = &args.json else { return };
+        let _one = writing.lock().expect("not poisoned");
         let done: Vec<ScenarioRecord> = results.lock().expect("not poisoned").iter().flatten().cloned().collect();
         let rec = run_record(&done, selected.len(), final_status.unwrap_or("running"));
         if let Err(e) = write_atomically(path, &(serde_json::to_string_pretty(&rec).unwrap_or_default() + "\n")) {
@@ -174,7 +203,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(e) = write_error.into_inner().expect("not poisoned") {
-        eprintln!("qkdbench run: {e}");
+        super::errln!("qkdbench run: {e}");
     }
     super::emit(&table(&record))?;
     if let Some(path) = &args.junit {

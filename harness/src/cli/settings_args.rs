@@ -54,8 +54,8 @@ pub struct BenchArgs {
     /// The tagger's clock error, parts per million.
     #[arg(long, value_name = "PPM", default_value_t = 0.0, allow_negative_numbers = true)]
     pub tagger_ppm: f64,
-    /// Seed of the optics' random draws.
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the optics' random draws, 0 to 2^63-1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     pub seed: u64,
 }
 

@@ -80,7 +80,7 @@ fn serve(a: ServeArgs) -> Result<()> {
             .and_then(|()| writeln!(out, "tagger_control_socket={}", p.control.display()))
             .and_then(|()| out.flush());
     }
-    eprintln!("serving the simulated bench; Ctrl-C stops it");
+    super::errln!("serving the simulated bench; Ctrl-C stops it");
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;

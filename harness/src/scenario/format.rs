@@ -252,8 +252,8 @@ pub struct ScenarioError {
 /// serde's Rust type names in the words of the document.
 fn plain_types(m: &str) -> String {
     m.replace("expected f64", "expected a number")
-        .replace("expected u64", "expected a whole number >= 0")
-        .replace("expected u32", "expected a whole number >= 0")
+        .replace("expected u64", "expected a whole number 0..=9223372036854775807")
+        .replace("expected u32", "expected a whole number 0..=4294967295")
         .replace("expected u8", "expected a whole number 0-255")
 }
 
@@ -272,8 +272,34 @@ impl Scenario {
     /// against).
     pub fn parse(path: &Path, text: &str) -> Result<Self, ScenarioError> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            ScenarioError { path: path.into(), line, message: plain_types(e.message().trim()) }
+            let message = plain_types(e.message().trim());
+            let line_of = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
+            let mut line = e.span().map(|s| line_of(s.start));
+            // serde reports an unknown field of a phase or a fault at its table's header:
+            // point at the field itself.
+            if let Some(field) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
+                let from = e.span().map_or(0, |s| s.start);
+                let key = |t: &str| {
+                    t.trim_start().starts_with(field) && t.trim_start()[field.len()..].trim_start().starts_with('=')
+                };
+                let mut at = from;
+                for l in text[from.min(text.len())..].split_inclusive('\n') {
+                    if key(l) || l.contains(&format!("{{ {field} ")) || l.contains(&format!(", {field} ")) {
+                        line = Some(line_of(at));
+                        break;
+                    }
+                    at += l.len();
+                }
+            }
+            // A value of the wrong type: name the key of its line.
+            let message = match (line, message.starts_with("invalid type") || message.starts_with("invalid value")) {
+                (Some(l), true) => match text.lines().nth(l - 1).and_then(|t| t.split_once('=')) {
+                    Some((k, _)) if !k.trim().is_empty() && !k.contains('[') => format!("{}: {message}", k.trim()),
+                    _ => message,
+                },
+                _ => message,
+            };
+            ScenarioError { path: path.into(), line, message }
         })?;
         let s = Scenario { path: path.into(), text: text.to_string(), file };
         s.check()?;
@@ -302,43 +328,83 @@ impl Scenario {
     }
 
     fn err(&self, line_of: &str, message: String) -> ScenarioError {
-        let line = self.text.find(line_of).map(|i| self.text[..i].matches('\n').count() + 1);
+        self.err_after(0, line_of, message)
+    }
+
+    /// An error at the first line from byte `from` on that holds `line_of` as a key (or at
+    /// all), else at the line of `from`.
+    fn err_after(&self, from: usize, line_of: &str, message: String) -> ScenarioError {
+        let rest = &self.text[from.min(self.text.len())..];
+        let key = rest
+            .match_indices(line_of)
+            .find(|(i, _)| {
+                let line_start = rest[..*i].rfind('\n').map_or(0, |j| j + 1);
+                rest[line_start..*i].trim().is_empty() || rest[line_start..*i].trim_end().ends_with(['{', ','])
+            })
+            .or_else(|| rest.match_indices(line_of).next())
+            .map_or(from, |(i, _)| from + i);
+        let line = Some(self.text[..key.min(self.text.len())].matches('\n').count() + 1);
         ScenarioError { path: self.path.clone(), line, message }
+    }
+
+    /// Byte offset of the `index`-th (0-based) `[[list]]` header.
+    fn phase_offset(&self, list: &str, index: usize) -> usize {
+        let header = format!("[[{list}]]");
+        let mut found = self
+            .text
+            .match_indices(&header)
+            .filter(|(i, _)| self.text[..*i].rfind('\n').map_or(0, |j| j + 1) == *i || *i == 0);
+        found.nth(index).map_or(0, |(i, _)| i)
     }
 
     /// Checks what serde cannot: settings in range, known metrics, sensible limits and
     /// spans, sweep parameters that exist.
     fn check(&self) -> Result<(), ScenarioError> {
         let f = &self.file;
-        if f.scenario.name.trim().is_empty() {
-            return Err(self.err("name", "scenario.name: must not be empty".into()));
+        let name = &f.scenario.name;
+        if name.is_empty()
+            || name.len() > 100
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            || name.starts_with('.')
+        {
+            return Err(self.err(
+                "name",
+                format!(
+                    "scenario.name {name:?}: use 1 to 100 letters, digits, '_', '-' and '.' (not first): it names \
+                     the scenario's folder and page"
+                ),
+            ));
         }
         let settings = self.settings(None);
         settings.validate().map_err(|e| self.err(e.field.rsplit('.').next().unwrap_or(""), e.to_string()))?;
+        settings.bench.channel.model().map_err(|e| self.err("channel", e.to_string()))?;
         if f.main.is_empty() {
             return Err(self.err("[scenario]", "a scenario needs at least one [[main]] phase".into()));
         }
+        // Settings as they stand when each phase runs: configure phases change them.
+        let mut current = settings.clone();
         for (list, phases) in [("setup", &f.setup), ("main", &f.main), ("teardown", &f.teardown)] {
             for (i, p) in phases.iter().enumerate() {
                 let at = format!("{list}[{}] ({})", i + 1, p.kind.name());
-                self.check_phase(&at, p, &settings)?;
+                let from = self.phase_offset(list, i);
+                self.check_phase(&at, from, p, &mut current)?;
             }
         }
         Ok(())
     }
 
-    fn check_phase(&self, at: &str, p: &Phase, settings: &Settings) -> Result<(), ScenarioError> {
+    fn check_phase(&self, at: &str, from: usize, p: &Phase, settings: &mut Settings) -> Result<(), ScenarioError> {
         let kind = p.kind.name();
-        let bad = |needle: &str, m: String| Err(self.err(needle, format!("{at}: {m}")));
+        let bad = |needle: &str, m: String| Err(self.err_after(from, needle, format!("{at}: {m}")));
         let span = |d: Option<f64>, n: Option<f64>, needed: bool| -> Result<(), ScenarioError> {
             match (d, n) {
                 (Some(_), Some(_)) => bad("pulses", "give duration_s or pulses, not both".into()),
                 (None, None) if needed => bad(kind, "needs duration_s or pulses".into()),
                 (Some(d), None) if !(d.is_finite() && d > 0.0 && d <= 1e6) => {
-                    bad("duration_s", format!("duration_s {d} is not in (0, 1e6] s"))
+                    bad("duration_s", format!("duration_s {} is not in (0, 1e6] s", super::fmt_num(d)))
                 }
-                (None, Some(n)) if !(n.is_finite() && (1.0..=1e16).contains(&n)) => {
-                    bad("pulses", format!("pulses {n} is not in [1, 1e16]"))
+                (None, Some(n)) if !(n.is_finite() && (1.0..=1e16).contains(&n) && n.fract() == 0.0) => {
+                    bad("pulses", format!("pulses {} is not a whole number in [1, 1e16]", super::fmt_num(n)))
                 }
                 _ => Ok(()),
             }
@@ -347,10 +413,11 @@ impl Scenario {
             PhaseKind::Configure { set } => {
                 let mut s = settings.clone();
                 for (k, v) in set {
-                    s.set(k, v.clone()).map_err(|e| self.err(k, format!("{at}: set {e}")))?;
+                    s.set(k, v.clone()).map_err(|e| self.err_after(from, k, format!("{at}: set {e}")))?;
                 }
                 s.resolve_paths(&self.base_dir());
-                s.validate().map_err(|e| self.err("set", format!("{at}: {e}")))?;
+                s.validate().map_err(|e| self.err_after(from, "set", format!("{at}: {e}")))?;
+                *settings = s;
                 if !p.measure.is_empty() {
                     return bad("measure", "a configure phase runs nothing, so it has nothing to measure".into());
                 }
@@ -370,16 +437,10 @@ impl Scenario {
                     );
                 }
             }
-            PhaseKind::Sweep { parameter, values, from, to, step, duration_s, pulses } => {
+            PhaseKind::Sweep { parameter, values, from: a, to, step, duration_s, pulses } => {
                 span(*duration_s, *pulses, true)?;
-                let vals =
-                    sweep_values(values, *from, *to, *step).map_err(|m| self.err("sweep", format!("{at}: {m}")))?;
-                if settings.get(parameter).is_none() {
-                    return bad(
-                        parameter,
-                        format!("parameter {parameter:?} is not a setting (see docs/scenario-format.md)"),
-                    );
-                }
+                let vals = sweep_values(values, *a, *to, *step)
+                    .map_err(|m| self.err_after(from, "sweep", format!("{at}: {m}")))?;
                 if !(parameter.starts_with("bench.")
                     || parameter.starts_with("generator.")
                     || parameter.starts_with("engine."))
@@ -391,22 +452,48 @@ impl Scenario {
                 }
                 for v in &vals {
                     let mut s = settings.clone();
-                    s.set(parameter, v.clone()).map_err(|e| self.err(parameter, format!("{at}: value {v}: {e}")))?;
-                    s.validate().map_err(|e| self.err(parameter, format!("{at}: value {v}: {e}")))?;
+                    s.set(parameter, v.clone())
+                        .map_err(|e| self.err_after(from, parameter, format!("{at}: {parameter} = {v}: {e}")))?;
+                    // A path that names no setting would be added and ignored: refused.
+                    if s.get(parameter).as_ref() != Some(v) && !numbers_equal(s.get(parameter).as_ref(), v) {
+                        return bad(
+                            parameter,
+                            format!("parameter {parameter:?} is not a setting (see docs/scenario-format.md)"),
+                        );
+                    }
+                    s.resolve_paths(&self.base_dir());
+                    s.validate()
+                        .map_err(|e| self.err_after(from, parameter, format!("{at}: {parameter} = {v}: {e}")))?;
+                    s.bench.channel.model().map_err(|e| self.err_after(from, parameter, format!("{at}: {e}")))?;
                 }
             }
             PhaseKind::Pass { .. } => {
-                let ch = pass_channel(&p.kind, &self.base_dir()).map_err(|m| self.err("pass", format!("{at}: {m}")))?;
+                let ch = pass_channel(&p.kind, &self.base_dir())
+                    .map_err(|m| self.err_after(from, "pass", format!("{at}: {m}")))?;
                 let mut s = settings.clone();
                 s.bench.channel = ch;
-                s.validate().map_err(|e| self.err("pass", format!("{at}: {e}")))?;
+                s.validate().map_err(|e| self.err_after(from, "pass", format!("{at}: {e}")))?;
+                // The tables are read now: a bad row is a bad scenario, found before anything runs.
+                s.bench.channel.model().map_err(|e| self.err_after(from, "pass", format!("{at}: {e}")))?;
                 if let PhaseKind::Pass { duration_s: Some(d), .. } = &p.kind {
                     span(Some(*d), None, false)?;
                 }
             }
             PhaseKind::InjectFault { fault, duration_s, pulses } => {
                 span(*duration_s, *pulses, true)?;
-                fault.fault().map_err(|e| self.err("fault", format!("{at}: {e}")))?;
+                fault.fault().map_err(|e| self.err_after(from, "fault", format!("{at}: {e}")))?;
+                // Times beyond the phase's run make it wait for them (a stall to 1e9 s never ends).
+                let run_s = duration_s.or(pulses.map(|n| n / settings.generator.pulse_rate_hz)).unwrap_or(0.0);
+                if let Some(t) = fault_last_time(fault).filter(|t| *t > run_s) {
+                    return bad(
+                        "fault",
+                        format!(
+                            "the fault's times must lie within the phase's {} s run, got {}",
+                            super::fmt_num(run_s),
+                            super::fmt_num(t)
+                        ),
+                    );
+                }
             }
         }
         for m in &p.measure {
@@ -419,6 +506,23 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Two TOML numbers that are the same number (a sweep value 25 reads back as 25.0).
+fn numbers_equal(a: Option<&toml::Value>, b: &toml::Value) -> bool {
+    let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
+    matches!((a.and_then(num), num(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The latest time a fault names, s.
+fn fault_last_time(f: &FaultSettings) -> Option<f64> {
+    Some(match f {
+        FaultSettings::SyncDropout { to_s, .. }
+        | FaultSettings::DetectorBlinded { to_s, .. }
+        | FaultSettings::DetectorLatched { to_s, .. }
+        | FaultSettings::HostStall { to_s, .. } => *to_s,
+        FaultSettings::Disconnect { at_s } | FaultSettings::BackgroundStep { at_s, .. } => *at_s,
+    })
 }
 
 /// The values of a sweep, from a list or a range (at most 1000).
@@ -439,10 +543,18 @@ pub fn sweep_values(
             if !(a.is_finite() && b.is_finite() && s.is_finite() && s > 0.0) {
                 return Err(format!("from {a}, to {b}, step {s}: need finite numbers and a positive step"));
             }
-            let n = ((b - a).abs() / s + 1e-9).floor() as usize + 1;
-            if n > 1000 {
-                return Err(format!("from {a} to {b} by {s} is {n} steps (at most 1000)"));
+            // Counted in floating point first: a tiny step is more steps than any integer holds.
+            let steps = ((b - a).abs() / s + 1e-9).floor() + 1.0;
+            if !(steps.is_finite() && steps <= 1000.0) {
+                return Err(format!(
+                    "from {} to {} by {} is {} steps (at most 1000)",
+                    super::fmt_num(a),
+                    super::fmt_num(b),
+                    super::fmt_num(s),
+                    super::fmt_num(steps)
+                ));
             }
+            let n = steps as usize;
             let dir = if b >= a { 1.0 } else { -1.0 };
             // Rounded to 12 significant digits: 20 + 3 * 0.1 is 20.3, not 20.300000000000001.
             Ok((0..n)

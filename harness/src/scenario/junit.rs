@@ -37,6 +37,14 @@ pub fn report(run: &RunRecord) -> Report {
         // A phase that could not run (or a scenario that stopped) is an error of its own,
         // so a scenario with no measurement still shows up red.
         for p in &s.phases {
+            if p.skipped {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(p.reason.clone().unwrap_or_default());
+                let mut case = TestCase::new(format!("{}: phase", p.name), st);
+                case.set_classname(format!("qkdbench.{}", s.name));
+                suite.add_test_case(case);
+                continue;
+            }
             if p.outcome >= Outcome::Error {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
                 st.set_message(p.reason.clone().unwrap_or_default()).set_type(p.outcome.as_str());

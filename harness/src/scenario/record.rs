@@ -68,8 +68,10 @@ pub struct PhaseRecord {
     pub parameter: Option<String>,
     /// The worst outcome of its measurements and runs.
     pub outcome: Outcome,
-    /// Why, when not PASS.
+    /// Why, when not PASS (or why it was skipped).
     pub reason: Option<String>,
+    /// Not run: an earlier setup phase failed. Its outcome does not count.
+    pub skipped: bool,
     /// Its runs.
     pub steps: Vec<StepRecord>,
     /// Measurements over the steps of a sweep (`over = ...`).

@@ -112,7 +112,11 @@ impl Ctx<'_> {
                 let _ = std::fs::create_dir_all(parent);
             }
         }
-        let plan = RunPlan { output, ..RunPlan::new(settings.clone(), duration_s) };
+        let mut plan = RunPlan { output, ..RunPlan::new(settings.clone(), duration_s) };
+        if stop_on_lock {
+            // Look often: the fast bench covers seconds of device time in 100 ms of wall.
+            plan.pipeline.update_interval = std::time::Duration::from_millis(1);
+        }
         let mut obs = PhaseObserver { name, progress: self.progress, stop_on_lock };
         let mut step = StepRecord {
             value,
@@ -159,7 +163,21 @@ impl Ctx<'_> {
         let expects_device_error = measures.iter().any(|m| m.metric == "device_error");
         let error = (device_error && !expects_device_error).then(|| format!("device error: {}", outcome.status_text()));
         if let Some(path) = &step.recording {
-            let verdict = serde_json::to_string(&step.measurements).unwrap_or_default();
+            let outcome = if aborted {
+                Outcome::Aborted
+            } else if error.is_some() {
+                Outcome::Error
+            } else {
+                step.measurements.iter().map(|m| m.outcome).max().unwrap_or(Outcome::Pass)
+            };
+            let verdict = serde_json::to_string(&serde_json::json!({
+                "scenario": name,
+                "phase": label,
+                "outcome": outcome,
+                "reason": error,
+                "measurements": step.measurements,
+            }))
+            .unwrap_or_default();
             if let Err(e) = session::write_verdict(path, &verdict) {
                 return (step, Some(format!("writing the verdict: {e}")), aborted);
             }
@@ -183,6 +201,7 @@ impl Ctx<'_> {
             parameter: None,
             outcome: Outcome::Pass,
             reason: None,
+            skipped: false,
             steps: Vec::new(),
             sweep_measurements: Vec::new(),
         };
@@ -347,8 +366,10 @@ fn over_steps(m: &Measurement, steps: &[StepRecord]) -> Option<f64> {
             .find(|(_, v)| v.is_none_or(|x| x == 0.0))
             .and_then(|(s, _)| s.value.as_ref())
             .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64))),
-        Over::Min => nums().reduce(f64::min),
-        Over::Max => nums().reduce(f64::max),
+        // One step not measured makes the extreme unknown: never a pass.
+        Over::Min if vals.iter().all(Option::is_some) => nums().reduce(f64::min),
+        Over::Max if vals.iter().all(Option::is_some) => nums().reduce(f64::max),
+        Over::Min | Over::Max => None,
         Over::First => vals.first().copied().flatten(),
         Over::Last => vals.last().copied().flatten(),
     }
@@ -367,6 +388,24 @@ pub fn run_scenario(scenario: &Scenario, opts: &RunOptions, progress: &dyn Progr
         phases.push(r);
         if !setup_ok {
             break;
+        }
+    }
+    if !setup_ok {
+        // Not run, but listed: the record and JUnit show what the failed setup cost.
+        for (group, list) in [("main", &scenario.file.main), ("teardown", &scenario.file.teardown)] {
+            for (i, p) in list.iter().enumerate() {
+                phases.push(PhaseRecord {
+                    group,
+                    name: p.name.clone().unwrap_or_else(|| format!("{group}{}_{}", i + 1, p.kind.name())),
+                    kind: p.kind.name(),
+                    parameter: None,
+                    outcome: Outcome::Pass,
+                    reason: Some("skipped: setup failed".into()),
+                    skipped: true,
+                    steps: Vec::new(),
+                    sweep_measurements: Vec::new(),
+                });
+            }
         }
     }
     if setup_ok {
@@ -388,7 +427,7 @@ pub fn run_scenario(scenario: &Scenario, opts: &RunOptions, progress: &dyn Progr
             phases.push(ctx.phase("teardown", i, p, &mut settings, &teardown_stop));
         }
     }
-    let outcome = phases.iter().map(|p| p.outcome).max().unwrap_or(Outcome::Pass);
+    let outcome = phases.iter().filter(|p| !p.skipped).map(|p| p.outcome).max().unwrap_or(Outcome::Pass);
     let outcome = if opts.stop.load(Ordering::Relaxed) { outcome.max(Outcome::Aborted) } else { outcome };
     let reason = phases
         .iter()

@@ -470,7 +470,7 @@ impl FaultSettings {
             }
         };
         let at = |at_s: f64| -> Result<(), SettingError> {
-            if at_s.is_finite() && at_s >= 0.0 {
+            if at_s.is_finite() && (0.0..=1e6).contains(&at_s) {
                 Ok(())
             } else {
                 Err(SettingError::new("bench.faults.at_s", format!("{at_s} is not a time >= 0")))
@@ -499,8 +499,10 @@ impl FaultSettings {
             }
             FaultSettings::BackgroundStep { at_s, factor } => {
                 at(*at_s)?;
-                if !(factor.is_finite() && *factor >= 0.0 && *factor <= 1e9) {
-                    return Err(SettingError::new("bench.faults.factor", format!("{factor} is not in 0..=1e9")));
+                // 1e4 x the default 200 Hz is 2 MHz per detector, beyond daylight through a
+                // filter; more only makes the simulation slow and large.
+                if !(factor.is_finite() && *factor >= 0.0 && *factor <= 1e4) {
+                    return Err(SettingError::new("bench.faults.factor", format!("{factor} is not in 0..=1e4")));
                 }
                 Fault::BackgroundStep { at_s: *at_s, factor: *factor }
             }
@@ -693,8 +695,29 @@ impl BenchSettings {
         if !(self.tagger_clock_ppm.is_finite() && self.tagger_clock_ppm.abs() <= 1000.0) {
             return bad("tagger_clock_ppm", format!("{} is not within +-1000", self.tagger_clock_ppm));
         }
-        if !(nonneg(self.background_rate_hz) && self.background_rate_hz <= 1e9) {
-            return bad("background_rate_hz", format!("{} Hz is not in 0..=1e9", self.background_rate_hz));
+        if !(nonneg(self.background_rate_hz) && self.background_rate_hz <= 1e7) {
+            return bad("background_rate_hz", format!("{} Hz is not in 0..=1e7", self.background_rate_hz));
+        }
+        for f in &self.faults {
+            if let FaultSettings::BackgroundStep { factor, .. } = f {
+                if self.background_rate_hz * factor > 1e7 {
+                    return bad(
+                        "faults.factor",
+                        format!("background {} Hz x {factor} is above 1e7 Hz per detector", self.background_rate_hz),
+                    );
+                }
+            }
+            // Fault times of the bench itself (every run): at most 1e6 s.
+            let t = match f {
+                FaultSettings::SyncDropout { to_s, .. }
+                | FaultSettings::DetectorBlinded { to_s, .. }
+                | FaultSettings::DetectorLatched { to_s, .. }
+                | FaultSettings::HostStall { to_s, .. } => *to_s,
+                FaultSettings::Disconnect { at_s } | FaultSettings::BackgroundStep { at_s, .. } => *at_s,
+            };
+            if t > 1e6 {
+                return bad("faults", format!("a fault time of {t} s is beyond 1e6 s"));
+            }
         }
         if let Some(m) = self.source.mu_full_scale {
             if !(m.is_finite() && m > 0.0 && m <= 100.0) {

@@ -56,6 +56,12 @@ pub struct Settings {
 impl Settings {
     /// Checks every field, and the fields that must agree with each other.
     pub fn validate(&self) -> Result<(), SettingError> {
+        // Seeds travel through TOML (scenarios, /config), whose integers are i64.
+        for (field, seed) in [("bench.seed", self.bench.seed), ("generator.seed", self.generator.seed)] {
+            if seed > i64::MAX as u64 {
+                return Err(SettingError::new(field, format!("{seed} is above 2^63-1")));
+            }
+        }
         self.generator.validate()?;
         self.bench.validate()?;
         self.engine.validate(self.generator.pulse_rate_hz)?;
