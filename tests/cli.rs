@@ -322,3 +322,111 @@ assert a["Dirty"] == 7 and a["Extra_19999"] == 19999, list(a.keys())[:5]
         p = out_file.to_str().unwrap()
     ));
 }
+
+/// Issue 15's low findings: FIFOs and devices, impossible PTU header values, schema versions,
+/// keyrate's messages and extremes, a forward jump under --realtime, long numbers.
+#[test]
+fn impossible_inputs_are_refused_quickly_and_clearly() {
+    let dir = scratch("low");
+    // A FIFO with no writer (it used to hang) and /dev/zero named like a timestamp7 file.
+    let fifo = dir.join("pipe.ts");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let zero = dir.join("zero.ts");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for f in [&fifo, &zero] {
+        for cmd in ["dump", "replay"] {
+            let t = std::time::Instant::now();
+            let o = q(&[cmd, f.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {}: {}", f.display(), stderr(&o));
+            assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+            assert!(t.elapsed().as_secs() < 10);
+        }
+    }
+    let o = q(&["convert", zero.to_str().unwrap(), dir.join("z.h5").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.join("z.h5").exists());
+    // Schema versions that are none.
+    let rec = recording(&dir);
+    for (i, v) in ["-1", "0", "1.5"].iter().enumerate() {
+        let f = dir.join(format!("schema{i}.h5"));
+        std::fs::copy(&rec, &f).unwrap();
+        python(&format!(
+            "import h5py\nwith h5py.File({p:?}, 'r+') as f:\n    del f.attrs['schema_version']\n    f.attrs['schema_version'] = {v}\n",
+            p = f.to_str().unwrap()
+        ));
+        let o = q(&["dump", f.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "schema_version {v}: {}", stderr(&o));
+        assert!(stderr(&o).contains("schema_version") && !stderr(&o).contains("byte 0"), "{}", stderr(&o));
+    }
+    // A tag time pushed 1e18 ps (11 days) ahead: --realtime does not wait it out.
+    let jump = dir.join("jump.h5");
+    std::fs::copy(&rec, &jump).unwrap();
+    python(&format!(
+        "import h5py\nwith h5py.File({p:?}, 'r+') as f:\n    t = f['tags/time_ps']\n    n = t.shape[0] // 2\n    t[n:] = t[n:] + 10**18\n",
+        p = jump.to_str().unwrap()
+    ));
+    let t = std::time::Instant::now();
+    let o = q(&["replay", jump.to_str().unwrap(), "--realtime"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t.elapsed().as_secs() < 20, "replay --realtime took {:?}", t.elapsed());
+    // keyrate: the field of a type error, and extremes that made NaN.
+    let k = |text: &str| {
+        let f = dir.join("k.json");
+        std::fs::write(&f, text).unwrap();
+        q(&["keyrate", "--input", f.to_str().unwrap()])
+    };
+    let base = r#"{"mu":[0.8,0.1,0.0],"p":[0.5,0.25,0.25],"n_x":[1e7,1e6,1e5],"n_z":[1e7,1e6,1e5],"m_x":[1e5,1e4,5e4],"m_z":[1e5,1e4,5e4],"eps_sec":1e-10,"eps_cor":1e-15,"f_ec":1.16,"bound":"chernoff"}"#;
+    let o = k(&base.replace("[1e7,1e6,1e5],\"n_z\"", "[1e7,\"x\",1e5],\"n_z\""));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("field n_x"), "{}", stderr(&o));
+    for (from, to, field) in [
+        ("0.8,0.1", "800,0.1", "mu"),
+        ("1e-10", "1e-320", "eps_sec"),
+        ("1.16", "1e308", "f_ec"),
+        ("[1e7,1e6,1e5],\"n_z\"", "[1e308,1e6,1e5],\"n_z\"", "n_x"),
+    ] {
+        let o = k(&base.replacen(from, to, 1));
+        assert_eq!(o.status.code(), Some(2), "{field}: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(stderr(&o).contains(field), "{field}: {}", stderr(&o));
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("null"));
+    }
+    // Long numbers in messages.
+    let o = q(&["record", "--duration", "1s", "-o", dir.join("x.h5").to_str().unwrap(), "--loss-db", "1e308"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("1e308") && stderr(&o).len() < 300, "{}", stderr(&o));
+}
+
+/// PTU header values that are no instrument's: a time unit of 1 s or 1e300 s saturated every
+/// time, a negative record count read nothing; both exit 0 before.
+#[test]
+fn impossible_ptu_header_values_are_refused_naming_the_tag() {
+    let src = root().parent().unwrap().join("shared/data/ptu/picoharp300_t2.ptu");
+    if !src.exists() {
+        assert!(std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(), "../shared/data is missing");
+        eprintln!("skipping: {} is absent", src.display());
+        return;
+    }
+    let dir = scratch("ptu-values");
+    for (tag, value, fmt) in [
+        ("MeasDesc_GlobalResolution", "1.0", "d"),
+        ("MeasDesc_GlobalResolution", "1e300", "d"),
+        ("TTResult_NumberOfRecords", "-5", "q"),
+    ] {
+        let out = dir.join(format!("{tag}-{value}.ptu"));
+        python(&format!(
+            r#"
+import struct
+data = bytearray(open({src:?}, "rb").read())
+i = data.index({tag:?}.encode())
+# name (32) index (4) type (4) value (8)
+data[i + 40:i + 48] = struct.pack("<{fmt}", {value})
+open({out:?}, "wb").write(data)
+"#,
+            src = src.to_str().unwrap(),
+            out = out.to_str().unwrap()
+        ));
+        let o = q(&["dump", out.to_str().unwrap(), "--limit", "3"]);
+        assert_eq!(o.status.code(), Some(2), "{tag} = {value}: {}", stderr(&o));
+        assert!(stderr(&o).contains(tag), "{}", stderr(&o));
+    }
+}

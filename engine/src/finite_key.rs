@@ -111,8 +111,9 @@ impl KeyRateInput {
     pub fn validate(&self) -> Result<(), InputError> {
         let bad = |field, reason: String| Err(InputError { field, reason });
         let [m1, m2, m3] = self.mu;
-        if self.mu.iter().any(|m| !m.is_finite() || *m < 0.0) {
-            return bad("mu", format!("{:?}: intensities must be finite and >= 0", self.mu));
+        // e^mu appears in the bounds: beyond 100 photons per pulse it is no QKD source.
+        if self.mu.iter().any(|m| !(m.is_finite() && (0.0..=100.0).contains(m))) {
+            return bad("mu", format!("{:?}: intensities must be in 0..=100", self.mu));
         }
         if !(m1 > m2 + m3 && m2 > m3) {
             return bad("mu", format!("{:?}: need mu1 > mu2 + mu3 and mu2 > mu3 (Lim et al.)", self.mu));
@@ -123,8 +124,8 @@ impl KeyRateInput {
             return bad("p", format!("{:?}: three probabilities in (0, 1] summing to 1", self.p));
         }
         for (field, v) in [("n_x", &self.n_x), ("n_z", &self.n_z), ("m_x", &self.m_x), ("m_z", &self.m_z)] {
-            if v.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
-                return bad(field, format!("{v:?}: counts must be finite and >= 0"));
+            if v.iter().any(|x| !(x.is_finite() && (0.0..=1e30).contains(x))) {
+                return bad(field, format!("{v:?}: counts must be in 0..=1e30"));
             }
         }
         for k in 0..3 {
@@ -136,15 +137,18 @@ impl KeyRateInput {
             }
         }
         for (field, e) in [("eps_sec", self.eps_sec), ("eps_cor", self.eps_cor)] {
-            if !(e.is_finite() && e > 0.0 && e < 1.0) {
-                return bad(field, format!("{e}: must be in (0, 1)"));
+            if !(e.is_finite() && (1e-300..1.0).contains(&e)) {
+                return bad(field, format!("{e:e}: must be in [1e-300, 1)"));
             }
         }
-        if !(self.f_ec.is_finite() && self.f_ec >= 1.0) {
-            return bad("f_ec", format!("{}: must be >= 1", self.f_ec));
+        if !(self.f_ec.is_finite() && (1.0..=10.0).contains(&self.f_ec)) {
+            return bad("f_ec", format!("{:e}: must be in 1..=10", self.f_ec));
         }
-        if self.n_x.iter().sum::<f64>() <= 0.0 || self.n_z.iter().sum::<f64>() <= 0.0 {
-            return bad("n_x", "no sifted events in one of the bases".into());
+        if self.n_x.iter().sum::<f64>() <= 0.0 {
+            return bad("n_x", "no sifted events in the key basis".into());
+        }
+        if self.n_z.iter().sum::<f64>() <= 0.0 {
+            return bad("n_z", "no sifted events in the other basis".into());
         }
         Ok(())
     }
@@ -215,6 +219,13 @@ impl KeyRateInput {
         } else {
             (0.5, None)
         };
+        let figures = [s_x0, s_x1, s_z0, s_z1, v_z1, phi_x, lambda_ec, qber_x, qber_z, raw.unwrap_or(0.0)];
+        if figures.iter().any(|x| !x.is_finite()) {
+            return Err(InputError {
+                field: "n_x",
+                reason: "the bounds are not finite numbers for these counts (values too extreme)".into(),
+            });
+        }
         Ok(KeyRateOutput {
             key_length_bits: raw.filter(|l| *l > 0.0).map_or(0, |l| l.floor() as u64),
             key_length_raw_bits: raw,

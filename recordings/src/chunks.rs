@@ -302,9 +302,8 @@ impl TagColumns {
             // failed call, does ("No space left on device").
             let os = std::io::Error::last_os_error();
             let why = if os.raw_os_error().is_some_and(|c| c != 0) { format!(": {os}") } else { String::new() };
-            return Err(RecordingError::Format {
+            return Err(RecordingError::Hdf5 {
                 path: self.path.clone(),
-                offset: 0,
                 reason: format!("HDF5: {what}: direct chunk write at row {row} failed{why}"),
             });
         }

@@ -107,6 +107,7 @@ pub fn convert(
             RecordingError::Format { path: output.into(), offset, reason }
         }
         RecordingError::Io { path, source } if path == tmp => RecordingError::Io { path: output.into(), source },
+        RecordingError::Hdf5 { path, reason } if path == tmp => RecordingError::Hdf5 { path: output.into(), reason },
         other => other,
     });
     match result {

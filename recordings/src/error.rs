@@ -25,6 +25,15 @@ pub enum RecordingError {
         /// What is wrong.
         reason: String,
     },
+    /// The HDF5 library failed on the file, or the file's HDF5 content is not what the schema
+    /// says; there is no byte offset to give.
+    #[error("{path}: {reason}")]
+    Hdf5 {
+        /// The file.
+        path: PathBuf,
+        /// What failed, naming the dataset or attribute.
+        reason: String,
+    },
     /// The file ends in the middle of something.
     #[error("{path}: truncated at byte {offset}: {what}")]
     Truncated {

@@ -47,7 +47,7 @@ pub struct Recording {
 }
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
-    RecordingError::Format { path: path.into(), offset: 0, reason: format!("{what}: {reason}") }
+    RecordingError::Hdf5 { path: path.into(), reason: format!("{what}: {reason}") }
 }
 
 /// Rows of `ds` that can hold data: for a chunked dataset, the rows of its allocated chunks
@@ -166,6 +166,16 @@ fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
 impl Recording {
     /// Opens a recording; refuses files that are not ours or are of a newer schema.
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                return Err(RecordingError::Unsupported {
+                    path: path.into(),
+                    reason: "not a regular file (a folder, a FIFO or a device)".into(),
+                })
+            }
+            Err(source) => return Err(RecordingError::Io { path: path.into(), source }),
+            Ok(_) => {}
+        }
         let file = File::open(path).map_err(|e| fmt(path, "not an HDF5 file qkdbench can open", e))?;
         let text = |name: &str| -> Result<String, RecordingError> {
             file.attr(name)
@@ -180,10 +190,17 @@ impl Recording {
         if format != "qkdbench recording" {
             return Err(RecordingError::Unsupported { path: path.into(), reason: format!("format is {format:?}") });
         }
-        let version = file
-            .attr("schema_version")
-            .and_then(|a| a.read_scalar::<u32>())
-            .map_err(|e| fmt(path, "attribute /schema_version", e))?;
+        // An integer from 1 on: -1, 0 or 1.5 are no schema versions.
+        let version_attr = file.attr("schema_version").map_err(|e| fmt(path, "attribute /schema_version", e))?;
+        let integer = matches!(
+            version_attr.dtype().and_then(|t| t.to_descriptor()),
+            Ok(hdf5::types::TypeDescriptor::Unsigned(_) | hdf5::types::TypeDescriptor::Integer(_))
+        );
+        let version = version_attr.read_scalar::<i64>().map_err(|e| fmt(path, "attribute /schema_version", e))?;
+        if !integer || version < 1 {
+            return Err(fmt(path, "attribute /schema_version", "must be an integer from 1 on"));
+        }
+        let version = u32::try_from(version).unwrap_or(u32::MAX);
         if version > SCHEMA_VERSION {
             return Err(fmt(
                 path,

@@ -52,7 +52,11 @@ impl TimeTagger for ReplayTagger {
             if let Some(&t) = out.time_ps.last() {
                 let (w0, t0) = *self.started.get_or_insert((Instant::now(), t));
                 let ahead = (t - t0) as f64 * 1e-12 - w0.elapsed().as_secs_f64();
-                if ahead > 0.0 {
+                // A gap longer than a minute (a damaged time, a pause in the run) is not
+                // waited out: the pacing starts again after it.
+                if ahead > 60.0 {
+                    self.started = Some((Instant::now(), t));
+                } else if ahead > 0.0 {
                     std::thread::sleep(Duration::from_secs_f64(ahead));
                 }
             }

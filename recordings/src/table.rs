@@ -35,7 +35,7 @@ pub(crate) fn text(s: &str) -> VarLenUnicode {
 }
 
 pub(crate) fn h5(path: &Path, what: &str, e: hdf5::Error) -> RecordingError {
-    RecordingError::Format { path: path.into(), offset: 0, reason: format!("HDF5: {what}: {e}") }
+    RecordingError::Hdf5 { path: path.into(), reason: format!("HDF5: {what}: {e}") }
 }
 
 /// Creates a 1-D extendible dataset with `unit` and `description` attributes.

@@ -536,9 +536,8 @@ impl RecordingWriter {
         let flushed = if self.failed {
             // The tags that could not be written stay out; the extent covers what is in.
             self.tags.truncate_to_written();
-            Err(RecordingError::Format {
+            Err(RecordingError::Hdf5 {
                 path: path.clone(),
-                offset: 0,
                 reason: "an earlier write failed (see the run status)".into(),
             })
         } else {

@@ -32,7 +32,7 @@ pub fn run(args: KeyRateArgs) -> ExitCode {
     };
     let input: KeyRateInput = match serde_json::from_str(&text) {
         Ok(i) => i,
-        Err(e) => return fail(&format!("{}: {e}", args.input.display())),
+        Err(e) => return fail(&format!("{}: {}", args.input.display(), field_of(&text, &e))),
     };
     match input.evaluate() {
         Ok(out) => {
@@ -40,6 +40,28 @@ pub fn run(args: KeyRateArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("{}: {e}", args.input.display())),
+    }
+}
+
+/// serde_json's error with the field it is in, found from its line and column (a type
+/// error otherwise names only the position).
+fn field_of(text: &str, e: &serde_json::Error) -> String {
+    if e.line() == 0 {
+        return e.to_string();
+    }
+    let Some(line) = text.lines().nth(e.line() - 1) else { return e.to_string() };
+    let upto = &line[..e.column().min(line.len())];
+    // The last "key": before the error's column on its line, else on the lines above.
+    let key = |s: &str| -> Option<String> {
+        let end = s.rfind("\":")?;
+        let start = s[..end].rfind('"')?;
+        Some(s[start + 1..end].to_string())
+    };
+    let found =
+        key(upto).or_else(|| text.lines().take(e.line() - 1).collect::<Vec<_>>().iter().rev().find_map(|l| key(l)));
+    match found {
+        Some(k) if e.classify() == serde_json::error::Category::Data => format!("field {k}: {e}"),
+        _ => e.to_string(),
     }
 }
 

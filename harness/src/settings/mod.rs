@@ -35,10 +35,34 @@ pub struct SettingError {
 }
 
 impl SettingError {
-    /// An error on `field`.
+    /// An error on `field`. Numbers written out in 20 digits or more (1e308 prints as 309
+    /// digits) are shortened to exponent form.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        SettingError { field: field.into(), reason: reason.into() }
+        SettingError { field: field.into(), reason: compact_numbers(&reason.into()) }
     }
+}
+
+/// `reason` with every number of 20 or more characters in exponent form.
+fn compact_numbers(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        match token.parse::<f64>() {
+            Ok(x) if token.len() >= 20 => out.push_str(&format!("{x:e}")),
+            _ => out.push_str(token),
+        }
+        token.clear();
+    };
+    for c in reason.chars() {
+        if c.is_ascii_digit() || c == '.' || (c == '-' && token.is_empty()) {
+            token.push(c);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
 }
 
 /// All the settings of a run.
@@ -135,6 +159,13 @@ mod tests {
         let e = s.set("bench.channel.loss_dbx", toml::Value::Float(1.0)).unwrap_err();
         assert!(e.reason.contains("loss_dbx"), "{e}");
         assert_eq!(s.get("bench.channel.loss_db"), Some(toml::Value::Float(37.5)));
+    }
+
+    #[test]
+    fn huge_numbers_are_shortened_in_messages() {
+        let e = SettingError::new("x", format!("{} dB is not in 0..=200", 1e308));
+        assert_eq!(e.reason, "1e308 dB is not in 0..=200");
+        assert_eq!(SettingError::new("x", "30.5 is fine").reason, "30.5 is fine");
     }
 
     #[test]

@@ -202,9 +202,24 @@ impl PtuReader {
         })?;
         r.record_type = rt;
         r.instrument = instrument;
-        r.records = r.int("TTResult_NumberOfRecords")?.max(0) as u64;
+        let records = r.int("TTResult_NumberOfRecords")?;
+        if records < 0 {
+            return Err(
+                r.format(r.offset, format!("TTResult_NumberOfRecords is {records}: a count cannot be negative"))
+            );
+        }
+        r.records = records as u64;
         r.global_resolution_ps = r.float("MeasDesc_GlobalResolution")? * 1e12;
         r.resolution_ps = if rt.is_t3() { r.float("MeasDesc_Resolution")? * 1e12 } else { 0.0 };
+        // A time unit from 1 fs to 1 ms covers every PicoQuant instrument (T2 resolutions are
+        // ps, T3 sync periods ns to us); outside it times would saturate, not be times.
+        for (name, ps) in
+            [("MeasDesc_GlobalResolution", r.global_resolution_ps), ("MeasDesc_Resolution", r.resolution_ps)]
+        {
+            if (ps != 0.0 || name == "MeasDesc_GlobalResolution") && !(1e-3..=1e9).contains(&ps) {
+                return Err(r.format(r.offset, format!("{name} is {:e} s, outside 1e-15..=1e-3 s", ps * 1e-12)));
+            }
+        }
         Ok(r)
     }
 
