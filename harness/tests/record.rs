@@ -325,3 +325,27 @@ print(n)
         }
     }
 }
+
+/// SIGTERM and SIGHUP end a recording like Ctrl-C: exit 1, the file closed as aborted.
+#[test]
+fn sigterm_and_sighup_close_the_recording_as_aborted() {
+    for signal in ["-TERM", "-HUP", "-INT"] {
+        let file = scratch(&format!("signal{signal}.h5"));
+        let child = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+            .args(["record", "--duration", "60s", "--realtime", "--loss-db", "30", "-o"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{signal}: {}", String::from_utf8_lossy(&out.stderr));
+        let report = h5py(&format!(
+            "import h5py\nf = h5py.File({p:?}, 'r')\nprint(f.attrs['run_status'], int(f.attrs['tag_count']) == len(f['tags/time_ps']))",
+            p = file.to_str().unwrap()
+        ));
+        assert!(report.starts_with("aborted: interrupted") && report.trim().ends_with("True"), "{signal}: {report}");
+    }
+}
