@@ -53,7 +53,15 @@ fn a_second_process_drives_the_served_bench_with_the_real_drivers() {
     pg.start().unwrap();
     tagger.start().unwrap();
     let mut tags = TagBatch::default();
-    while tagger.read_batch(&mut tags, Duration::from_secs(10)).unwrap() == ReadState::Streaming {}
+    // The server's run ends after 0.3 s: the client sees its device go away.
+    let end = loop {
+        match tagger.read_batch(&mut tags, Duration::from_secs(10)) {
+            Ok(ReadState::Streaming) => {}
+            Ok(ReadState::Ended) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    assert!(matches!(end, Some(drivers::DriverError::Disconnected { .. })), "{end:?}");
     let per_channel: Vec<usize> = (0..6u8).map(|c| tags.channel.iter().filter(|&&x| x == c).count()).collect();
     // 100 kHz of syncs for most of the 0.3 s; clicks on all four detectors; frame marks.
     assert!((15_000..=30_001).contains(&per_channel[4]), "syncs per channel: {per_channel:?}");
@@ -195,4 +203,26 @@ fn a_second_server_never_takes_over_the_first_ones_sockets() {
     // The first one still serves.
     let out = record_served(&paths, &dir.join("still.h5"), "200ms").wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A served run cut short by the server going away ends `aborted`, exit 1 (it used to end
+/// `complete` with exit 0: the closed socket read as the end of the stream).
+#[test]
+fn a_server_that_goes_away_cuts_the_run_short() {
+    let (mut child, paths) = serve(&["--loss-db", "20"]);
+    let file = std::env::temp_dir().join(format!("qkdbench-served-gone-{}.h5", std::process::id()));
+    let rec = record_served(&paths, &file, "60s");
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let out = rec.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(format!("import h5py; print(h5py.File({:?}, 'r').attrs['run_status'])", file.to_str().unwrap()))
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&check.stdout);
+    assert!(status.starts_with("aborted: ") && status.contains("socket closed"), "{status}");
+    let _ = std::fs::remove_file(&file);
 }

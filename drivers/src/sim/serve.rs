@@ -42,6 +42,18 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// Whether the peer of `s` has closed it (it never sends, so a ready read is end-of-file).
+fn closed(s: &UnixStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut probe = [0u8; 1];
+    // SAFETY: a valid socket while `s` lives; one byte of `probe` is writable; MSG_PEEK and
+    // MSG_DONTWAIT neither consume data nor block, whatever the socket's mode.
+    let n = unsafe {
+        nix::libc::recv(s.as_raw_fd(), probe.as_mut_ptr().cast(), 1, nix::libc::MSG_PEEK | nix::libc::MSG_DONTWAIT)
+    };
+    n == 0
+}
+
 fn io_err(what: &Path, e: std::io::Error) -> DriverError {
     DriverError::Simulation(format!("{}: {e}", what.display()))
 }
@@ -111,6 +123,10 @@ impl Server {
             // One client at a time; a second one is closed at once (it sees a disconnect),
             // and told so on stderr.
             if let Ok((s, _)) = self.control_listener.accept() {
+                if control.as_ref().is_some_and(|(c, _)| closed(c)) {
+                    control = None;
+                    self.client_left();
+                }
                 if control.is_none() {
                     s.set_nonblocking(true).map_err(|e| io_err(&self.paths.control, e))?;
                     control = Some((s, RequestAssembler::default()));
@@ -119,6 +135,11 @@ impl Server {
                 }
             }
             if let Ok((s, _)) = self.stream_listener.accept() {
+                // The current stream client may be gone unnoticed (nothing is written while
+                // the tagger is stopped): a closed socket reads end-of-file at once.
+                if stream.as_ref().is_some_and(closed) {
+                    stream = None;
+                }
                 if stream.is_none() {
                     s.set_nonblocking(false).map_err(|e| io_err(&self.paths.stream, e))?;
                     // A client that stops reading is dropped after this long, so it never

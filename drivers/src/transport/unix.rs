@@ -97,7 +97,12 @@ impl StreamLink for UnixStreamLink {
     fn read_stream(&mut self, buf: &mut Vec<u8>, timeout: Duration) -> Result<StreamRead, DriverError> {
         self.stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1)))).map_err(|e| self.io(e))?;
         match self.stream.read(&mut self.chunk) {
-            Ok(0) => Ok(StreamRead::End),
+            // A device's stream does not end by itself: the server stopped or went away, and
+            // a run reading it is cut short, not complete.
+            Ok(0) => Err(DriverError::Disconnected {
+                device: self.name.clone(),
+                reason: "the stream socket closed (the server stopped or went away)".into(),
+            }),
             Ok(n) => {
                 buf.extend_from_slice(&self.chunk[..n]);
                 Ok(StreamRead::Data(n))
