@@ -251,6 +251,14 @@ mod tests {
 
     #[test]
     fn the_avx512_and_the_plain_builds_agree() {
+        // The plain body runs on every CPU; the SIMD builds only where the CPU has them.
+        // Say which ran, so a log shows what this machine tested.
+        let best = best_simd();
+        eprintln!(
+            "block pass builds tested here: plain{}{} (this CPU's best: {best:?})",
+            if best >= Simd::Avx2 { ", avx2" } else { "" },
+            if best >= Simd::Avx512 { ", avx512" } else { "" },
+        );
         let k = Kernel {
             t_ref: 7.7e11,
             offset: [1.5, -2_000.25, 23_456.0, -4_321.0, 0.0, 0.0, 0.0, 0.0],

@@ -14,6 +14,10 @@ fn shared(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        assert!(
+            std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(),
+            "../shared/data is missing and QKDBENCH_REQUIRE_DATA is set"
+        );
         eprintln!("skipped: {} is absent", p.display());
         None
     }

@@ -13,6 +13,10 @@ fn data(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        assert!(
+            std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(),
+            "../shared/data is missing and QKDBENCH_REQUIRE_DATA is set"
+        );
         eprintln!("skipped: {} is absent (the reference files live in ../shared/data)", p.display());
         None
     }
