@@ -607,3 +607,45 @@ assert (t[-1] - t[0]) < 5e12, (t[-1] - t[0]) / 1e12
         p = h5.to_str().unwrap()
     ));
 }
+
+/// `/events` read back with losses in them (issue 16): a host stall's overflow and missed
+/// counts are in the recording, in stream order, and add up to what the run reported.
+#[test]
+fn a_recordings_loss_events_read_back_and_add_up() {
+    let dir = scratch("events");
+    let rec = dir.join("rec");
+    let json = dir.join("r.json");
+    let out = run(&[
+        "scenarios/faults/fifo_overflow.toml",
+        "--record",
+        rec.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let step = &v["scenarios"][0]["phases"][0]["steps"][0];
+    let missed = step["metrics"]["missed_tags"].as_u64().unwrap();
+    let overflows = step["metrics"]["overflows"].as_u64().unwrap();
+    assert!(missed > 0 && overflows > 0);
+    let file = step["recording"].as_str().unwrap().to_string();
+    let dump = Command::new(bin()).arg("dump").arg(&file).output().unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let csv = String::from_utf8(dump.stdout).unwrap();
+    let begins = csv.lines().filter(|l| l.ends_with(",overflow") || l.contains("overflow_begin")).count();
+    assert!(begins >= 1, "no overflow rows in the dump");
+    let report = python(&format!(
+        r#"
+import h5py, numpy as np
+f = h5py.File({p:?}, "r")
+e = f["events"]
+kind, count, idx = e["kind"][:], e["count"][:], e["tag_index"][:]
+assert (np.diff(idx.astype(np.int64)) >= 0).all(), "events in stream order"
+assert idx.max() <= len(f["tags/time_ps"])
+print(int(count[kind == 3].sum()), int((kind == 1).sum()))
+"#,
+        p = file
+    ));
+    let got: Vec<u64> = report.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    assert_eq!(got, vec![missed, overflows], "missed tags and overflow episodes in /events vs the run's report");
+}

@@ -56,10 +56,29 @@ fn keyrate_cli_prints_json_and_refuses_bad_fields_with_exit_2() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["key_length_bits", "s_x0", "s_x1", "s_z1", "v_z1", "phi_x", "lambda_ec", "qber_x"] {
-        assert!(json.get(key).is_some(), "output lacks {key}: {json}");
+    // Every vector through the binary, from a file and from standard input: the values, not
+    // only the keys, against the independent 50-digit evaluation.
+    for vector in &v {
+        let name = vector["name"].as_str().unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+            .args(["keyrate", "--input", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), vector["input"].to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}");
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let e = &vector["expected"];
+        for key in ["s_x0", "s_x1", "s_z0", "s_z1", "v_z1", "phi_x", "lambda_ec", "qber_x"] {
+            close(json[key].as_f64().unwrap(), e[key].as_f64().unwrap(), &format!("{name}: {key} through the binary"));
+        }
+        let want = e["key_length_raw_bits"].as_f64().map_or(0, |k| if k > 0.0 { k.floor() as u64 } else { 0 });
+        assert_eq!(json["key_length_bits"].as_u64(), Some(want), "{name}");
     }
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    close(json["s_x1"].as_f64().unwrap(), v[0]["expected"]["s_x1"].as_f64().unwrap(), "from a file");
     let mut bad = v[0]["input"].clone();
     bad["mu"] = serde_json::json!([0.1, 0.5, 0.0]);
     let cases = [

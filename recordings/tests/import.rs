@@ -154,3 +154,40 @@ fn broken_files_give_errors_naming_file_and_offset() {
     let p = scratch("header.ptu", &bytes[..1000]);
     assert!(matches!(open(&p).unwrap_err(), RecordingError::Truncated { .. }));
 }
+
+/// The three record types without a test before (issue 16), against the facts that
+/// ../shared/data/README.md gives for each file (counted by their publishers' own tools,
+/// not by this code): records, photons per input, markers and overflows.
+#[test]
+fn picoharp_t2_t3_and_hydraharp_v1_t3_decode_to_the_published_counts() {
+    for (file, rt, records, photons, markers, overflows) in [
+        ("ptu/picoharp300_t2.ptu", RecordType::PicoHarpT2, 929_254, vec![(1, 531_477), (2, 388_700)], 0, 9_077),
+        ("ptu/picoharp300_t3_flim_markers.ptu", RecordType::PicoHarpT3, 155_398, vec![(1, 150_363)], 2_565, 2_470),
+        ("ptu/hydraharp_v1_t3.ptu", RecordType::HydraHarpV1T3, 167_801, vec![(1, 48_001), (2, 46_559)], 0, 73_241),
+    ] {
+        let Some(p) = data(file) else { continue };
+        let r = PtuReader::open(&p).unwrap();
+        assert_eq!((r.record_type, r.records), (rt, records), "{file}");
+        let v = all(&p);
+        assert_eq!(v.len() as u64, records, "{file}: one event per record");
+        let c = counts(&v);
+        for (ch, n) in photons {
+            assert_eq!(c.get(&(EventKind::Tag, ch)).copied().unwrap_or(0), n, "{file}: photons on input {ch}");
+        }
+        let m: usize = c.iter().filter(|(k, _)| k.0 == EventKind::Marker).map(|(_, n)| n).sum();
+        assert_eq!(m, markers, "{file}: markers");
+        assert_eq!(c.get(&(EventKind::Overflow, 0)).copied().unwrap_or(0), overflows, "{file}: overflows");
+        // Times run forward within a channel (the wrap arithmetic of each record type).
+        let mut last = HashMap::new();
+        for e in v.iter().filter(|e| e.kind == EventKind::Tag) {
+            let prev = last.insert(e.channel, e.time_ps).unwrap_or(i64::MIN);
+            assert!(e.time_ps >= prev, "{file}: channel {} goes back from {prev} to {}", e.channel, e.time_ps);
+        }
+    }
+    // The FLIM file's markers carry bits 1, 2 and 4 only (line, frame and pixel clocks).
+    if let Some(p) = data("ptu/picoharp300_t3_flim_markers.ptu") {
+        let bits: std::collections::BTreeSet<u32> =
+            all(&p).iter().filter(|e| e.kind == EventKind::Marker).map(|e| e.channel).collect();
+        assert!(bits.iter().all(|b| [1, 2, 4].contains(b)), "{bits:?}");
+    }
+}
