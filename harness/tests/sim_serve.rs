@@ -65,6 +65,10 @@ fn a_second_process_drives_the_served_bench_with_the_real_drivers() {
     let per_channel: Vec<usize> = (0..6u8).map(|c| tags.channel.iter().filter(|&&x| x == c).count()).collect();
     // 100 kHz of syncs for most of the 0.3 s; clicks on all four detectors; frame marks.
     assert!((15_000..=30_001).contains(&per_channel[4]), "syncs per channel: {per_channel:?}");
+    // None lost: every 10 us between the first and the last sync has its sync.
+    let syncs: Vec<i64> = tags.time_ps.iter().zip(&tags.channel).filter(|(_, &c)| c == 4).map(|(&t, _)| t).collect();
+    let span_periods = ((syncs[syncs.len() - 1] - syncs[0]) as f64 / 10_000_000.0).round() as usize;
+    assert_eq!(syncs.len(), span_periods + 1, "syncs missing between {} and {} ps", syncs[0], syncs[syncs.len() - 1]);
     assert!(per_channel[..4].iter().all(|&n| n > 1000), "clicks per channel: {per_channel:?}");
     assert!(per_channel[5] > 150, "frame marks: {per_channel:?}");
     assert!(tags.events.is_empty(), "no loss or errors: {:?}", &tags.events[..tags.events.len().min(3)]);
