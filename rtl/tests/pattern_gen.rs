@@ -107,8 +107,7 @@ fn rtl_matches_model_in_external_random_mode() {
     // Exact: the slots emitted while RUN's reply was on the wire (the backlog) had no bits,
     // nor had the first fed cycle's slot (the output register is one cycle behind), and of
     // the fed slots those `valid` marks bitless. (The slots while the final write that stops
-    // the run is on the wire count as pulses, not as underflows: observed on the RTL and the
-    // model alike.)
+    // the run is on the wire count as pulses, not as underflows, as the RTL behaves.)
     let invalid = valid.iter().filter(|v| !**v).count() as u64;
     assert_eq!(
         underflows,
