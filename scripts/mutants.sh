@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Test strength: cargo-mutants on the modules where a wrong number costs users most.
+# Slow (each mutant is a build and a test run): not part of .ci/run. Usage:
+#   scripts/mutants.sh [MODULE...]     default: all of the list below
+# Runs in a scratch clone beside this one (so ../shared is beside it, and --in-place keeps
+# the paths the data tests use), narrowing each module's tests to those that cover it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+command -v cargo-mutants >/dev/null || cargo install cargo-mutants
+scratch="$(dirname "$root")/qkdbench-mutants"
+rm -rf "$scratch"
+git clone -q "$root" "$scratch"
+cd "$scratch"
+# module file, package, test arguments
+modules=(
+  "engine/src/finite_key.rs engine --lib"
+  "engine/src/sift.rs engine --lib"
+  "engine/src/clock.rs engine --lib"
+  "engine/src/windows.rs engine --lib"
+  "engine/src/characterise.rs engine --lib"
+  "drivers/src/protocol/tag_stream.rs drivers --lib"
+  "recordings/src/import/ptu.rs recordings --test import"
+  "recordings/src/import/timestamp7.rs recordings --test import"
+  "recordings/src/writer.rs harness --test record"
+)
+want=("$@")
+for m in "${modules[@]}"; do
+  read -r file pkg args <<<"$m"
+  if ((${#want[@]})) && [[ ! " ${want[*]} " == *" $file "* ]]; then continue; fi
+  echo "== $file"
+  start=$(date +%s)
+  cargo mutants --in-place --no-shuffle -f "$file" -p "$pkg" --timeout 300 -- $args \
+    | tail -n 3 || true
+  echo "   $(( $(date +%s) - start )) s"
+done
