@@ -168,9 +168,9 @@ impl Recording {
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => {
-                return Err(RecordingError::Unsupported {
+                return Err(RecordingError::Refused {
                     path: path.into(),
-                    reason: "not a regular file (a folder, a FIFO or a device)".into(),
+                    reason: "not a regular file (a folder, a FIFO or a device): qkdbench reads files".into(),
                 })
             }
             Err(source) => return Err(RecordingError::Io { path: path.into(), source }),

@@ -139,10 +139,19 @@ fn broken_files_give_errors_naming_file_and_offset() {
 
     let Some(real) = data("ptu/hydraharp_v2_t2.ptu") else { return };
     let bytes = std::fs::read(&real).unwrap();
-    // Cut in the middle of the records.
-    let p = scratch("cut.ptu", &bytes[..bytes.len() / 2 + 2]);
+    // Cut in the middle of a record: the error is at the start of that record, the byte
+    // offset computed here from the layout (records of 4 bytes after the 48-byte Header_End).
+    let records_start = bytes.windows(10).position(|w| w == b"Header_End").unwrap() + 48;
+    let cut_len = records_start + (bytes.len() / 2 - records_start) / 4 * 4 + 2;
+    let want = records_start + (cut_len - records_start) / 4 * 4;
+    assert_ne!(want, cut_len, "the cut is inside a record");
+    let p = scratch("cut.ptu", &bytes[..cut_len]);
     let e = first_error(&p);
-    assert!(matches!(e, RecordingError::Truncated { .. }) && e.to_string().contains("cut.ptu"), "{e}");
+    match &e {
+        RecordingError::Truncated { offset, .. } => assert_eq!(*offset as usize, want, "{e}"),
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().contains("cut.ptu") && e.to_string().contains(&format!("byte {want}")), "{e}");
     // An unknown record type.
     let mut patched = bytes.clone();
     let at = patched.windows(26).position(|w| w == b"TTResultFormat_TTTRRecType").unwrap();

@@ -69,7 +69,7 @@ pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
     // as /dev/zero never ends.
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            return Err(RecordingError::Unsupported {
+            return Err(RecordingError::Refused {
                 path: path.into(),
                 reason: "not a regular file (a folder, a FIFO or a device): qkdbench reads files".into(),
             })
