@@ -118,6 +118,12 @@ fn exit_codes_per_command() {
 fn a_closed_stdout_ends_each_command_quietly() {
     let dir = scratch("pipe");
     let rec = recording(&dir);
+    let k = dir.join("k.json");
+    std::fs::write(
+        &k,
+        r#"{"mu":[0.8,0.1,0.0],"p":[0.5,0.25,0.25],"n_x":[1e7,1e6,1e5],"n_z":[1e7,1e6,1e5],"m_x":[1e5,1e4,5e4],"m_z":[1e5,1e4,5e4],"eps_sec":1e-10,"eps_cor":1e-15,"f_ec":1.16,"bound":"chernoff"}"#,
+    )
+    .unwrap();
     let runs: &[&[&str]] = &[
         &["selftest", "--slots", "2000"],
         &["devices"],
@@ -125,6 +131,7 @@ fn a_closed_stdout_ends_each_command_quietly() {
         &["replay", rec.to_str().unwrap()],
         &["dump", rec.to_str().unwrap()],
         &["run", "scenarios/smoke.toml"],
+        &["keyrate", "--input", k.to_str().unwrap()],
     ];
     for args in runs {
         let mut child = Command::new(bin())
@@ -429,4 +436,58 @@ open({out:?}, "wb").write(data)
         assert_eq!(o.status.code(), Some(2), "{tag} = {value}: {}", stderr(&o));
         assert!(stderr(&o).contains(tag), "{}", stderr(&o));
     }
+}
+
+/// Ctrl-C or SIGTERM during `convert` removes `OUT.partial` and exits 2; a `sim serve` whose
+/// stdout is closed keeps serving (and removes its sockets when stopped).
+#[test]
+fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout() {
+    let dir = scratch("convert-signal");
+    let big = dir.join("big.h5");
+    let out =
+        Command::new(bin()).args(["record", "--duration", "3s", "--loss-db", "3", "-o"]).arg(&big).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for signal in ["-INT", "-TERM"] {
+        let target = dir.join(format!("copy{signal}.h5"));
+        let child = Command::new(bin())
+            .arg("convert")
+            .arg(&big)
+            .arg(&target)
+            .args(["--compression", "none"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let _ = Command::new("kill").arg(signal).arg(child.id().to_string()).status();
+        let out = child.wait_with_output().unwrap();
+        let partial = dir.join(format!("copy{signal}.h5.partial"));
+        if out.status.code() == Some(0) {
+            // Finished before the signal: a complete file, nothing partial.
+            assert!(target.exists() && !partial.exists());
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{signal}: {}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        assert!(!partial.exists() && !target.exists(), "{signal}: nothing left behind");
+    }
+    // sim serve with its stdout closed after the three lines.
+    let sock = dir.join("sockets");
+    let mut child = Command::new(bin())
+        .args(["sim", "serve", "--dir"])
+        .arg(&sock)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 32];
+    let _ = std::io::Read::read(&mut stdout, &mut first);
+    drop(stdout);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "sim serve kept serving");
+    assert!(sock.join("tagger.sock").exists());
+    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    assert!(!sock.join("tagger.sock").exists(), "its sockets removed when it stopped");
 }
