@@ -140,15 +140,48 @@ mod tests {
         sift_key(key(1, 0, 1), 11, 0b0001, &mut c); // H clicked: an error
         sift_key(key(2, 1, 0), 12, 0b0100, &mut c); // X, bit 0 sent; D clicked: right
         sift_key(key(2, 0, 0), 13, 0b1000, &mut c); // Z sent, A clicked: not sifted
+        sift_key(key(2, 1, 0), 14, 0b1000, &mut c); // X, bit 0 sent; A clicked: an error
         assert_eq!(c.sifted[1], [2, 0]);
         assert_eq!(c.errors[1], [1, 0]);
-        assert_eq!(c.sifted[2], [0, 1]);
-        assert_eq!(c.errors[2], [0, 0]);
-        assert_eq!(c.detected_pulses, [0, 2, 2, 0]);
+        assert_eq!(c.sifted[2], [0, 2]);
+        assert_eq!(c.errors[2], [0, 1]);
+        assert_eq!(c.detected_pulses, [0, 2, 3, 0]);
+        assert_eq!((c.double_clicks, c.cross_basis), (0, 0), "single clicks are neither");
         assert_eq!(c.clicks[2][0][0][3], 1);
         assert_eq!(c.qber(0, None), Some(0.5));
-        assert_eq!(c.qber(1, Some(2)), Some(0.0));
+        assert_eq!(c.qber(1, Some(2)), Some(0.5));
         assert_eq!(c.qber(1, Some(1)), None);
+    }
+
+    #[test]
+    fn add_and_subtract_are_inverse_on_every_field() {
+        let mut a = SiftCounts::default();
+        let mut b = SiftCounts::default();
+        for (i, p) in (0..200).enumerate() {
+            let mask = [0b0001u8, 0b0010, 0b0100, 0b1000, 0b0011, 0b1100, 0b0101][i % 7];
+            sift_key(key((i % 3) as u8, (i % 2) as u8, (i / 2 % 2) as u8), p, mask, &mut a);
+            sift_key(key((i % 4) as u8, ((i + 1) % 2) as u8, (i % 2) as u8), p + 7, mask, &mut b);
+        }
+        assert!(a.double_clicks > 0 && a.cross_basis > 0 && b.double_clicks > 0);
+        let mut sum = a.clone();
+        sum.add(&b);
+        assert_eq!(sum.double_clicks, a.double_clicks + b.double_clicks);
+        assert_eq!(sum.cross_basis, a.cross_basis + b.cross_basis);
+        assert_eq!(sum.sifted[0][0], a.sifted[0][0] + b.sifted[0][0]);
+        sum.subtract(&b);
+        assert_eq!(sum, a, "(a + b) - b = a, field by field");
+    }
+
+    #[test]
+    fn the_squash_bit_is_the_documented_function_of_the_pulse() {
+        // squash_bit(p) = mix64(p XOR 0x5157A5A5) & 1, pinned for a few pulses.
+        for p in [0i64, 1, 2, 3, 1000, 123_456_789, -1] {
+            let want = (pg::mix64(p as u64 ^ 0x5157_A5A5) & 1) as u8;
+            assert_eq!(squash_bit(p), want, "pulse {p}");
+        }
+        let ones: u32 = (0..64).map(|p| u32::from(squash_bit(p))).sum();
+        let pinned: u32 = (0..64u64).map(|p| (pg::mix64(p ^ 0x5157_A5A5) & 1) as u32).sum();
+        assert_eq!(ones, pinned);
     }
 
     #[test]
