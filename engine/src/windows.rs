@@ -211,11 +211,16 @@ mod tests {
         assert!(!w.ends_before(999) && w.ends_before(1000));
         w.advance(999, &total, &stream, p, &key);
         assert_eq!(w.closed_total, 0, "pulse 999 is still in window 0");
+        // A second run of the same steps, to check the exact boundary through advance itself.
+        let mut edge = Windows::new(1000, 10_000.0, 2);
+        edge.advance(1000, &total, &stream, p, &key);
+        assert_eq!(edge.closed_total, 1, "pulse 1000 opens window 1");
         // Pulse 3500: window 0 closes; windows 1 and 2 had nothing and are not recorded.
         w.advance(3500, &total, &stream, p, &key);
         click(&mut total, 3);
         stream.channel_tags[0] += 4;
         stream.missed = 2;
+        stream.overflows = 1;
         w.advance(4000, &total, &stream, p, &key);
         click(&mut total, 1);
         w.close(&total, &stream, p, &key);
@@ -224,11 +229,14 @@ mod tests {
         assert_eq!(closed.len(), 2, "only the last two are kept");
         assert_eq!((closed[0].index, closed[1].index), (3, 4));
         assert_eq!(closed[0].counts.detected_pulses[0], 3);
-        assert_eq!((closed[0].channel_tags[0], closed[0].missed), (4, 2));
+        assert_eq!((closed[0].channel_tags[0], closed[0].missed, closed[0].overflows), (4, 2, 1));
         assert_eq!(closed[1].counts.detected_pulses[0], 1);
-        assert_eq!(closed[1].missed, 0);
+        assert_eq!((closed[1].missed, closed[1].overflows), (0, 0));
         assert!((closed[0].duration_s - 1e-5).abs() < 1e-15);
         assert_eq!(closed[0].qber, [None, Some(0.0)]);
+        // Closing again with nothing new records no empty window.
+        w.close(&total, &stream, p, &key);
+        assert_eq!(w.closed_total, 3, "a window without detections is not recorded");
     }
 
     #[test]
