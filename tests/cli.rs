@@ -96,6 +96,9 @@ fn exit_codes_per_command() {
         ),
         (&["demo", "--every-s", "0"], 2, "--every-s"),
         (&["selftest", "--slots", "0"], 2, "--slots"),
+        (&["selftest", "--slots", "20000"], 0, "identical"),
+        // The comparison can fail: against a model with a wrong seed, exit 1 naming it.
+        (&["selftest", "--slots", "20000", "--inject-model-error"], 1, "disagree"),
         (&["sim", "serve", "--seconds", "NaN"], 2, "--seconds"),
         (&["sim", "serve", "--seconds", "-1"], 2, "--seconds"),
         (&["run", "scenarios/smoke.toml"], 0, ""),

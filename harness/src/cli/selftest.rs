@@ -24,6 +24,10 @@ pub struct SelftestArgs {
     /// Click probability per pulse slot of the toy optics model.
     #[arg(long, default_value_t = 1e-3)]
     click_probability: f64,
+    /// Compare against a golden model with a wrong seed (hidden: the tests use it to prove
+    /// that a mismatch fails the selftest).
+    #[arg(long, hide = true)]
+    inject_model_error: bool,
 }
 
 const BATCH: u64 = 1 << 16;
@@ -99,7 +103,12 @@ pub fn run(args: SelftestArgs) -> Result<()> {
         let first_cycle = tt.cycle();
         for (j, &w) in slots.iter().enumerate() {
             let i = index + j as u64;
-            if w != pg_model::slot_word(&settings, i).0 {
+            let reference = if args.inject_model_error {
+                PatternSettings { seed: settings.seed ^ 1, ..settings }
+            } else {
+                settings
+            };
+            if w != pg_model::slot_word(&reference, i).0 {
                 slot_mismatch += 1;
             }
             let w = SlotWord(w);
