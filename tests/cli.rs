@@ -494,3 +494,24 @@ fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout(
     let _ = child.wait();
     assert!(!sock.join("tagger.sock").exists(), "its sockets removed when it stopped");
 }
+
+/// A closed stderr (`2>&1 | head -1`) loses messages, never the exit code (it was 101).
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    for (args, code) in [
+        (&["run", "scenarios/misaligned_receiver.toml"][..], 1),
+        (&["replay", "/nonexistent.h5"][..], 2),
+        (&["record", "--duration", "1s", "-o", "/nonexistent/x.h5", "--loss-db", "NaN"][..], 2),
+    ] {
+        let mut child = Command::new(bin())
+            .current_dir(root())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}
