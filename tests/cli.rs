@@ -70,6 +70,7 @@ fn exit_codes_per_command() {
         (&["replay", r, "--pulse-rate-hz", "NaN"], 2, "--pulse-rate-hz"),
         (&["replay", r, "--eps-sec", "1e-320"], 2, "--eps-sec"),
         (&["replay", r, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
+        (&["replay", r, "--window-ms", "0.00001"], 2, "--window-ms"),
         (&["record", "--duration", "100000000000000000000s", "-o", o], 2, "--duration"),
         (&["record", "--duration", "1s", "-o", o, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
         (&["record", "--duration", "1s", "-o", o, "--loss-db", "NaN"], 2, "--loss-db"),
@@ -215,6 +216,25 @@ with h5py.File({p:?}, "r+") as f:
         assert!(stderr(&out).contains("declares 150000000 rows"), "{cmd}: {}", stderr(&out));
         assert!(t.elapsed().as_secs() < 10, "{cmd} took {:?}", t.elapsed());
     }
+    // A damaged /config: an unknown bound is the file's error (it used to fall back to a
+    // default silently), and a time of -9.2e18 ps no longer panics the engine.
+    let config = dir.join("config.h5");
+    std::fs::copy(&rec, &config).unwrap();
+    python(&format!(
+        "import h5py\nwith h5py.File({p:?}, 'r+') as f:\n    del f['config'].attrs['engine.key.bound']\n    f['config'].attrs['engine.key.bound'] = 'zzz'\n",
+        p = config.to_str().unwrap()
+    ));
+    let out = q(&["replay", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("config.h5") && stderr(&out).contains("engine.key.bound"), "{}", stderr(&out));
+    let far = dir.join("far.h5");
+    std::fs::copy(&rec, &far).unwrap();
+    python(&format!(
+        "import h5py\nwith h5py.File({p:?}, 'r+') as f:\n    t = f['tags/time_ps']\n    t[5000] = -9_200_000_000_000_000_000\n",
+        p = far.to_str().unwrap()
+    ));
+    let out = q(&["replay", far.to_str().unwrap()]);
+    assert!(matches!(out.status.code(), Some(0 | 2)) && !stderr(&out).contains("panicked"), "{}", stderr(&out));
     // A recorded pulse rate of 1 Hz (it used to allocate terabytes).
     let slow = dir.join("slow.h5");
     std::fs::copy(&rec, &slow).unwrap();

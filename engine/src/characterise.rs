@@ -44,7 +44,8 @@ impl CharacterisationData {
         self.last_click[d] = t_ps;
         self.clicks[d] += 1;
         if prev != i64::MIN {
-            let bin = ((t_ps - prev) / INTERVAL_BIN_PS as i64) as usize;
+            // Saturating: a damaged file's time can jump by anything.
+            let bin = (t_ps.saturating_sub(prev) / INTERVAL_BIN_PS as i64).max(0) as usize;
             if let Some(h) = self.intervals.get_mut(bin) {
                 h[d] += 1;
             }

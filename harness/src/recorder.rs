@@ -132,7 +132,9 @@ pub fn record(
                 writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
             }
             RecordItem::End(EndReason::Complete) => status = RunStatus::Complete,
-            RecordItem::End(EndReason::Aborted) => status = RunStatus::Aborted("interrupted (Ctrl-C)".into()),
+            RecordItem::End(EndReason::Aborted) => {
+                status = RunStatus::Aborted("interrupted (Ctrl-C, SIGTERM or SIGHUP)".into())
+            }
             RecordItem::End(EndReason::DeviceError(m)) => status = RunStatus::Aborted(m),
         }
     }

@@ -230,3 +230,20 @@ fn a_server_that_goes_away_cuts_the_run_short() {
     assert!(status.starts_with("aborted: ") && status.contains("socket closed"), "{status}");
     let _ = std::fs::remove_file(&file);
 }
+
+/// Ctrl-Z then fg (SIGSTOP, SIGCONT) during a served recording is no disconnection: the
+/// interrupted read is retried (it ended the run as "Interrupted system call").
+#[test]
+fn a_stopped_and_continued_recording_goes_on() {
+    let (_child, paths) = serve(&["--loss-db", "20"]);
+    let file = std::env::temp_dir().join(format!("qkdbench-served-stop-{}.h5", std::process::id()));
+    let rec = record_served(&paths, &file, "3s");
+    std::thread::sleep(Duration::from_millis(1200));
+    for sig in ["-STOP", "-CONT"] {
+        assert!(Command::new("kill").arg(sig).arg(rec.id().to_string()).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = rec.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(&file);
+}

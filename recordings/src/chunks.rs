@@ -147,6 +147,21 @@ impl TagColumns {
         self.written
     }
 
+    /// After a write error: the rows of `written` whose chunks are really on the disk, both
+    /// columns (HDF5 can report a chunk write as done whose chunk never reached the index
+    /// when the disk is full).
+    pub fn verified_rows(&self) -> usize {
+        let mut rows = self.written;
+        while rows > 0 {
+            let start = (rows - 1) / TAG_CHUNK * TAG_CHUNK;
+            if chunk_intact(&self.time_ps, start, TAG_CHUNK, 8) && chunk_intact(&self.channel, start, TAG_CHUNK, 1) {
+                break;
+            }
+            rows = start;
+        }
+        rows
+    }
+
     /// Gives up the buffered rows and sets the extent to the rows really written (after a
     /// failed write).
     pub fn truncate_to_written(&mut self) {
@@ -228,6 +243,8 @@ impl TagColumns {
                 let at = self.full_rows + i * TAG_CHUNK;
                 self.put(&self.time_ps, at, self.encoded(2 * i, per), "tags/time_ps").map_err(|e| self.undo(e))?;
                 self.put(&self.channel, at, self.encoded(2 * i + 1, per), "tags/channel").map_err(|e| self.undo(e))?;
+                // Chunk by chunk: a later failure keeps what is already written.
+                self.written = self.written.max(at + TAG_CHUNK);
             }
         } else {
             // Raw chunks go straight from memory.
@@ -235,6 +252,7 @@ impl TagColumns {
                 let at = self.full_rows + i * TAG_CHUNK;
                 self.put(&self.time_ps, at, t, "tags/time_ps").map_err(|e| self.undo(e))?;
                 self.put(&self.channel, at, c, "tags/channel").map_err(|e| self.undo(e))?;
+                self.written = self.written.max(at + TAG_CHUNK);
             }
         }
         self.full_rows += rows;
@@ -309,6 +327,41 @@ impl TagColumns {
         }
         Ok(())
     }
+}
+
+/// Whether the chunk at row `start` of `ds` (`chunk` rows of `elem` bytes) is whole: raw, it
+/// has its full size; compressed (deflate after shuffle), its zlib stream inflates to it.
+pub(crate) fn chunk_intact(ds: &Dataset, start: usize, chunk: usize, elem: usize) -> bool {
+    let offset = [start as hdf5_sys::h5::hsize_t];
+    let (mut mask, mut addr, mut size) = (0u32, 0 as hdf5_sys::h5::haddr_t, 0 as hdf5_sys::h5::hsize_t);
+    // SAFETY: a valid dataset id while `ds` lives; `offset` has the dataset's rank (1); the
+    // out-parameters outlive the call.
+    let r =
+        unsafe { hdf5_sys::h5d::H5Dget_chunk_info_by_coord(ds.id(), offset.as_ptr(), &mut mask, &mut addr, &mut size) };
+    let expected = chunk * elem;
+    if r < 0 || size == 0 || size as usize > 4 * expected + 1024 {
+        return false;
+    }
+    let mut raw = vec![0u8; size as usize];
+    let mut filters = 0u32;
+    // SAFETY: as above; `raw` holds the chunk's stored size, which H5Dread_chunk writes.
+    let r = unsafe {
+        hdf5_sys::h5d::H5Dread_chunk(
+            ds.id(),
+            hdf5_sys::h5p::H5P_DEFAULT,
+            offset.as_ptr(),
+            &mut filters,
+            raw.as_mut_ptr().cast(),
+        )
+    };
+    if r < 0 {
+        return false;
+    }
+    if ds.filters().is_empty() {
+        return raw.len() == expected;
+    }
+    let mut out = vec![0u8; expected];
+    matches!(libdeflater::Decompressor::new().zlib_decompress(&raw, &mut out), Ok(n) if n == expected)
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ fn to_recording(
             // A recording's own settings come along (a replay of the copy analyses it the
             // same way).
             if let EventSource::Recording(r) = &src {
-                c.extend(r.config.iter().filter(|(k, _)| k != "input" && k != "compression").cloned());
+                c.extend(r.config()?.into_iter().filter(|(k, _)| k != "input" && k != "compression"));
             }
             c
         },

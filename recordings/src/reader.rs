@@ -36,14 +36,10 @@ pub struct Recording {
     pub pattern_mu: Option<Vec<f64>>,
     /// The modulator calibration (`/pattern/mu_full_scale`), if recorded.
     pub mu_full_scale: Option<f64>,
-    /// The structured run configuration (`/config`), every attribute, in name order.
-    pub config: Vec<(String, ConfigValue)>,
-    /// Where the tags came from (`source`).
-    pub source: String,
-    /// The scenario (TOML text) the run belongs to; empty when none.
-    pub scenario: String,
-    /// The scenario's verdict for this run; empty when none.
-    pub verdict: String,
+    /// The file, for the attributes read on demand (`config`, `text_attr`): variable-length
+    /// strings live in HDF5's global heap, where a damaged byte can crash the library, so
+    /// `dump` (which needs none of them) never reads them.
+    file: File,
 }
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
@@ -79,7 +75,8 @@ fn crashed_tail(time_ps: &Dataset, channel: &Dataset, len: usize) -> usize {
     let start = (len - 1) / chunk * chunk;
     // A torn chunk is checked here, on its raw bytes: HDF5 1.10 may crash (not fail) when
     // its filters meet one.
-    if !chunk_intact(time_ps, start, chunk, 8) || !chunk_intact(channel, start, chunk, 1) {
+    if !crate::chunks::chunk_intact(time_ps, start, chunk, 8) || !crate::chunks::chunk_intact(channel, start, chunk, 1)
+    {
         return start;
     }
     let (Ok(t), Ok(_)) = (time_ps.read_slice_1d::<i64, _>(start..len), channel.read_slice_1d::<u8, _>(start..len))
@@ -100,41 +97,6 @@ fn crashed_tail(time_ps: &Dataset, channel: &Dataset, len: usize) -> usize {
         prev = prev.max(x);
     }
     len
-}
-
-/// Whether the chunk at row `start` of `ds` (`chunk` rows of `elem` bytes) is whole: raw, it
-/// has its full size; compressed (deflate after shuffle), its zlib stream inflates to it.
-fn chunk_intact(ds: &Dataset, start: usize, chunk: usize, elem: usize) -> bool {
-    let offset = [start as hdf5_sys::h5::hsize_t];
-    let (mut mask, mut addr, mut size) = (0u32, 0 as hdf5_sys::h5::haddr_t, 0 as hdf5_sys::h5::hsize_t);
-    // SAFETY: a valid dataset id while `ds` lives; `offset` has the dataset's rank (1); the
-    // out-parameters outlive the call.
-    let r =
-        unsafe { hdf5_sys::h5d::H5Dget_chunk_info_by_coord(ds.id(), offset.as_ptr(), &mut mask, &mut addr, &mut size) };
-    let expected = chunk * elem;
-    if r < 0 || size == 0 || size as usize > 4 * expected + 1024 {
-        return false;
-    }
-    let mut raw = vec![0u8; size as usize];
-    let mut filters = 0u32;
-    // SAFETY: as above; `raw` holds the chunk's stored size, which H5Dread_chunk writes.
-    let r = unsafe {
-        hdf5_sys::h5d::H5Dread_chunk(
-            ds.id(),
-            hdf5_sys::h5p::H5P_DEFAULT,
-            offset.as_ptr(),
-            &mut filters,
-            raw.as_mut_ptr().cast(),
-        )
-    };
-    if r < 0 {
-        return false;
-    }
-    if ds.filters().is_empty() {
-        return raw.len() == expected;
-    }
-    let mut out = vec![0u8; expected];
-    matches!(libdeflater::Decompressor::new().zlib_decompress(&raw, &mut out), Ok(n) if n == expected)
 }
 
 /// Every attribute of `/config` (none when the group is absent), in name order.
@@ -219,20 +181,48 @@ impl Recording {
             TimeBase { coarse_period_ps: num("coarse_period_ps")? as u32, fine_bins: num("fine_bins")? as u16 };
         let ds = |name: &str| file.dataset(name).map_err(|e| fmt(path, &format!("dataset /{name}"), e));
         let (time_ps, channel) = (ds("tags/time_ps")?, ds("tags/channel")?);
-        // The rows the run says it wrote: a file closed after a write error may keep a
-        // larger extent whose tail was never written.
-        let declared = file.attr("tag_count").and_then(|a| a.read_scalar::<u64>()).ok();
-        let len = time_ps.size().min(declared.map_or(usize::MAX, |n| n as usize));
-        if channel.size() < len || (declared.is_none() && channel.size() != len) {
-            return Err(fmt(
-                path,
-                "dataset /tags/channel",
-                format!("{} rows, /tags/time_ps has {len}", channel.size()),
-            ));
-        }
-        let mut len = len.min(present_rows(&time_ps)).min(present_rows(&channel));
+        // The rows the run says it wrote (`tag_count`, written when it ended): both columns
+        // must hold them; a file closed after a write error may keep a larger extent whose
+        // tail was never written. A crashed file (`running`) has no count: its columns must
+        // agree.
         let run_status = text("run_status")?;
-        if run_status == "running" {
+        let declared = match file.attr("tag_count") {
+            Ok(a) => Some(a.read_scalar::<u64>().map_err(|e| fmt(path, "attribute /tag_count", e))?),
+            Err(_) if run_status == "running" => None,
+            Err(e) => {
+                return Err(fmt(
+                    path,
+                    "attribute /tag_count",
+                    format!("a finished run ({run_status}) must have it: {e}"),
+                ))
+            }
+        };
+        let len = match declared {
+            Some(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                for (name, d) in [("time_ps", &time_ps), ("channel", &channel)] {
+                    if d.size() < n {
+                        return Err(fmt(
+                            path,
+                            &format!("dataset /tags/{name}"),
+                            format!("{} rows, but tag_count says {n}", d.size()),
+                        ));
+                    }
+                }
+                n
+            }
+            None if channel.size() != time_ps.size() => {
+                return Err(fmt(
+                    path,
+                    "dataset /tags/channel",
+                    format!("{} rows, /tags/time_ps has {}", channel.size(), time_ps.size()),
+                ))
+            }
+            None => time_ps.size(),
+        };
+        let mut len = len.min(present_rows(&time_ps)).min(present_rows(&channel));
+        // A run that did not complete may end in a chunk that was torn or never written.
+        if run_status != "complete" {
             len = crashed_tail(&time_ps, &channel, len);
         }
         // Events are read whole: a declared size the file cannot hold is refused before
@@ -307,14 +297,9 @@ impl Recording {
         let pattern_mu = pattern_group.as_ref().and_then(|g| g.attr("mu").and_then(|a| a.read_raw::<f64>()).ok());
         let mu_full_scale =
             pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
-        let config = read_config(&file).map_err(|e| fmt(path, "group /config", e))?;
         Ok(Recording {
-            source: text("source").unwrap_or_default(),
-            scenario: text("scenario").unwrap_or_default(),
-            verdict: text("verdict").unwrap_or_default(),
             pattern_mu,
             mu_full_scale,
-            config,
             path: path.into(),
             time_ps,
             channel,
@@ -326,7 +311,22 @@ impl Recording {
             time_base,
             pattern,
             pulse_rate_hz: file.attr("pulse_rate_hz").and_then(|a| a.read_scalar::<f64>()).ok().filter(|r| *r > 0.0),
+            file: file.clone(),
         })
+    }
+
+    /// The structured run configuration (`/config`), every attribute, in name order.
+    pub fn config(&self) -> Result<Vec<(String, ConfigValue)>, RecordingError> {
+        read_config(&self.file).map_err(|e| fmt(&self.path, "group /config", e))
+    }
+
+    /// A text attribute of the root (`source`, `scenario`, `verdict`), empty when absent.
+    pub fn text_attr(&self, name: &str) -> String {
+        self.file
+            .attr(name)
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default()
     }
 
     /// Tags in the file.

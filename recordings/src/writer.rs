@@ -555,7 +555,7 @@ impl RecordingWriter {
             (Ok(()), RunStatus::Complete) => "complete".to_string(),
             (Ok(()), RunStatus::Aborted(why)) => format!("aborted: {why}"),
         };
-        let rows = self.tags.written_rows() as u64;
+        let rows = if flushed.is_err() { self.tags.verified_rows() } else { self.tags.written_rows() } as u64;
         let marked = self
             .file
             .attr("run_status")

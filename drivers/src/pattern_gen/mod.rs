@@ -94,7 +94,13 @@ impl PatternConfig {
             return Err(invalid("class_probabilities", format!("1 to 4 classes, got {n}")));
         }
         if self.mu.len() != n {
-            return Err(invalid("mu", format!("{} values for {n} classes", self.mu.len())));
+            return Err(invalid(
+                "mu",
+                format!(
+                    "{} intensities but {n} class probabilities: mu and class_probabilities need one value per class each",
+                    self.mu.len()
+                ),
+            ));
         }
         if let Some(p) = self.class_probabilities.iter().find(|p| !(p.is_finite() && (0.0..=1.0).contains(*p))) {
             return Err(invalid("class_probabilities", format!("{p} is not a probability")));

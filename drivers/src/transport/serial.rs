@@ -63,7 +63,7 @@ impl ByteLink for SerialLink {
         match self.port.read(buf) {
             Ok(0) => Err(DriverError::Disconnected { device: self.path.clone(), reason: "end of file".into() }),
             Ok(n) => Ok(n),
-            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::WouldBlock => Ok(0),
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(0),
             Err(e) => Err(self.io(e)),
         }
     }

@@ -74,7 +74,9 @@ impl UnixStreamLink {
                     })
                 }
                 Ok(n) => n,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+                    continue
+                }
                 Err(e) => return Err(self.io(e)),
             };
             if let Some(r) = self.parser.push(&buf[..n]) {
@@ -107,7 +109,10 @@ impl StreamLink for UnixStreamLink {
                 buf.extend_from_slice(&self.chunk[..n]);
                 Ok(StreamRead::Data(n))
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(StreamRead::Timeout),
+            // EINTR (the process stopped and continued: Ctrl-Z, fg) is no error of the link.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+                Ok(StreamRead::Timeout)
+            }
             Err(e) => Err(self.io(e)),
         }
     }

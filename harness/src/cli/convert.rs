@@ -72,6 +72,22 @@ pub fn run(args: ConvertArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Err(recordings::RecordingError::Refused { reason, .. }) if reason.starts_with("conversion interrupted") => {
+            // Stopped by the user: a run cut short (exit 1), not bad input.
+            super::errln!(
+                "qkdbench convert: interrupted; {} was removed, {} not written",
+                recordings::convert::partial_path(&args.output).display(),
+                args.output.display()
+            );
+            ExitCode::from(1)
+        }
+        Err(e @ (recordings::RecordingError::Io { .. } | recordings::RecordingError::Hdf5 { .. }))
+            if e.to_string().starts_with(&args.output.display().to_string()) =>
+        {
+            // Writing the output failed (a full disk): the input was fine.
+            super::errln!("qkdbench convert: {e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             super::errln!("qkdbench convert: {e}");
             if args.output.is_file() && !matches!(e, recordings::RecordingError::Refused { .. }) {

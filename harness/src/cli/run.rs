@@ -138,10 +138,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let _ = std::fs::remove_file(probe);
     }
     for file in [&args.json, &args.junit].into_iter().flatten() {
-        if file.is_dir() {
-            return Err(Exit::bad_input(format!("{}: is a folder", file.display())));
+        // Written through a rename: a folder, a device (/dev/null, /dev/full) or a FIFO there
+        // would be replaced. Refused.
+        if let Ok(m) = std::fs::metadata(file) {
+            if !m.is_file() {
+                return Err(Exit::bad_input(format!(
+                    "{}: exists and is not a regular file (a folder, a device or a FIFO)",
+                    file.display()
+                )));
+            }
         }
-        let probe = file.with_extension("partial");
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let probe = file.with_file_name(format!(".{name}.qkdbench-probe"));
         std::fs::write(&probe, b"")
             .map_err(|e| Exit::bad_input(format!("{}: cannot write there: {e}", file.display())))?;
         let _ = std::fs::remove_file(probe);

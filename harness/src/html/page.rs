@@ -50,8 +50,8 @@ pub struct RecordingReport {
 pub fn recording_report(path: &Path) -> Result<RecordingReport, SessionError> {
     let rec = recordings::Recording::open(path).map_err(SessionError::Input)?;
     let (run_status, source, verdict, scenario) =
-        (rec.run_status.clone(), rec.source.clone(), rec.verdict.clone(), rec.scenario.clone());
-    let config = rec.config.clone();
+        (rec.run_status.clone(), rec.text_attr("source"), rec.text_attr("verdict"), rec.text_attr("scenario"));
+    let config = rec.config().map_err(SessionError::Input)?;
     drop(rec);
     let outcome = session::replay(&ReplayPlan::new(path), &mut NoObserver, Arc::new(AtomicBool::new(false)))?;
     let report = outcome.report();

@@ -76,7 +76,14 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
             SettingError::new(format!("{}: pulse_rate_hz", plan.path.display()), e.reason)
         }
     })?;
-    let (mut engine, _found) = EngineSettings::from_config_values(&rec.config, pulse_rate_hz);
+    let config = rec.config().map_err(SessionError::Input)?;
+    let in_file = |e: SettingError| SettingError::new(format!("{}: {}", plan.path.display(), e.field), e.reason);
+    let (mut engine, found) = EngineSettings::from_config_values(&config, pulse_rate_hz).map_err(in_file)?;
+    if found.is_empty() {
+        notes.push("the recording has no engine settings in /config: the engine's defaults are used".into());
+    }
+    // The recorded settings must make sense on their own: an error here is the file's.
+    engine.validate(pulse_rate_hz).map_err(|e| in_file(SettingError::new(format!("/config {}", e.field), e.reason)))?;
     let recorded = engine.clone();
     for (field, value) in plan.engine.apply(&mut engine) {
         notes.push(format!("engine.{field} = {value} from the flag (recorded: {})", recorded.field_text(field)));

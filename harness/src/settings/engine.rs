@@ -126,8 +126,10 @@ impl EngineSettings {
                 ),
             );
         }
-        if !(self.window_ms.is_finite() && self.window_ms > 0.0 && self.window_ms <= 3.6e6) {
-            return bad("window_ms", format!("{} is not in (0, 3.6e6] ms", self.window_ms));
+        // At least 10 ms: the engine keeps the last 100,000 windows and the recording every
+        // one; shorter windows only multiply rows (and memory) without a useful count in each.
+        if !(self.window_ms.is_finite() && (10.0..=3.6e6).contains(&self.window_ms)) {
+            return bad("window_ms", format!("{} is not in 10..=3.6e6 ms", self.window_ms));
         }
         for (f, x) in [("eps_sec", self.eps_sec), ("eps_cor", self.eps_cor)] {
             if !(x.is_finite() && (1e-300..1.0).contains(&x)) {
@@ -146,76 +148,104 @@ impl EngineSettings {
     /// The settings a recording's `/config` holds (`engine.*`), over the defaults: a replay
     /// analyses a recording as it was analysed live. Returns the settings and the names of
     /// the fields the file had.
-    pub fn from_config_values(values: &[(String, ConfigValue)], pulse_rate_hz: f64) -> (Self, Vec<&'static str>) {
+    pub fn from_config_values(
+        values: &[(String, ConfigValue)],
+        pulse_rate_hz: f64,
+    ) -> Result<(Self, Vec<&'static str>), SettingError> {
         let mut s = EngineSettings::default();
         let mut found = Vec::new();
         let get = |name: &str| values.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-        let num = |v: &ConfigValue| match v {
-            ConfigValue::Float(x) => Some(*x),
-            ConfigValue::Int(i) => Some(*i as f64),
-            _ => None,
+        // A value of the wrong type or an unknown word is damage, never a silent default.
+        let num = |name: &'static str| -> Result<Option<f64>, SettingError> {
+            match get(name) {
+                None => Ok(None),
+                Some(ConfigValue::Float(x)) => Ok(Some(*x)),
+                Some(ConfigValue::Int(i)) => Ok(Some(*i as f64)),
+                Some(other) => Err(SettingError::new(format!("/config {name}"), format!("{other:?} is not a number"))),
+            }
         };
-        let text = |v: &ConfigValue| match v {
-            ConfigValue::Text(t) => Some(t.to_ascii_lowercase()),
-            _ => None,
+        let word = |name: &'static str, allowed: &[&str]| -> Result<Option<String>, SettingError> {
+            match get(name) {
+                None => Ok(None),
+                Some(ConfigValue::Text(t)) if allowed.contains(&t.to_ascii_lowercase().as_str()) => {
+                    Ok(Some(t.to_ascii_lowercase()))
+                }
+                Some(other) => Err(SettingError::new(
+                    format!("/config {name}"),
+                    format!("{other:?} is none of {}", allowed.join(", ")),
+                )),
+            }
         };
-        if let Some(x) = get("engine.gate_width_ps").and_then(num) {
+        if let Some(x) = num("engine.gate_width_ps")? {
             s.gate_width_ps = x;
             found.push("gate_width_ps");
         }
-        if let Some(x) = get("engine.window_pulses").and_then(num) {
+        if let Some(x) = num("engine.window_pulses")? {
             s.window_ms = x / pulse_rate_hz * 1e3;
             found.push("window_ms");
         }
-        if let Some(x) = get("engine.key.eps_sec").and_then(num) {
+        if let Some(x) = num("engine.key.eps_sec")? {
             s.eps_sec = x;
             found.push("eps_sec");
         }
-        if let Some(x) = get("engine.key.eps_cor").and_then(num) {
+        if let Some(x) = num("engine.key.eps_cor")? {
             s.eps_cor = x;
             found.push("eps_cor");
         }
-        if let Some(x) = get("engine.key.f_ec").and_then(num) {
+        if let Some(x) = num("engine.key.f_ec")? {
             s.f_ec = x;
             found.push("f_ec");
         }
-        match get("engine.key.key_basis").and_then(text).as_deref() {
+        match word("engine.key.key_basis", &["z", "x"])?.as_deref() {
             Some("z") => s.key_basis = KeyBasis::Z,
-            Some("x") => s.key_basis = KeyBasis::X,
-            _ => {}
+            Some(_) => s.key_basis = KeyBasis::X,
+            None => {}
         }
-        match get("engine.key.bound").and_then(text).as_deref() {
+        match word("engine.key.bound", &["hoeffding", "chernoff"])?.as_deref() {
             Some("hoeffding") => s.bound = BoundKind::Hoeffding,
-            Some("chernoff") => s.bound = BoundKind::Chernoff,
-            _ => {}
+            Some(_) => s.bound = BoundKind::Chernoff,
+            None => {}
         }
-        match get("engine.sync_mode").and_then(text).as_deref() {
+        match word("engine.sync_mode", &["channel", "qubit"])?.as_deref() {
             Some("qubit") => s.sync = SyncKind::Qubit,
-            Some("channel") => s.sync = SyncKind::Channel,
-            _ => {}
+            Some(_) => s.sync = SyncKind::Channel,
+            None => {}
         }
-        let chan = |name: &str| get(name).and_then(num).filter(|x| (0.0..8.0).contains(x)).map(|x| x as u8);
-        if let (Some(sync), Some(frame)) = (chan("engine.sync_channel"), chan("engine.frame_channel")) {
+        let chan = |name: &'static str| -> Result<Option<u8>, SettingError> {
+            match num(name)? {
+                None => Ok(None),
+                Some(x) if (0.0..8.0).contains(&x) && x.fract() == 0.0 => Ok(Some(x as u8)),
+                Some(x) => Err(SettingError::new(format!("/config {name}"), format!("{x} is not a tagger input 0-7"))),
+            }
+        };
+        if let (Some(sync), Some(frame)) = (chan("engine.sync_channel")?, chan("engine.frame_channel")?) {
             s.channels.sync = sync;
             s.channels.frame = frame;
         }
-        if let Some(list) = get("engine.detector_channels_hvda").and_then(text) {
+        if let Some(ConfigValue::Text(list)) = get("engine.detector_channels_hvda") {
             let v: Vec<u8> = list.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-            if let Ok(d) = <[u8; 4]>::try_from(v) {
-                s.channels.detectors_hvda = d;
+            match <[u8; 4]>::try_from(v) {
+                Ok(d) => s.channels.detectors_hvda = d,
+                Err(_) => {
+                    return Err(SettingError::new(
+                        "/config engine.detector_channels_hvda",
+                        format!("{list:?} is not four inputs"),
+                    ))
+                }
             }
         }
-        for f in ["key_basis", "bound", "sync"] {
-            let key = match f {
-                "key_basis" => "engine.key.key_basis",
-                "bound" => "engine.key.bound",
-                _ => "engine.sync_mode",
-            };
+        for (f, key) in
+            [("key_basis", "engine.key.key_basis"), ("bound", "engine.key.bound"), ("sync", "engine.sync_mode")]
+        {
             if get(key).is_some() {
                 found.push(f);
             }
         }
-        (s, found)
+        // Older files could record windows shorter than the 10 ms floor: raised to it.
+        if s.window_ms < 10.0 {
+            s.window_ms = 10.0;
+        }
+        Ok((s, found))
     }
 }
 
