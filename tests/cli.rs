@@ -461,7 +461,7 @@ open({out:?}, "wb").write(data)
     }
 }
 
-/// Ctrl-C or SIGTERM during `convert` removes `OUT.partial` and exits 2; a `sim serve` whose
+/// Ctrl-C or SIGTERM during `convert` removes `OUT.partial` and exits 1; a `sim serve` whose
 /// stdout is closed keeps serving (and removes its sockets when stopped).
 #[test]
 fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout() {
@@ -490,7 +490,8 @@ fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout(
             assert!(target.exists() && !partial.exists());
             continue;
         }
-        assert_eq!(out.status.code(), Some(2), "{signal}: {}", stderr(&out));
+        // Stopped by the user: a run cut short, exit 1 (docs/exit-codes.md).
+        assert_eq!(out.status.code(), Some(1), "{signal}: {}", stderr(&out));
         assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
         assert!(!partial.exists() && !target.exists(), "{signal}: nothing left behind");
     }
