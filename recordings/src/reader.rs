@@ -128,16 +128,7 @@ fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
 impl Recording {
     /// Opens a recording; refuses files that are not ours or are of a newer schema.
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
-        match std::fs::metadata(path) {
-            Ok(m) if !m.is_file() => {
-                return Err(RecordingError::Refused {
-                    path: path.into(),
-                    reason: "not a regular file (a folder, a FIFO or a device): qkdbench reads files".into(),
-                })
-            }
-            Err(source) => return Err(RecordingError::Io { path: path.into(), source }),
-            Ok(_) => {}
-        }
+        crate::import::regular_file(path)?;
         let file = File::open(path).map_err(|e| fmt(path, "not an HDF5 file qkdbench can open", e))?;
         let text = |name: &str| -> Result<String, RecordingError> {
             file.attr(name)

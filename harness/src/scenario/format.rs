@@ -484,7 +484,7 @@ impl Scenario {
                 fault.fault().map_err(|e| self.err_after(from, "fault", format!("{at}: {e}")))?;
                 // Times beyond the phase's run make it wait for them (a stall to 1e9 s never ends).
                 let run_s = duration_s.or(pulses.map(|n| n / settings.generator.pulse_rate_hz)).unwrap_or(0.0);
-                if let Some(t) = fault_last_time(fault).filter(|t| *t > run_s) {
+                if let Some(t) = Some(fault.last_time_s()).filter(|t| *t > run_s) {
                     return bad(
                         "fault",
                         format!(
@@ -512,17 +512,6 @@ impl Scenario {
 fn numbers_equal(a: Option<&toml::Value>, b: &toml::Value) -> bool {
     let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
     matches!((a.and_then(num), num(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// The latest time a fault names, s.
-fn fault_last_time(f: &FaultSettings) -> Option<f64> {
-    Some(match f {
-        FaultSettings::SyncDropout { to_s, .. }
-        | FaultSettings::DetectorBlinded { to_s, .. }
-        | FaultSettings::DetectorLatched { to_s, .. }
-        | FaultSettings::HostStall { to_s, .. } => *to_s,
-        FaultSettings::Disconnect { at_s } | FaultSettings::BackgroundStep { at_s, .. } => *at_s,
-    })
 }
 
 /// The values of a sweep, from a list or a range (at most 1000).

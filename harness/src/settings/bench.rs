@@ -457,6 +457,17 @@ fn detector_index(name: &str) -> Result<u8, SettingError> {
 }
 
 impl FaultSettings {
+    /// The latest time the fault names, s.
+    pub fn last_time_s(&self) -> f64 {
+        match self {
+            FaultSettings::SyncDropout { to_s, .. }
+            | FaultSettings::DetectorBlinded { to_s, .. }
+            | FaultSettings::DetectorLatched { to_s, .. }
+            | FaultSettings::HostStall { to_s, .. } => *to_s,
+            FaultSettings::Disconnect { at_s } | FaultSettings::BackgroundStep { at_s, .. } => *at_s,
+        }
+    }
+
     /// The bench's fault.
     pub fn fault(&self) -> Result<Fault, SettingError> {
         let span = |from_s: f64, to_s: f64| -> Result<(), SettingError> {
@@ -708,13 +719,7 @@ impl BenchSettings {
                 }
             }
             // Fault times of the bench itself (every run): at most 1e6 s.
-            let t = match f {
-                FaultSettings::SyncDropout { to_s, .. }
-                | FaultSettings::DetectorBlinded { to_s, .. }
-                | FaultSettings::DetectorLatched { to_s, .. }
-                | FaultSettings::HostStall { to_s, .. } => *to_s,
-                FaultSettings::Disconnect { at_s } | FaultSettings::BackgroundStep { at_s, .. } => *at_s,
-            };
+            let t = f.last_time_s();
             if t > 1e6 {
                 return bad("faults", format!("a fault time of {t} s is beyond 1e6 s"));
             }

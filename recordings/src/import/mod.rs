@@ -63,20 +63,22 @@ impl EventSource {
     }
 }
 
+/// Files only: a FIFO would block (or be read twice, once for its magic), a device such as
+/// /dev/zero never ends.
+pub(crate) fn regular_file(path: &Path) -> Result<(), RecordingError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(RecordingError::Refused {
+            path: path.into(),
+            reason: "not a regular file (a folder, a FIFO or a device): qkdbench reads files".into(),
+        }),
+        Err(source) => Err(RecordingError::Io { path: path.into(), source }),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Opens `path` by its content (HDF5 or PTU magic) or its name (`.ts`: timestamp7).
 pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
-    // Files only: a FIFO would block (or be read twice, once for its magic), a device such
-    // as /dev/zero never ends.
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => {
-            return Err(RecordingError::Refused {
-                path: path.into(),
-                reason: "not a regular file (a folder, a FIFO or a device): qkdbench reads files".into(),
-            })
-        }
-        Err(source) => return Err(RecordingError::Io { path: path.into(), source }),
-        Ok(_) => {}
-    }
+    regular_file(path)?;
     let mut magic = [0u8; 8];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
