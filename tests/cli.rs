@@ -536,3 +536,30 @@ fn a_closed_stderr_keeps_the_exit_code() {
         assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
+
+/// The benchmark commands print one JSON object with their figures and a baseline from the
+/// same run (README: "with a baseline measured in the same run").
+#[test]
+fn bench_json_prints_figures_with_their_baseline() {
+    let dir = scratch("bench");
+    for (args, keys) in [
+        (
+            vec!["bench", "rtl", "--json", "--slots", "100000"],
+            vec!["baseline", "model_symbols_per_s", "rtl_slots_per_s", "rtl_time_tagger_cycles_per_s"],
+        ),
+        (
+            vec!["bench", "record", "--json", "--tags", "2000000", "--dir", dir.to_str().unwrap()],
+            vec!["tags_per_s", "raw_write_tags_per_s", "bytes_per_tag", "ratio_to_raw"],
+        ),
+    ] {
+        let out = q(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        for k in keys {
+            let x = v[k].as_f64().unwrap_or_else(|| panic!("{args:?}: no number {k} in {v}"));
+            assert!(x.is_finite() && x > 0.0, "{args:?}: {k} = {x}");
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(leftovers.is_empty(), "bench record removes its files: {leftovers:?}");
+}
