@@ -359,6 +359,23 @@ mod tests {
     }
 
     #[test]
+    fn the_fit_the_period_and_the_index_are_reported_only_once_known() {
+        // Found loose by cargo-mutants: fit(), sync_period_ps() and indexed() had no test.
+        let mut c = ClockTracker::new(cfg());
+        assert_eq!(c.fit(), None, "no fit before the first lock");
+        assert!(!c.indexed());
+        syncs(&mut c, 5e6, 10.0, 0..100);
+        let (t_ref, period) = c.fit().expect("a fit once locked");
+        let want = SYNC_PS * (1.0 + 10e-6);
+        assert!((period - want).abs() < 1e-3, "fit period {period}, want {want}");
+        assert!((c.sync_period_ps() - want).abs() < 1e-3, "{}", c.sync_period_ps());
+        assert!((t_ref - (5e6 + 99.0 * want)).abs() < 10.0, "the reference is the latest sync: {t_ref}");
+        assert!(!c.indexed(), "no frame mark yet: no absolute index");
+        c.frame(5e6 + 100.0 * want);
+        assert!(c.indexed());
+    }
+
+    #[test]
     fn locks_after_consistent_syncs_and_measures_the_period() {
         let mut c = ClockTracker::new(cfg());
         syncs(&mut c, 5e6, 20.0, 0..3);
