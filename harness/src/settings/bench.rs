@@ -299,6 +299,10 @@ pub struct DetectorOverride {
 
 /// The four detectors: settings of all four, and per detector what differs
 /// (`[bench.detectors.v]`).
+///
+/// The common fields repeat those of [`DetectorSettings`] on purpose:
+/// `#[serde(flatten)]` cannot be combined with `deny_unknown_fields`, and a
+/// misspelt detector field must be an error naming it, not silently ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorsSettings {
