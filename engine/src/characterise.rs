@@ -105,7 +105,7 @@ pub struct Characterisation {
     /// Polarisation contrast per sent state (Z0, Z1, X0, X1): (right - wrong) / (right + wrong).
     pub contrast: [Option<f64>; 4],
     /// Gain of each class after a pulse of each class, relative to its mean gain:
-    /// [previous][this]; 1.0 everywhere means no patterning effect.
+    /// `[previous][this]`; 1.0 everywhere means no patterning effect.
     pub patterning: [[Option<f64>; 4]; 4],
     /// Per detector H, V, D, A.
     pub detectors: [DetectorEstimate; 4],

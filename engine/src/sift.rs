@@ -6,11 +6,11 @@ use serde::Serialize;
 /// Counts of a run (or a window of it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SiftCounts {
-    /// Clicks by [class][sent basis][sent bit][detector].
+    /// Clicks by `[class][sent basis][sent bit][detector]`.
     pub clicks: [[[[u64; 4]; 2]; 2]; 4],
     /// Pulses with at least one gated click, by class.
     pub detected_pulses: [u64; 4],
-    /// Sifted events by [class][basis] (receiver basis = sent basis, one analyser).
+    /// Sifted events by `[class][basis]` (receiver basis = sent basis, one analyser).
     pub sifted: [[u64; 2]; 4],
     /// Bit errors among them.
     pub errors: [[u64; 2]; 4],

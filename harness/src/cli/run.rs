@@ -30,7 +30,7 @@ pub struct RunArgs {
     /// `running` until the run ends, so a crash leaves a record marked partial).
     #[arg(long, value_name = "F.json")]
     json: Option<PathBuf>,
-    /// Record every run into this folder (DIR/<scenario>/<phase>.h5), with the scenario
+    /// Record every run into this folder (`DIR/<scenario>/<phase>.h5`), with the scenario
     /// text and the verdict in the file.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
