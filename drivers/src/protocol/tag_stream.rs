@@ -413,6 +413,10 @@ mod tests {
 }
 
 #[cfg(test)]
+#[path = "tag_stream_oracle.rs"]
+mod oracle;
+
+#[cfg(test)]
 mod properties {
     use super::*;
     use proptest::prelude::*;
