@@ -97,9 +97,13 @@ fn expect(truth: &[Truth], tb: TimeBase) -> TagBatch {
     out
 }
 
+/// One step of a history: gap in coarse cycles, fine code, channel, what happens (a pad
+/// run, an overflow or a tag) and a count (pad words or tags lost).
+type Step = (u64, u16, u8, u8, u64);
+
 /// A plausible device history: time runs forward by random gaps (some crossing many
 /// epochs), starting just below the 28-bit epoch rollover so the decoder has to extend it.
-fn history() -> impl Strategy<Value = (u64, Vec<(u64, u16, u8, u8, u64)>)> {
+fn history() -> impl Strategy<Value = (u64, Vec<Step>)> {
     (
         prop_oneof![Just((1u64 << 28) - 3), 0u64..1 << 20],
         prop::collection::vec(
@@ -115,7 +119,7 @@ fn history() -> impl Strategy<Value = (u64, Vec<(u64, u16, u8, u8, u64)>)> {
     )
 }
 
-fn build(start_epoch: u64, steps: &[(u64, u16, u8, u8, u64)], fine_bins: u16) -> Vec<Truth> {
+fn build(start_epoch: u64, steps: &[Step], fine_bins: u16) -> Vec<Truth> {
     let mut coarse = start_epoch << 18;
     let mut truth = Vec::new();
     for &(gap, fine, channel, what, n) in steps {
