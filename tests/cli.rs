@@ -562,4 +562,95 @@ fn bench_json_prints_figures_with_their_baseline() {
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(leftovers.is_empty(), "bench record removes its files: {leftovers:?}");
+
+    // bench engine: the figure, its decode-only and memcpy baselines, and the plain build
+    // measured on every CPU beside the one in use.
+    let out = q(&["bench", "engine", "--json", "--seconds", "0.05"]);
+    assert!(out.status.success(), "bench engine: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("bench engine: no number {k} in {v}"));
+    let tags = num("tags_per_s");
+    assert!(tags > 0.0 && num("decode_only_tags_per_s") > tags && num("memcpy_tags_per_s") > tags, "{v}");
+    assert!(num("tags_per_s_min") <= tags && tags <= num("tags_per_s_max"), "{v}");
+    assert!(num("stream_tags") > 1e5 && num("peak_rss_mib") > 0.0, "{v}");
+    let simd = v["simd"].as_str().expect("simd");
+    assert!(v["tags_per_s_by_simd"]["plain"].as_f64().is_some_and(|x| x > 0.0), "{v}");
+    assert_eq!(v["tags_per_s_by_simd"][simd].as_f64(), Some(tags), "the headline is the build in use: {v}");
+}
+
+/// `bench sim` flies the whole pass, then pushes a stream through the real socket link; it
+/// panicked on the closed socket once a closed socket became a disconnection (found by
+/// this test). The pass's pulse count follows from its length and the set rate.
+#[test]
+fn bench_sim_flies_the_pass_and_measures_the_transport() {
+    let out = q(&["bench", "sim", "--json"]);
+    assert!(out.status.success(), "bench sim: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("bench sim: no number {k} in {v}"));
+    for k in ["decode_tags_per_s", "memcpy_tags_per_s", "sim_stream_tags_per_s", "sim_generate_tags_per_s"] {
+        assert!(num(k) > 0.0, "{k}: {v}");
+    }
+    // 100 MHz for the pass's device time; the satellite's Doppler and the clocks move the
+    // count by at most 1e-4 of it.
+    let want = num("pass_device_s") * 1e8;
+    assert!((num("pass_pulses") - want).abs() <= 1e-4 * want, "{v}");
+    assert!(num("pass_tags") > 0.0 && num("fast_pass_wall_s") > 0.0, "{v}");
+}
+
+/// `demo` (line output when not on a terminal): a status line per `--every-s` of device
+/// time, the last at the end of the pass, and final figures that follow from the pass and
+/// the protocol rather than from the code: pulses = pass length x 100 MHz (Doppler and
+/// clocks move it by < 1e-4), half of the gated detections sifted (a fair basis choice,
+/// 5 sigma), QBER Z and X equal within 5 sigma (the bench's misalignment is the same in both
+/// bases), and a positive key.
+#[test]
+fn demo_prints_lines_on_device_time_and_final_figures_that_follow_from_the_pass() {
+    let pass = root().join("../shared/data/passes");
+    if !pass.join("micius2017_track.csv").exists() {
+        assert!(std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(), "../shared/data is missing");
+        eprintln!("skipped: {} is absent", pass.display());
+        return;
+    }
+    let out = q(&["demo", "--every-s", "100"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let times: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("t ")).map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(times, ["100.0", "200.0", "274.0"], "{text}");
+    assert!(text.lines().filter(|l| l.starts_with("t ")).all(|l| l.contains("locked")), "{text}");
+    let last = text.lines().find(|l| l.starts_with("pass over")).unwrap_or_else(|| panic!("{text}"));
+    let field = |before: &str| -> f64 {
+        let words: Vec<&str> = last.split([' ', ',', ':']).filter(|w| !w.is_empty()).collect();
+        let i = words.iter().position(|w| *w == before).unwrap_or_else(|| panic!("{before} in {last}"));
+        words[i - 1].trim_end_matches('%').parse().unwrap()
+    };
+    let (pulses, gated, sifted) = (field("pulses"), field("gated"), field("sifted"));
+    assert!((pulses - 274.0 * 1e8).abs() < 1e-4 * 274.0 * 1e8, "{last}");
+    let sigma = (gated * 0.25).sqrt();
+    assert!((sifted - gated / 2.0).abs() < 5.0 * sigma, "sifted {sifted} of {gated} gated: {last}");
+    let words: Vec<&str> = last.split_whitespace().collect();
+    let pct = |name: &str| -> f64 {
+        let i = words.iter().position(|w| *w == name).unwrap();
+        words[i + 1].trim_end_matches([',', '%']).parse::<f64>().unwrap() / 100.0
+    };
+    let (qz, qx) = (pct("Z"), pct("X"));
+    let sigma = (qz * (1.0 - qz) / (sifted / 2.0) * 2.0).sqrt();
+    assert!((qz - qx).abs() < 5.0 * sigma && qz > 0.0, "QBER Z {qz} X {qx}: {last}");
+    let key = text.lines().find(|l| l.starts_with("finite-key")).unwrap_or_else(|| panic!("{text}"));
+    let bits: u64 = key.split(": ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().parse().unwrap();
+    assert!(bits > 0, "{key}");
+}
+
+/// `devices` lists the three kinds of device README promises, each with how it connects; a
+/// machine without a USB bus (this one, CI) says so under its heading and still exits 0.
+#[test]
+fn devices_lists_serial_ports_usb_taggers_and_the_simulated_bench() {
+    let out = q(&["devices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in ["serial ports", "115200 baud 8N1", "USB time taggers (1209:7154)", "simulated bench", "sim serve"] {
+        assert!(text.contains(want), "devices output lacks {want:?}:\n{text}");
+    }
+    let usb = text.split("USB time taggers").nth(1).unwrap().lines().nth(1).unwrap_or("");
+    assert!(!usb.trim().is_empty(), "the USB section says what it found or why it found nothing:\n{text}");
 }

@@ -188,11 +188,13 @@ fn transport_rate(bytes: &[u8], tags: usize) -> f64 {
     let mut out = TagBatch::with_capacity(1 << 20);
     let mut n = 0usize;
     let t0 = Instant::now();
-    loop {
+    // Read until every tag sent has arrived: the server then closes its socket, which the
+    // link reports as a disconnection (a closed socket is never the end of a run).
+    while n < rounds * tags {
         out.clear();
-        let wraps_ok = tagger.read_batch(&mut out, Duration::from_secs(5)).expect("read");
+        let state = tagger.read_batch(&mut out, Duration::from_secs(5)).expect("read");
         n += out.len();
-        if wraps_ok == ReadState::Ended {
+        if state == ReadState::Ended {
             break;
         }
     }
