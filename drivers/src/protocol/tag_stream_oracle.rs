@@ -160,8 +160,12 @@ proptest! {
         let want = expect(&truth, tb);
         let mut d = Decoder::new(tb);
         let mut got = TagBatch::default();
+        let mut fed = 0u64;
         for c in bytes.chunks(cut) {
             d.decode(c, &mut got);
+            fed += c.len() as u64;
+            // A partial word held for the next chunk counts as consumed.
+            prop_assert_eq!(d.bytes_consumed(), fed);
         }
         d.finish(&mut got);
         prop_assert_eq!(d.bytes_consumed(), bytes.len() as u64);
