@@ -41,6 +41,12 @@ if ! python3 -c "import junitparser" >/dev/null 2>&1; then
   python3 -m pip install --quiet junitparser 2>/dev/null || python3 -m pip install --quiet --break-system-packages junitparser
 fi
 
+# ptufile (an independent PicoQuant reader) is the oracle the import tests compare against.
+if ! python3 -c "import ptufile" >/dev/null 2>&1; then
+  echo "setup: installing ptufile (PyPI)" >&2
+  python3 -m pip install --quiet ptufile 2>/dev/null || python3 -m pip install --quiet --break-system-packages ptufile
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: qkdbench needs a Rust toolchain (cargo, Rust >= 1.80); install it with rustup." >&2
   exit 1
