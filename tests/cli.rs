@@ -13,11 +13,42 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A scratch folder for one test, removed when the test passes (kept after a failure, to
+/// look at): the suite must not fill the disk run after run.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("qkdbench-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn q(args: &[&str]) -> Output {
@@ -461,39 +492,62 @@ open({out:?}, "wb").write(data)
     }
 }
 
-/// Ctrl-C or SIGTERM during `convert` removes `OUT.partial` and exits 1; a `sim serve` whose
-/// stdout is closed keeps serving (and removes its sockets when stopped).
+/// A PicoHarp T2 file of `copies` times the real one's records (an overflow record between
+/// copies keeps time running forward), with TTResult_NumberOfRecords patched to match.
+fn big_ptu(dir: &Path, copies: usize) -> Option<PathBuf> {
+    let src = root().join("../shared/data/ptu/picoharp300_t2.ptu");
+    let Ok(real) = std::fs::read(&src) else {
+        assert!(std::env::var_os("QKDBENCH_REQUIRE_DATA").is_none(), "../shared/data is missing");
+        eprintln!("skipped: {} is absent", src.display());
+        return None;
+    };
+    let tag = real.windows(24).position(|w| w == b"TTResult_NumberOfRecords").expect("record count tag");
+    let n = i64::from_le_bytes(real[tag + 40..tag + 48].try_into().unwrap()) as usize;
+    let body_at = real.len() - 4 * n;
+    let mut big = real[..body_at].to_vec();
+    for i in 0..copies {
+        if i > 0 {
+            big.extend(0xF000_0000u32.to_le_bytes()); // PicoHarp T2 overflow
+        }
+        big.extend(&real[body_at..]);
+    }
+    let total = (copies * n + copies - 1) as i64;
+    big[tag + 40..tag + 48].copy_from_slice(&total.to_le_bytes());
+    let path = dir.join("big.ptu");
+    std::fs::write(&path, big).unwrap();
+    Some(path)
+}
+
+/// Ctrl-C or SIGTERM during `convert` removes `OUT.partial` and exits 1. The signal is sent
+/// once `OUT.partial` exists, to an input that takes seconds to convert, so the test always
+/// interrupts a conversion in progress (it fails if the conversion had finished).
 #[test]
 fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout() {
     let dir = scratch("convert-signal");
-    let big = dir.join("big.h5");
-    let out =
-        Command::new(bin()).args(["record", "--duration", "3s", "--loss-db", "3", "-o"]).arg(&big).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    for signal in ["-INT", "-TERM"] {
-        let target = dir.join(format!("copy{signal}.h5"));
-        let child = Command::new(bin())
-            .arg("convert")
-            .arg(&big)
-            .arg(&target)
-            .args(["--compression", "none"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let _ = Command::new("kill").arg(signal).arg(child.id().to_string()).status();
-        let out = child.wait_with_output().unwrap();
-        let partial = dir.join(format!("copy{signal}.h5.partial"));
-        if out.status.code() == Some(0) {
-            // Finished before the signal: a complete file, nothing partial.
-            assert!(target.exists() && !partial.exists());
-            continue;
+    if let Some(big) = big_ptu(&dir, 12) {
+        for signal in ["-INT", "-TERM", "-HUP"] {
+            let target = dir.join(format!("copy{signal}.h5"));
+            let partial = dir.join(format!("copy{signal}.h5.partial"));
+            let mut child = Command::new(bin())
+                .arg("convert")
+                .arg(&big)
+                .arg(&target)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let t0 = std::time::Instant::now();
+            while !partial.exists() && t0.elapsed().as_secs() < 30 && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let _ = Command::new("kill").arg(signal).arg(child.id().to_string()).status();
+            let out = child.wait_with_output().unwrap();
+            // Stopped by the user: a run cut short, exit 1 (docs/exit-codes.md).
+            assert_eq!(out.status.code(), Some(1), "{signal} (sent {:?} after start): {}", t0.elapsed(), stderr(&out));
+            assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+            assert!(!partial.exists() && !target.exists(), "{signal}: nothing left behind");
         }
-        // Stopped by the user: a run cut short, exit 1 (docs/exit-codes.md).
-        assert_eq!(out.status.code(), Some(1), "{signal}: {}", stderr(&out));
-        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-        assert!(!partial.exists() && !target.exists(), "{signal}: nothing left behind");
     }
     // sim serve with its stdout closed after the three lines.
     let sock = dir.join("sockets");
