@@ -23,10 +23,11 @@ fn shared(rel: &str) -> Option<PathBuf> {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qkdbench-convert-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+#[path = "../../tests/common/scratch.rs"]
+mod common_scratch;
+
+fn scratch(name: &str) -> common_scratch::Scratch {
+    common_scratch::scratch_file("convert", name)
 }
 
 fn dump(file: &Path) -> Vec<String> {

@@ -16,10 +16,11 @@ fn h5py(script: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("qkdbench-record-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+#[path = "../../tests/common/scratch.rs"]
+mod common_scratch;
+
+fn scratch(name: &str) -> common_scratch::Scratch {
+    common_scratch::scratch_file("record", name)
 }
 
 #[test]
@@ -118,6 +119,10 @@ print(f.attrs["run_status"], len(t), t.max() / 1e12)
             Command::new(env!("CARGO_BIN_EXE_qkdbench")).arg(cmd).arg(&file).stdout(Stdio::null()).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{cmd} of a killed recording: {}", String::from_utf8_lossy(&out.stderr));
     }
+    // kill -9 leaves the writer's full-disk reserve behind, as docs/recording-schema.md says.
+    let reserve = file.parent().unwrap().join(".killed.h5.qkdbench-reserve");
+    assert!(reserve.exists(), "the documented leftover of kill -9");
+    std::fs::remove_file(reserve).unwrap();
 }
 
 fn summary(out: &std::process::Output) -> String {

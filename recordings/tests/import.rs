@@ -102,10 +102,11 @@ fn timestamp7_files_decode_in_both_word_orders() {
     }
 }
 
-fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qkdbench-import-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+#[path = "../../tests/common/scratch.rs"]
+mod common_scratch;
+
+fn scratch(name: &str, bytes: &[u8]) -> common_scratch::Scratch {
+    let p = common_scratch::scratch_file("import", name);
     std::fs::write(&p, bytes).unwrap();
     p
 }
