@@ -11,13 +11,9 @@ scratch="$(dirname "$root")/qkdbench-mutants"
 rm -rf "$scratch"
 git clone -q "$root" "$scratch"
 cd "$scratch"
-# module file, where its tests are (a package, or "workspace" when they live in another
-# package's tests: finite_key's independent vectors are in harness/tests), test arguments.
-# Known: cargo-mutants 27 still runs `cargo test -p <the mutated file's package>` with
-# --test-workspace / --test-package, so the "workspace" rows fail their baseline ("no test
-# target named finite_key in engine"); they need the tests moved or another runner.
+# module file, the package whose tests cover it (--test-package), test arguments.
 modules=(
-  "engine/src/finite_key.rs workspace --test finite_key"
+  "engine/src/finite_key.rs engine --test finite_key --lib"
   "engine/src/sift.rs engine --lib"
   "engine/src/clock.rs engine --lib"
   "engine/src/windows.rs engine --lib"
@@ -25,7 +21,7 @@ modules=(
   "drivers/src/protocol/tag_stream.rs drivers --lib"
   "recordings/src/import/ptu.rs recordings --test import"
   "recordings/src/import/timestamp7.rs recordings --test import"
-  "recordings/src/writer.rs workspace --test record"
+  "recordings/src/writer.rs harness --test record --test mutants"
 )
 want=("$@")
 for m in "${modules[@]}"; do
@@ -33,7 +29,7 @@ for m in "${modules[@]}"; do
   if ((${#want[@]})) && [[ ! " ${want[*]} " == *" $file "* ]]; then continue; fi
   echo "== $file"
   start=$(date +%s)
-  if [ "$pkg" = workspace ]; then where=(--test-workspace=true); else where=(-p "$pkg"); fi
+  where=(--test-package "$pkg")
   # SHARD=i/n narrows a large module to a sample (e.g. SHARD=0/4).
   cargo mutants --in-place --no-shuffle -f "$file" "${where[@]}" ${SHARD:+--shard "$SHARD"} --timeout 300 -- $args \
     | tail -n 3 || true
