@@ -678,3 +678,52 @@ fn devices_lists_serial_ports_usb_taggers_and_the_simulated_bench() {
     let usb = text.split("USB time taggers").nth(1).unwrap().lines().nth(1).unwrap_or("");
     assert!(!usb.trim().is_empty(), "the USB section says what it found or why it found nothing:\n{text}");
 }
+
+/// `--pulse-rate-hz` reaches the generator and the file: a 1 s run at 50 MHz holds that
+/// rate in `/config` and the root, its replay counts 5e7 pulses (Doppler-free bench:
+/// within 1e-4) and one sync per `sync_period_pulses` of them (the generator's own period,
+/// read back from `/config`). `replay --realtime` takes the recorded time (within 10 %) and
+/// gives the same counts as the replay at full speed.
+#[test]
+fn the_pulse_rate_reaches_the_file_and_replay_realtime_keeps_the_recorded_pace() {
+    let dir = scratch("rate");
+    let f = dir.join("r.h5");
+    let out = Command::new(bin())
+        .args(["record", "--duration", "1s", "--loss-db", "15", "--pulse-rate-hz", "5e7", "-o"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = format!(
+        r#"
+import h5py
+f = h5py.File({path:?}, "r")
+c = f["config"].attrs
+t = f["tags/time_ps"]
+print(f.attrs["pulse_rate_hz"], c["generator.pulse_rate_hz"], c["generator.sync_period_pulses"], (t[-1] - t[0]) / 1e12)
+"#,
+        path = f.to_str().unwrap()
+    );
+    let o = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Vec<f64> = String::from_utf8(o.stdout).unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
+    assert_eq!((v[0], v[1]), (5e7, 5e7), "the rate in the root and /config");
+    let (sync_period, span_s) = (v[2], v[3]);
+    let replay = |extra: &[&str]| {
+        let t = std::time::Instant::now();
+        let out = Command::new(bin()).arg("replay").arg(&f).arg("--json").args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v, t.elapsed().as_secs_f64())
+    };
+    let (fast, _) = replay(&[]);
+    let s = &fast["snapshot"];
+    let pulses = s["last_pulse"].as_f64().unwrap() + 1.0;
+    assert!((pulses - 5e7).abs() < 1e-4 * 5e7, "{pulses} pulses in 1 s at 50 MHz");
+    let syncs = s["clock"]["syncs_accepted"].as_f64().unwrap();
+    // The last detected pulse ends the count; a sync at either end may or may not fall in.
+    assert!((syncs - pulses / sync_period).abs() <= 2.0, "{syncs} syncs for {pulses} pulses");
+    let (paced, wall_s) = replay(&["--realtime"]);
+    assert!((wall_s - span_s).abs() < 0.1 * span_s, "--realtime took {wall_s:.3} s for {span_s:.3} s of tags");
+    assert_eq!(paced["snapshot"]["counts"], s["counts"], "the paced replay counts the same");
+}

@@ -49,8 +49,10 @@ impl TimeTagger for ReplayTagger {
             .read_batch(out, BATCH)
             .map_err(|e| DriverError::Disconnected { device: "recording".into(), reason: e.to_string() })?;
         if self.realtime {
-            if let Some(&t) = out.time_ps.last() {
-                let (w0, t0) = *self.started.get_or_insert((Instant::now(), t));
+            if let (Some(&first), Some(&t)) = (out.time_ps.first(), out.time_ps.last()) {
+                // The clock starts at the first tag; a batch is handed over once the time of
+                // its last tag has passed, as a live tagger would hand it over.
+                let (w0, t0) = *self.started.get_or_insert((Instant::now(), first));
                 let ahead = (t - t0) as f64 * 1e-12 - w0.elapsed().as_secs_f64();
                 // A gap longer than a minute (a damaged time, a pause in the run) is not
                 // waited out: the pacing starts again after it.
