@@ -19,7 +19,7 @@ modules=(
   "engine/src/windows.rs engine --lib"
   "engine/src/characterise.rs engine --lib"
   "drivers/src/protocol/tag_stream.rs drivers --lib"
-  "recordings/src/import/ptu.rs recordings --test import"
+  "recordings/src/import/ptu.rs recordings --test import --test ptu_built"
   "recordings/src/import/timestamp7.rs recordings --test import"
   "recordings/src/writer.rs harness --test record --test mutants"
 )
