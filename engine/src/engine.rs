@@ -135,6 +135,17 @@ impl Engine {
         })
     }
 
+    /// Changes the gate width from the next batch on (a live view's `g`/`G` keys): the
+    /// width is checked as in [`EngineConfig::validate`] and left as it was when refused.
+    /// Detections already counted keep the gate they were judged with.
+    pub fn set_gate_width_ps(&mut self, gate_width_ps: f64) -> Result<(), ConfigError> {
+        let mut cfg = self.cfg.clone();
+        cfg.gate_width_ps = gate_width_ps;
+        cfg.validate()?;
+        self.cfg.gate_width_ps = gate_width_ps;
+        Ok(())
+    }
+
     /// Processes one batch, in stream order.
     pub fn process(&mut self, batch: &TagBatch) {
         let mut from = 0;

@@ -49,6 +49,8 @@ pub struct Update<'a> {
     pub tags_read: u64,
     /// True for the last update of the run (after the engine flushed).
     pub last: bool,
+    /// What happened to commands since the previous update (applied or refused, and why).
+    pub notes: &'a [String],
 }
 
 /// A live consumer of a run. Every method does nothing by default, so an observer
@@ -93,8 +95,24 @@ pub enum RecordItem {
     /// Metric windows closed since the previous `Windows` item, oldest first (sent before
     /// the snapshot that counts them).
     Windows(Vec<WindowRecord>),
+    /// Open a recording into this file from here on (a live view's `r`).
+    Start(std::path::PathBuf),
+    /// Close the open recording as complete; the run goes on.
+    Stop,
     /// The end of the run and why.
     End(EndReason),
+}
+
+/// A change asked for while the run goes on (a live view's keys), applied by the engine's
+/// thread between batches, so it takes effect at a well-defined place in the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Set the gate width, ps (refused widths are reported in the next update's `notes`).
+    SetGateWidthPs(f64),
+    /// Start recording into this file (when the run has a recorder and none is open).
+    StartRecording(std::path::PathBuf),
+    /// Close the open recording as complete; the run goes on.
+    StopRecording,
 }
 
 /// Settings of the pipeline.
@@ -106,6 +124,8 @@ pub struct PipelineConfig {
     pub update_interval: Duration,
     /// Wait per device read.
     pub read_timeout: Duration,
+    /// Commands from a live view, if any.
+    pub commands: Option<crossbeam_channel::Receiver<Command>>,
 }
 
 impl Default for PipelineConfig {
@@ -114,6 +134,7 @@ impl Default for PipelineConfig {
             ring_batches: 64,
             update_interval: Duration::from_millis(100),
             read_timeout: Duration::from_millis(50),
+            commands: None,
         }
     }
 }
@@ -207,7 +228,7 @@ where
     let mut next_update = started + cfg.update_interval;
     // Windows already handed to the recorder and to the observer.
     let mut windows_sent = 0u64;
-    let mut send_update = |engine: &Engine, windows_sent: &mut u64, last: bool| -> Flow {
+    let mut send_update = |engine: &Engine, windows_sent: &mut u64, notes: &mut Vec<String>, last: bool| -> Flow {
         let s = engine.snapshot();
         let new: Vec<WindowRecord> = engine.windows_after(*windows_sent).cloned().collect();
         *windows_sent = s.windows_closed;
@@ -217,16 +238,25 @@ where
         }
         updates += 1;
         let histogram = observer.wants_histogram().then(|| engine.histogram());
-        observer.update(&Update {
+        let flow = observer.update(&Update {
             snapshot: &s,
             windows: &new,
             histogram,
             wall: started.elapsed(),
             tags_read: tags_read.load(Ordering::Relaxed),
             last,
-        })
+            notes: &notes,
+        });
+        notes.clear();
+        flow
     };
+    let mut notes: Vec<String> = Vec::new();
     let end = loop {
+        if let Some(rx) = &cfg.commands {
+            for c in rx.try_iter() {
+                apply(c, engine, recorder.as_ref(), &mut notes);
+            }
+        }
         let msg = cons.try_pop();
         let idle = msg.is_none();
         match msg {
@@ -251,7 +281,7 @@ where
         // On the timer, batch or not: a live view keeps moving through a dropout.
         if Instant::now() >= next_update {
             next_update = Instant::now() + cfg.update_interval;
-            if send_update(engine, &mut windows_sent, false) == Flow::Stop {
+            if send_update(engine, &mut windows_sent, &mut notes, false) == Flow::Stop {
                 halt.store(true, Ordering::Relaxed);
             }
         }
@@ -266,10 +296,31 @@ where
         end
     };
     engine.flush();
-    send_update(engine, &mut windows_sent, true);
+    send_update(engine, &mut windows_sent, &mut notes, true);
     let last = engine.snapshot();
     if let Some(r) = &recorder {
         let _ = r.send(RecordItem::End(end.clone()));
     }
     PipelineReport { end, batches, tags, reader_waits: reader_waits.load(Ordering::Relaxed), updates, last }
+}
+
+/// Applies one command between batches; what came of it goes into `notes`.
+fn apply(c: Command, engine: &mut Engine, recorder: Option<&Sender<RecordItem>>, notes: &mut Vec<String>) {
+    match c {
+        Command::SetGateWidthPs(ps) => match engine.set_gate_width_ps(ps) {
+            Ok(()) => notes.push(format!("gate width set to {ps:.0} ps")),
+            Err(e) => notes.push(format!("gate width {ps:.0} ps refused: {}", e.reason)),
+        },
+        Command::StartRecording(path) => match recorder {
+            Some(r) => {
+                let _ = r.send(RecordItem::Start(path));
+            }
+            None => notes.push("this run has no recorder: recording cannot start".into()),
+        },
+        Command::StopRecording => {
+            if let Some(r) = recorder {
+                let _ = r.send(RecordItem::Stop);
+            }
+        }
+    }
 }

@@ -2,11 +2,12 @@
 //! thread. Tags, events, metric rows, windows and lock changes all go into the one file;
 //! the run status says how the run ended (docs/recording-schema.md).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::Receiver;
-use recordings::{MetricsRow, RecordingError, RecordingWriter, RunStatus, WindowRow};
+use recordings::{MetricsRow, RecordingError, RecordingWriter, RunMeta, RunStatus, WindowRow};
 
 use crate::pipeline::{EndReason, RecordItem};
 use engine::clock::LockState;
@@ -99,44 +100,138 @@ pub fn window_row(w: &WindowRecord) -> WindowRow {
     }
 }
 
-/// Writes everything that arrives on `rx` into `writer` until the channel closes; `last_ps`
-/// follows the latest tag's time (for progress displays). Returns the writer (to finish
-/// with the status) and how the run ended.
+/// What the recorder thread tells a live view (the TUI's header), updated per batch.
+#[derive(Debug, Clone, Default)]
+pub struct RecorderStatus {
+    /// The recording open now.
+    pub file: Option<PathBuf>,
+    /// Tags written into it so far.
+    pub tags: u64,
+    /// Recordings closed during the run (a live view's `r`): file, tags, status.
+    pub closed: Vec<(PathBuf, u64, String)>,
+    /// The last recording that could not be opened, and why.
+    pub error: Option<String>,
+}
+
+/// The recorder thread's state: the open file (if any), and how to open another.
+struct Recorder {
+    writer: Option<(PathBuf, RecordingWriter)>,
+    meta: RunMeta,
+    status: Option<Arc<Mutex<RecorderStatus>>>,
+    /// Lock changes of the engine's list already written into the open file; None until the
+    /// first snapshot after a file was opened mid-run (earlier changes belong to no file).
+    lock_changes_written: Option<usize>,
+    /// Time of the first tag written into the open file, ps.
+    from_ps: Option<i64>,
+}
+
+impl Recorder {
+    fn share(&self) {
+        if let Some(st) = &self.status {
+            let mut st = st.lock().unwrap_or_else(|p| p.into_inner());
+            st.file = self.writer.as_ref().map(|(p, _)| p.clone());
+            st.tags = self.writer.as_ref().map_or(0, |(_, w)| w.tags() as u64);
+        }
+    }
+
+    fn note(&self, f: impl FnOnce(&mut RecorderStatus)) {
+        if let Some(st) = &self.status {
+            f(&mut st.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    fn start(&mut self, path: PathBuf) {
+        if let Some((open, _)) = &self.writer {
+            let msg = format!("already recording into {}", open.display());
+            return self.note(|s| s.error = Some(msg));
+        }
+        match RecordingWriter::create(&path, &self.meta) {
+            Ok(w) => {
+                self.writer = Some((path, w));
+                self.lock_changes_written = None;
+                self.from_ps = None;
+                self.note(|s| s.error = None);
+            }
+            Err(e) => self.note(|s| s.error = Some(e.to_string())),
+        }
+        self.share();
+    }
+
+    /// Closes the open recording as complete: it holds every tag from its start to here.
+    fn stop(&mut self) {
+        if let Some((path, w)) = self.writer.take() {
+            let tags = w.tags() as u64;
+            let status = match w.finish(&RunStatus::Complete) {
+                Ok(()) => "complete".to_string(),
+                Err(e) => format!("closing failed: {e}"),
+            };
+            self.note(|s| s.closed.push((path, tags, status)));
+        }
+        self.share();
+    }
+}
+
+/// Writes everything that arrives on `rx` into the open recording until the channel
+/// closes: `writer` is open from the start (`record`, scenarios) or None until a
+/// [`RecordItem::Start`] (a live view's `r`); `meta` describes any file opened later.
+/// `last_ps` follows the latest tag's time (for progress displays). Returns the writer
+/// still open (to finish with the status) and how the run ended.
 pub fn record(
-    mut writer: RecordingWriter,
+    writer: Option<(PathBuf, RecordingWriter)>,
+    meta: RunMeta,
     rx: Receiver<RecordItem>,
     last_ps: Arc<AtomicI64>,
-) -> Result<(RecordingWriter, RunStatus), RecordingError> {
-    let mut status = RunStatus::Aborted("the pipeline ended without saying why".into());
-    let mut lock_changes_written = 0usize;
+    status: Option<Arc<Mutex<RecorderStatus>>>,
+) -> Result<(Option<(PathBuf, RecordingWriter)>, RunStatus), RecordingError> {
+    let mut run_status = RunStatus::Aborted("the pipeline ended without saying why".into());
+    let mut r = Recorder { writer, meta, status, lock_changes_written: Some(0), from_ps: None };
+    r.share();
     for item in rx {
         match item {
             RecordItem::Batch(b) => {
                 if let Some(t) = b.time_ps.last() {
                     last_ps.store(*t, Ordering::Relaxed);
                 }
+                let Some((_, writer)) = r.writer.as_mut() else { continue };
+                if r.from_ps.is_none() {
+                    r.from_ps = b.time_ps.first().copied();
+                }
                 if let Err(e) = writer.append(&b) {
                     // Close the file as what it is: aborted, with the error and the tags
                     // really in it. The pipeline sees this thread go and ends the run.
                     let status = RunStatus::Aborted(format!("writing the recording failed: {e}"));
-                    let _ = writer.finish(&status);
+                    if let Some((_, w)) = r.writer.take() {
+                        let _ = w.finish(&status);
+                    }
                     return Err(e);
                 }
+                r.share();
             }
-            RecordItem::Windows(ws) => ws.iter().for_each(|w| writer.append_window(&window_row(w))),
+            RecordItem::Windows(ws) => {
+                if let Some((_, writer)) = r.writer.as_mut() {
+                    ws.iter().for_each(|w| writer.append_window(&window_row(w)));
+                }
+            }
             RecordItem::Snapshot(s) => {
-                for e in s.lock_events.iter().skip(lock_changes_written) {
+                let Some((_, writer)) = r.writer.as_mut() else { continue };
+                let from = r.from_ps.unwrap_or(i64::MAX);
+                let done = *r
+                    .lock_changes_written
+                    .get_or_insert_with(|| s.lock_events.iter().filter(|e| e.time_ps < from).count());
+                for e in s.lock_events.iter().skip(done) {
                     writer.append_lock_change(e.time_ps, lock_code(e.state));
                 }
-                lock_changes_written = s.lock_events.len();
+                r.lock_changes_written = Some(s.lock_events.len().max(done));
                 writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
             }
-            RecordItem::End(EndReason::Complete) => status = RunStatus::Complete,
+            RecordItem::Start(path) => r.start(path),
+            RecordItem::Stop => r.stop(),
+            RecordItem::End(EndReason::Complete) => run_status = RunStatus::Complete,
             RecordItem::End(EndReason::Aborted) => {
-                status = RunStatus::Aborted("interrupted (Ctrl-C, SIGTERM or SIGHUP)".into())
+                run_status = RunStatus::Aborted("interrupted (Ctrl-C, SIGTERM or SIGHUP)".into())
             }
-            RecordItem::End(EndReason::DeviceError(m)) => status = RunStatus::Aborted(m),
+            RecordItem::End(EndReason::DeviceError(m)) => run_status = RunStatus::Aborted(m),
         }
     }
-    Ok((writer, status))
+    Ok((r.writer, run_status))
 }

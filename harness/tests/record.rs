@@ -357,3 +357,89 @@ fn sigterm_and_sighup_close_the_recording_as_aborted() {
         assert!(report.starts_with("aborted: interrupted") && report.trim().ends_with("True"), "{signal}: {report}");
     }
 }
+
+/// A live view's commands, through a real session on the simulated bench (paced): a gate
+/// width set and one refused (both reported in the updates' notes), and a recording opened
+/// and closed mid-run (`r` in the TUI). The file opens in h5py as `complete` with the tags
+/// of its interval only, and the run's own output path is never created.
+#[test]
+fn a_live_view_sets_the_gate_and_records_a_slice_of_the_run() {
+    use harness::pipeline::{Command as Cmd, Flow, Observer, Update};
+    use harness::recorder::RecorderStatus;
+    use harness::session::{self, OutputPlan, RunPlan};
+    use harness::settings::Settings;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex};
+
+    struct Keys {
+        tx: crossbeam_channel::Sender<Cmd>,
+        n: u32,
+        slice: std::path::PathBuf,
+        notes: Vec<String>,
+    }
+    impl Observer for Keys {
+        fn update(&mut self, u: &Update<'_>) -> Flow {
+            self.notes.extend(u.notes.iter().cloned());
+            self.n += 1;
+            match self.n {
+                3 => {
+                    self.tx.send(Cmd::SetGateWidthPs(400.0)).unwrap();
+                    self.tx.send(Cmd::SetGateWidthPs(1e9)).unwrap();
+                    self.tx.send(Cmd::StartRecording(self.slice.clone())).unwrap();
+                }
+                8 => self.tx.send(Cmd::StopRecording).unwrap(),
+                _ => {}
+            }
+            Flow::Continue
+        }
+    }
+    let unused = scratch("never.h5");
+    let slice = scratch("slice.h5");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let status = Arc::new(Mutex::new(RecorderStatus::default()));
+    let mut settings = Settings::default();
+    settings.bench.channel.loss_db = 20.0;
+    let mut plan = RunPlan {
+        realtime: true,
+        output: Some(OutputPlan {
+            path: unused.to_path_buf(),
+            compression: recordings::Compression::Gzip,
+            config_text: "test".into(),
+            scenario_text: None,
+            start_now: false,
+            status: Some(status.clone()),
+        }),
+        ..RunPlan::new(settings, Some(1.5))
+    };
+    plan.pipeline.commands = Some(rx);
+    let mut keys = Keys { tx, n: 0, slice: slice.to_path_buf(), notes: Vec::new() };
+    let outcome = session::run(&plan, &mut keys, Arc::new(AtomicBool::new(false))).unwrap();
+    assert!(outcome.complete());
+    assert_eq!(outcome.engine.config().gate_width_ps, 400.0);
+    assert!(keys.notes.iter().any(|n| n == "gate width set to 400 ps"), "{:?}", keys.notes);
+    assert!(keys.notes.iter().any(|n| n.starts_with("gate width 1000000000 ps refused")), "{:?}", keys.notes);
+    assert!(!unused.exists(), "the run's own path is opened only when asked");
+    assert!(outcome.recorded.is_none());
+    let st = status.lock().unwrap().clone();
+    assert_eq!(st.file, None);
+    assert_eq!(st.closed.len(), 1, "{st:?}");
+    let (path, tags, how) = &st.closed[0];
+    assert_eq!((path, how.as_str()), (&slice.to_path_buf(), "complete"));
+    let report = h5py(&format!(
+        r#"
+import h5py
+f = h5py.File({p:?}, "r")
+t = f["tags/time_ps"][:]
+print(f.attrs["run_status"], f.attrs["tag_count"], len(t), (t[-1] - t[0]) / 1e12, t[0] / 1e12)
+"#,
+        p = slice.to_str().unwrap()
+    ));
+    let v: Vec<&str> = report.split_whitespace().collect();
+    assert_eq!(v[0], "complete", "{report}");
+    assert_eq!(v[1].parse::<u64>().unwrap(), *tags, "{report}");
+    assert_eq!(v[2].parse::<u64>().unwrap(), *tags, "{report}");
+    // Five updates of 100 ms apart (paced): about half a second of the 1.5 s run, from
+    // about 0.3 s on.
+    let (span, start) = (v[3].parse::<f64>().unwrap(), v[4].parse::<f64>().unwrap());
+    assert!((0.2..0.9).contains(&span) && (0.1..1.0).contains(&start), "{report}");
+}

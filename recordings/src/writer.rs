@@ -130,6 +130,16 @@ pub enum RunStatus {
     Aborted(String),
 }
 
+/// As the file's `run_status` attribute says it: `complete` or `aborted: <reason>`.
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunStatus::Complete => f.write_str("complete"),
+            RunStatus::Aborted(r) => write!(f, "aborted: {r}"),
+        }
+    }
+}
+
 /// Kind codes of the events dataset.
 pub mod event_kind {
     /// Overflow began.

@@ -93,6 +93,8 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
             compression: args.compression.into(),
             config_text: std::env::args().collect::<Vec<_>>().join(" "),
             scenario_text: None,
+            start_now: true,
+            status: None,
         }),
         ..RunPlan::new(settings, Some(seconds))
     };

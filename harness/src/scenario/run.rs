@@ -106,6 +106,8 @@ impl Ctx<'_> {
             compression: recordings::Compression::Gzip,
             config_text: self.scenario.text.clone(),
             scenario_text: Some(self.scenario.text.clone()),
+            start_now: true,
+            status: None,
         });
         if let Some(o) = &output {
             if let Some(parent) = o.path.parent() {

@@ -12,13 +12,14 @@ mod replay;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use drivers::time_tagger::TimeTagger;
 use engine::{Engine, EngineConfig};
 use recordings::{Compression, RecordingError, RecordingWriter, RunMeta, RunStatus};
 
 use crate::pipeline::{self, EndReason, Observer, PipelineConfig, PipelineReport, RecordItem};
+use crate::recorder::RecorderStatus;
 use crate::report::RunReport;
 use crate::settings::{SettingError, Settings};
 
@@ -77,6 +78,11 @@ pub struct OutputPlan {
     pub config_text: String,
     /// The scenario the run belongs to, if any.
     pub scenario_text: Option<String>,
+    /// Open `path` when the run starts (true), or only when a live view asks
+    /// ([`crate::pipeline::Command::StartRecording`]).
+    pub start_now: bool,
+    /// Where the recorder reports the open file and its tags, for a live view.
+    pub status: Option<Arc<Mutex<RecorderStatus>>>,
 }
 
 /// A session on devices: what to run, for how long, and where to record it.
@@ -144,10 +150,7 @@ impl Outcome {
 
     /// The status as written in a recording: `complete` or `aborted: <reason>`.
     pub fn status_text(&self) -> String {
-        match &self.status {
-            RunStatus::Complete => "complete".into(),
-            RunStatus::Aborted(r) => format!("aborted: {r}"),
-        }
+        self.status.to_string()
     }
 }
 
@@ -187,15 +190,21 @@ impl Drive<'_> {
         let mut recorder = None;
         let mut tx = None;
         if let Some((meta, out)) = &self.meta {
-            let writer = RecordingWriter::create(&out.path, meta)
-                .map_err(|source| SessionError::Output { path: out.path.clone(), source })?;
+            let writer = if out.start_now {
+                let w = RecordingWriter::create(&out.path, meta)
+                    .map_err(|source| SessionError::Output { path: out.path.clone(), source })?;
+                Some((out.path.clone(), w))
+            } else {
+                None
+            };
             let (t, rx) = crossbeam_channel::bounded::<RecordItem>(64);
             tx = Some(t);
             let last = Arc::new(std::sync::atomic::AtomicI64::new(0));
+            let (meta, status) = (meta.clone(), out.status.clone());
             recorder = Some(
                 std::thread::Builder::new()
                     .name("recorder".into())
-                    .spawn(move || crate::recorder::record(writer, rx, last))
+                    .spawn(move || crate::recorder::record(writer, meta, rx, last, status))
                     .map_err(|e| SessionError::Internal(format!("starting the recorder thread: {e}")))?,
             );
         }
@@ -214,9 +223,16 @@ impl Drive<'_> {
                 Err(_) => return Err(SessionError::Internal("the recorder thread panicked".into())),
             };
             status = st;
-            let (tags, events) = (writer.tags() as u64, writer.events() as u64);
-            writer.finish(&status).map_err(|source| SessionError::Output { path: out.path.clone(), source })?;
-            recorded = Some(Recorded { path: out.path.clone(), tags, events });
+            if let Some((path, writer)) = writer {
+                let (tags, events) = (writer.tags() as u64, writer.events() as u64);
+                writer.finish(&status).map_err(|source| SessionError::Output { path: path.clone(), source })?;
+                if let Some(s) = &out.status {
+                    let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+                    s.file = None;
+                    s.closed.push((path.clone(), tags, status.to_string()));
+                }
+                recorded = Some(Recorded { path, tags, events });
+            }
         }
         Ok(Outcome {
             status,
