@@ -245,7 +245,7 @@ where
             wall: started.elapsed(),
             tags_read: tags_read.load(Ordering::Relaxed),
             last,
-            notes: &notes,
+            notes,
         });
         notes.clear();
         flow
