@@ -7,8 +7,8 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # Verilator builds the simulated FPGAs; g++ compiles the verilated models; libhdf5-dev is
 # the HDF5 library recordings are written with; python3 (with h5py, below) reads them back
-# in the tests, as a user's analysis would.
-for pkg in verilator g++ make pkg-config python3 python3-pip libhdf5-dev; do
+# in the tests, as a user's analysis would; tmux runs the live TUI in the end-to-end test.
+for pkg in verilator g++ make pkg-config python3 python3-pip libhdf5-dev tmux; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 
@@ -48,6 +48,6 @@ if ! python3 -c "import ptufile" >/dev/null 2>&1; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: qkdbench needs a Rust toolchain (cargo, Rust >= 1.80); install it with rustup." >&2
+  echo "setup: qkdbench needs a Rust toolchain (cargo, Rust >= 1.88); install it with rustup." >&2
   exit 1
 fi

@@ -57,6 +57,10 @@ pub struct ClockConfig {
     pub alpha: f64,
     /// See `alpha`.
     pub beta: f64,
+    /// A frame mark's device time (ps) and absolute pulse index, for a stream that starts
+    /// in the middle of a run (a recording opened with the live view's `r`): the first frame
+    /// mark while locked is indexed from it instead of as pulse 0.
+    pub index_reference: Option<(f64, i64)>,
 }
 
 impl ClockConfig {
@@ -73,6 +77,7 @@ impl ClockConfig {
             max_holdover_s: 30.0,
             alpha: 0.2,
             beta: 0.02,
+            index_reference: None,
         }
     }
 }
@@ -114,6 +119,8 @@ pub struct ClockTracker {
     search_frames: Vec<f64>,
     /// Sync number (in k_ref's count) that carries pulse index 0, once a frame mark fixed it.
     k_zero: Option<i64>,
+    /// The latest frame mark's time and absolute pulse index (or the configured reference).
+    frame_ref: Option<(f64, i64)>,
     /// 1 / pulses per sync, and 1 / the pulse period now (kept with `period`).
     inv_sync_pulses: f64,
     inv_pulse_period: f64,
@@ -152,6 +159,7 @@ impl ClockTracker {
             search: Vec::new(),
             search_frames: Vec::new(),
             k_zero: None,
+            frame_ref: cfg.index_reference,
             inv_sync_pulses: 1.0 / f64::from(cfg.sync_period_pulses.max(1)),
             inv_pulse_period: f64::from(cfg.sync_period_pulses.max(1)) / period,
             stats: ClockStats::default(),
@@ -292,8 +300,12 @@ impl ClockTracker {
         }
         let k = self.k_ref + ((t - self.t_ref) / self.period).round() as i64;
         let m = i64::from(self.cfg.frame_period_syncs.max(1));
+        let s = i64::from(self.cfg.sync_period_pulses.max(1));
         match self.k_zero {
-            None => self.k_zero = Some(k),
+            None => {
+                let pulse = self.pulse_of_frame(t, m * s).unwrap_or(0);
+                self.k_zero = Some(k - pulse / s);
+            }
             Some(z) if (k - z).rem_euclid(m) == 0 => self.stats.frames_ok += 1,
             Some(z) => {
                 // Re-index to the nearest frame boundary; count the slip.
@@ -302,6 +314,29 @@ impl ClockTracker {
                 self.stats.frame_slips += 1;
             }
         }
+        if let Some(z) = self.k_zero {
+            self.frame_ref = Some((t, (k - z) * s));
+        }
+    }
+
+    /// The absolute pulse index of the frame mark at `t` from the last known frame, when the
+    /// time since it is short enough for the count of frames between to be certain: the
+    /// worst rate error (`max_offset_ppm`) over the gap must stay under a quarter frame.
+    /// Otherwise None (a new count starts at 0).
+    fn pulse_of_frame(&self, t: f64, frame_pulses: i64) -> Option<i64> {
+        let (t0, p0) = self.frame_ref?;
+        let frame_ps = frame_pulses as f64 * self.pulse_period_ps();
+        let worst_drift_ps = (t - t0).abs() * self.cfg.max_offset_ppm * 1e-6;
+        if worst_drift_ps >= 0.25 * frame_ps || p0.rem_euclid(frame_pulses) != 0 {
+            return None;
+        }
+        Some(p0 + ((t - t0) / frame_ps).round() as i64 * frame_pulses)
+    }
+
+    /// The latest frame mark's device time (ps) and absolute pulse index, once indexed: what
+    /// a stream that starts here needs ([`ClockConfig::index_reference`]).
+    pub fn frame_reference(&self) -> Option<(f64, i64)> {
+        self.k_zero.and(self.frame_ref)
     }
 
     /// What the block pass needs, when locked and indexed.
@@ -445,6 +480,41 @@ mod tests {
         c.tick(50_059.0 * SYNC_PS + 1.1e12);
         assert_eq!(c.state(), LockState::Lost);
         assert!(c.pulse_of(50_059.0 * SYNC_PS + 1.1e12, 0.0).is_none());
+    }
+
+    #[test]
+    fn a_stream_that_starts_mid_run_is_indexed_from_its_frame_reference() {
+        // The live engine's view: frame marks every 10 syncs; its frame at 1000 syncs in
+        // (pulse 1,000,000) is the reference handed to a recording opened there.
+        let frame_pulses = 10 * 1000;
+        let reference = (1000.0 * SYNC_PS, 100 * frame_pulses);
+        // The recording's engine sees its first syncs 3.3 frames later, and a frame mark
+        // 2 frames after that: it must carry pulse 1,000,000 + 5 frames, not 0.
+        let mut c = ClockTracker::new(ClockConfig { index_reference: Some(reference), ..cfg() });
+        syncs(&mut c, 0.0, 0.0, 1033..1045);
+        c.frame(1050.0 * SYNC_PS);
+        let (t, pulse) = c.frame_reference().unwrap();
+        assert_eq!((t, pulse), (1050.0 * SYNC_PS, reference.1 + 5 * frame_pulses));
+        // The same stream with a rate 80 ppm off (Doppler): the frame count is still right.
+        let mut c = ClockTracker::new(ClockConfig { index_reference: Some(reference), ..cfg() });
+        let stretch = 1.0 + 80e-6;
+        for k in 1033..1045 {
+            c.sync(f64::from(k) * SYNC_PS * stretch);
+        }
+        c.frame(1050.0 * SYNC_PS * stretch);
+        assert_eq!(c.frame_reference().unwrap().1, reference.1 + 5 * frame_pulses);
+        // Without a reference the first frame is pulse 0, as before.
+        let mut c = ClockTracker::new(cfg());
+        syncs(&mut c, 0.0, 0.0, 1033..1045);
+        c.frame(1050.0 * SYNC_PS);
+        assert_eq!(c.frame_reference().unwrap().1, 0);
+        // A reference too old for the frame count to be certain (100 ppm over the gap is more
+        // than a quarter frame) is not used.
+        let old = (-1e6 * SYNC_PS, 0);
+        let mut c = ClockTracker::new(ClockConfig { index_reference: Some(old), ..cfg() });
+        syncs(&mut c, 0.0, 0.0, 1033..1045);
+        c.frame(1050.0 * SYNC_PS);
+        assert_eq!(c.frame_reference().unwrap().1, 0);
     }
 
     #[test]

@@ -146,6 +146,12 @@ impl Engine {
         Ok(())
     }
 
+    /// The latest frame mark's device time (ps) and absolute pulse index, once the pulses
+    /// are indexed: what a recording opened here needs to be analysed on its own.
+    pub fn frame_reference(&self) -> Option<(f64, i64)> {
+        self.clock.frame_reference()
+    }
+
     /// Processes one batch, in stream order.
     pub fn process(&mut self, batch: &TagBatch) {
         let mut from = 0;

@@ -11,3 +11,4 @@ pub mod report;
 pub mod scenario;
 pub mod session;
 pub mod settings;
+pub mod tui;

@@ -20,6 +20,12 @@ struct Cli {
 enum Command {
     /// Fly a satellite pass on the simulated bench: live sync, QBER and key rate.
     Demo(cli::demo::DemoArgs),
+    /// The live view: QBER, counts, sync and the recording at a glance (docs/tui.md).
+    ///
+    /// A TUI on a terminal (q quits, r records, space freezes, g/G gate, tab focus, ? help);
+    /// one plain status line per second without one (a pipe, CI). Exit code 0 when the run
+    /// ends as complete (its end, --duration, q), 1 when interrupted, 2 for bad input.
+    Live(cli::live::LiveArgs),
     /// Run the simulated FPGAs (RTL) and check them word for word against their golden models.
     Selftest(cli::selftest::SelftestArgs),
     /// List serial ports, USB time taggers and the simulated bench.
@@ -64,6 +70,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Dump(args) => return Ok(cli::dump::run(args)),
         Command::Convert(args) => return Ok(cli::convert::run(args)),
         Command::Record(args) => return cli::record::run(args),
+        Command::Live(args) => return cli::live::run(args),
         Command::Run(args) => return cli::run::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Bench(args) => cli::bench::run(args),

@@ -95,8 +95,10 @@ pub enum RecordItem {
     /// Metric windows closed since the previous `Windows` item, oldest first (sent before
     /// the snapshot that counts them).
     Windows(Vec<WindowRecord>),
-    /// Open a recording into this file from here on (a live view's `r`).
-    Start(std::path::PathBuf),
+    /// Open a recording into this file from here on (a live view's `r`), with the engine's
+    /// latest frame mark (device time, ps; absolute pulse index) so that the file can be
+    /// indexed on its own.
+    Start(std::path::PathBuf, Option<(f64, i64)>),
     /// Close the open recording as complete; the run goes on.
     Stop,
     /// The end of the run and why.
@@ -313,7 +315,7 @@ fn apply(c: Command, engine: &mut Engine, recorder: Option<&Sender<RecordItem>>,
         },
         Command::StartRecording(path) => match recorder {
             Some(r) => {
-                let _ = r.send(RecordItem::Start(path));
+                let _ = r.send(RecordItem::Start(path, engine.frame_reference()));
             }
             None => notes.push("this run has no recorder: recording cannot start".into()),
         },

@@ -140,12 +140,13 @@ impl Recorder {
         }
     }
 
-    fn start(&mut self, path: PathBuf) {
+    fn start(&mut self, path: PathBuf, frame_reference: Option<(f64, i64)>) {
         if let Some((open, _)) = &self.writer {
             let msg = format!("already recording into {}", open.display());
             return self.note(|s| s.error = Some(msg));
         }
-        match RecordingWriter::create(&path, &self.meta) {
+        let meta = RunMeta { frame_reference, ..self.meta.clone() };
+        match RecordingWriter::create(&path, &meta) {
             Ok(w) => {
                 self.writer = Some((path, w));
                 self.lock_changes_written = None;
@@ -224,7 +225,7 @@ pub fn record(
                 r.lock_changes_written = Some(s.lock_events.len().max(done));
                 writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
             }
-            RecordItem::Start(path) => r.start(path),
+            RecordItem::Start(path, frame_reference) => r.start(path, frame_reference),
             RecordItem::Stop => r.stop(),
             RecordItem::End(EndReason::Complete) => run_status = RunStatus::Complete,
             RecordItem::End(EndReason::Aborted) => {

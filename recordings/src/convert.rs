@@ -177,6 +177,11 @@ fn to_recording(
             _ => None,
         },
         pulse_rate_hz: src.pulse_rate_hz(),
+        // A converted recording keeps its frame reference (its pulses stay indexable).
+        frame_reference: match &src {
+            EventSource::Recording(r) => r.frame_reference,
+            _ => None,
+        },
         config: {
             let mut c = vec![
                 ("input".to_string(), ConfigValue::Text(input.display().to_string())),

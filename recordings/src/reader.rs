@@ -36,6 +36,9 @@ pub struct Recording {
     pub pattern_mu: Option<Vec<f64>>,
     /// The modulator calibration (`/pattern/mu_full_scale`), if recorded.
     pub mu_full_scale: Option<f64>,
+    /// A frame mark's device time (ps) and absolute pulse index, in a recording opened in
+    /// the middle of a run (`/pattern/frame_reference_*`).
+    pub frame_reference: Option<(f64, i64)>,
     /// The file, for the attributes read on demand (`config`, `text_attr`): variable-length
     /// strings live in HDF5's global heap, where a damaged byte can crash the library, so
     /// `dump` (which needs none of them) never reads them.
@@ -288,9 +291,15 @@ impl Recording {
         let pattern_mu = pattern_group.as_ref().and_then(|g| g.attr("mu").and_then(|a| a.read_raw::<f64>()).ok());
         let mu_full_scale =
             pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
+        let frame_reference = pattern_group.as_ref().and_then(|g| {
+            let t = g.attr("frame_reference_time_ps").and_then(|a| a.read_scalar::<f64>()).ok()?;
+            let pulse = g.attr("frame_reference_pulse").and_then(|a| a.read_scalar::<i64>()).ok()?;
+            (t.is_finite() && pulse >= 0).then_some((t, pulse))
+        });
         Ok(Recording {
             pattern_mu,
             mu_full_scale,
+            frame_reference,
             path: path.into(),
             time_ps,
             channel,

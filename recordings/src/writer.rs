@@ -35,6 +35,10 @@ pub struct RunMeta {
     /// is computed with these), and the modulator calibration that turned them into DAC
     /// codes (`/pattern/mu_full_scale`), when the run had a pattern generator.
     pub pattern_mu: Option<(Vec<f64>, f64)>,
+    /// For a recording opened in the middle of a run: a frame mark's device time (ps) and
+    /// absolute pulse index (`/pattern/frame_reference_time_ps`, `.../frame_reference_pulse`),
+    /// without which its pulses cannot be matched to the generator's symbols.
+    pub frame_reference: Option<(f64, i64)>,
     /// Coarse period and fine bins of the tagger, ps and count.
     pub time_base: (u32, u16),
     /// Compression of the datasets.
@@ -294,6 +298,16 @@ impl RecordingWriter {
                     .create("mu_full_scale")
                     .and_then(|a| a.write_scalar(full_scale))
                     .map_err(e("pattern/mu_full_scale"))?;
+            }
+            if let Some((t, pulse)) = meta.frame_reference {
+                g.new_attr::<f64>()
+                    .create("frame_reference_time_ps")
+                    .and_then(|a| a.write_scalar(&t))
+                    .map_err(e("pattern/frame_reference_time_ps"))?;
+                g.new_attr::<i64>()
+                    .create("frame_reference_pulse")
+                    .and_then(|a| a.write_scalar(&pulse))
+                    .map_err(e("pattern/frame_reference_pulse"))?;
             }
         }
         file.new_attr::<u32>()

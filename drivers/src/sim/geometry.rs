@@ -43,6 +43,15 @@ impl ChannelModel {
         }
     }
 
+    /// Elevation of the satellite at time `t_s`, degrees, where the model knows it (an
+    /// orbit); a measured pass gives range only, a bench has none.
+    pub fn elevation_deg(&self, t_s: f64) -> Option<f64> {
+        match self {
+            ChannelModel::Orbit(o) => Some(o.geometry(t_s).1.to_degrees()),
+            ChannelModel::Constant { .. } | ChannelModel::Pass(_) => None,
+        }
+    }
+
     /// How long the channel exists (a pass ends), seconds; None for a bench.
     pub fn duration_s(&self) -> Option<f64> {
         match self {

@@ -1,6 +1,7 @@
 //! `qkdbench demo`: a satellite pass on the simulated bench, through the real drivers and
 //! the engine (one session), with the finite-key length at the end.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -25,6 +26,13 @@ pub struct DemoArgs {
     /// Print a status line every this many seconds of device time (at least 0.1).
     #[arg(long, value_name = "S", default_value_t = 20.0)]
     every_s: f64,
+    /// Status lines even on a terminal (without a terminal they are the default).
+    #[arg(long)]
+    plain: bool,
+    /// In the live view, fly the pass as fast as the machine goes (about 20x real time
+    /// here) instead of in real time.
+    #[arg(long)]
+    fast: bool,
 }
 
 /// Prints a line per `every_s` of device time from the engine's metric windows (exact
@@ -122,6 +130,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         settings.bench.background_rate_hz,
     );
     let channel = settings.bench.channel.model().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !args.plain && std::io::stdout().is_terminal() {
+        return tui(settings, channel, args.fast);
+    }
     let pulse_rate_hz = settings.generator.pulse_rate_hz;
     let window_pulses = (settings.engine.window_ms * 1e-3 * pulse_rate_hz).round().max(1.0);
     let mut lines = Lines {
@@ -163,4 +174,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
 fn join(v: &[f64]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" / ")
+}
+
+/// The demo in the live view: the pass panel shows where the satellite is.
+fn tui(settings: Settings, channel: ChannelModel, fast: bool) -> Result<()> {
+    let info = harness::tui::RunInfo {
+        title: "demo".into(),
+        device: "sim bench (fast)".into(),
+        pulse_rate_hz: settings.generator.pulse_rate_hz,
+        mu: settings.generator.mu.clone(),
+        gate_width_ps: settings.engine.gate_width_ps,
+        pass: Some(channel),
+        can_record: false,
+        record_path: None,
+        duration_s: None,
+    };
+    let plan = RunPlan { realtime: !fast, ..RunPlan::new(settings, None) };
+    let ended = super::live::show(info, None, plan.pipeline.clone(), move |observer, pipeline, stop| {
+        session::run(&RunPlan { pipeline, ..plan }, observer, stop)
+    })?;
+    super::live::finish("demo", ended).map(|_| ())
 }

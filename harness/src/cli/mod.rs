@@ -6,6 +6,7 @@ pub mod demo;
 pub mod devices;
 pub mod dump;
 pub mod keyrate;
+pub mod live;
 pub mod progress;
 pub mod record;
 pub mod replay;

@@ -1,6 +1,7 @@
 //! `qkdbench replay F.h5`: a recording through the engine, as if it were live, with the
 //! settings it was recorded with (flags override single fields, and say so).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,8 +29,12 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "HZ", allow_negative_numbers = true)]
     pulse_rate_hz: Option<f64>,
     /// Print the status and the run report as one JSON object instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tui")]
     json: bool,
+    /// Show the replay in the live view (docs/tui.md); it stays up with the final totals
+    /// until `q`. Without a terminal the plain report is printed instead.
+    #[arg(long)]
+    tui: bool,
     /// Engine flags: each replaces the recorded setting of the same name (the rest are the
     /// recording's own, from its /config).
     #[command(flatten)]
@@ -61,6 +66,12 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     plan.engine.check().map_err(|e| Exit::bad_input(super::settings_args::in_flag_terms(&e)))?;
     let recorded_status =
         recordings::Recording::open(&args.file).map(|r| r.run_status).map_err(|e| Exit::bad_input(e.to_string()))?;
+    if args.tui && std::io::stdout().is_terminal() {
+        return tui(&args, plan);
+    }
+    if args.tui {
+        super::errln!("qkdbench replay: --tui needs a terminal; printing the report instead");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;
@@ -108,4 +119,34 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             outcome.pipeline.tags
         ))),
     }
+}
+
+/// `replay --tui`: the replay in the live view, with the recording's own settings.
+fn tui(args: &ReplayArgs, plan: ReplayPlan) -> Result<()> {
+    let rec = recordings::Recording::open(&args.file).map_err(|e| Exit::bad_input(e.to_string()))?;
+    let config = rec.config().unwrap_or_default();
+    let float = |name: &str| {
+        config.iter().find(|(k, _)| k == name).and_then(|(_, v)| match v {
+            recordings::ConfigValue::Float(x) => Some(*x),
+            recordings::ConfigValue::Int(x) => Some(*x as f64),
+            _ => None,
+        })
+    };
+    let gate = args.engine.gate_width_ps.or_else(|| float("engine.gate_width_ps")).unwrap_or(1000.0);
+    let info = harness::tui::RunInfo {
+        title: "replay".into(),
+        device: args.file.display().to_string(),
+        pulse_rate_hz: plan.pulse_rate_hz.or(rec.pulse_rate_hz).unwrap_or(drivers::DEFAULT_PULSE_RATE_HZ),
+        mu: rec.pattern_mu.clone().unwrap_or_default(),
+        gate_width_ps: gate,
+        pass: None,
+        can_record: false,
+        record_path: None,
+        duration_s: None,
+    };
+    drop(rec);
+    let ended = super::live::show(info, None, plan.pipeline.clone(), move |observer, pipeline, stop| {
+        session::replay(&ReplayPlan { pipeline, ..plan }, observer, stop)
+    })?;
+    super::live::finish("replay", ended).map(|_| ())
 }

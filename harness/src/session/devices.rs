@@ -112,6 +112,7 @@ fn configured<T: TimeTagger + Send + 'static>(
             compression: out.compression,
             scenario_text: out.scenario_text.clone(),
             pulse_rate_hz: Some(g.pulse_rate_hz),
+            frame_reference: None,
             config,
         };
         (meta, out)

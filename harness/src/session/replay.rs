@@ -98,7 +98,9 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
         }
     };
     settings.generator.mu = mu.to_vec();
-    let engine_cfg = settings.engine.engine_config(pattern, pulse_rate_hz, mu)?;
+    let mut engine_cfg = settings.engine.engine_config(pattern, pulse_rate_hz, mu)?;
+    // A recording opened in the middle of a run carries the pulse index of a frame mark.
+    engine_cfg.clock.index_reference = rec.frame_reference;
     let source = format!("recording {} ({})", plan.path.display(), rec.run_status);
     let mut tagger = ReplayTagger::new(rec);
     tagger.realtime = plan.realtime;
