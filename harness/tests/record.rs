@@ -442,4 +442,17 @@ print(f.attrs["run_status"], f.attrs["tag_count"], len(t), (t[-1] - t[0]) / 1e12
     // about 0.3 s on.
     let (span, start) = (v[3].parse::<f64>().unwrap(), v[4].parse::<f64>().unwrap());
     assert!((0.2..0.9).contains(&span) && (0.1..1.0).contains(&start), "{report}");
+    // The slice starts mid-run, yet its replay indexes the pulses: it carries the pulse
+    // index of a frame mark. Without it the first frame would be pulse 0 and the QBER 50 %.
+    let replayed = session::replay(
+        &session::ReplayPlan::new(&slice),
+        &mut harness::pipeline::NoObserver,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let s = replayed.engine.snapshot();
+    let (n, e): (u64, u64) = (s.counts.sifted.iter().flatten().sum(), s.counts.errors.iter().flatten().sum());
+    // The bench's misalignment is 1 %; dark counts add a little. 5 sigma from the counts.
+    let q = e as f64 / n as f64;
+    assert!(n > 1000 && q < 0.01 + 0.01 + 5.0 * (0.02 / n as f64).sqrt(), "QBER {q} over {n} sifted");
 }
