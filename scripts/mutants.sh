@@ -20,7 +20,7 @@ modules=(
   "engine/src/characterise.rs engine --lib"
   "drivers/src/protocol/tag_stream.rs drivers --lib"
   "recordings/src/import/ptu.rs recordings --test import --test ptu_built"
-  "recordings/src/import/timestamp7.rs recordings --test import"
+  "recordings/src/import/timestamp7.rs recordings --test import --test timestamp7_built"
   "recordings/src/writer.rs harness --test record --test mutants"
 )
 want=("$@")
