@@ -1,7 +1,10 @@
 //! Without a terminal (a pipe, CI, a log file): one plain status line per second of device
-//! time, and one at the end, instead of the TUI.
+//! time, and one at the end, instead of the TUI. Each line covers exactly its second: it
+//! is made from the engine's 100 ms windows, whatever the wall-clock pace.
 
 use std::io::Write;
+
+use engine::sift::SiftCounts;
 
 use crate::pipeline::{Flow, Observer, Update};
 
@@ -11,8 +14,13 @@ use super::app::lock_word;
 #[derive(Debug)]
 pub struct Plain<W: Write> {
     out: W,
+    /// End of the second being gathered, s of device time.
     next_s: f64,
-    base: Option<(i64, [u64; 8])>,
+    /// The second's windows: duration, tags per channel, counts.
+    span_s: f64,
+    tags: [u64; 8],
+    counts: SiftCounts,
+    sifted_total: u64,
     /// The output went away (`| head`): the run was ended there.
     pub closed: bool,
 }
@@ -20,27 +28,25 @@ pub struct Plain<W: Write> {
 impl<W: Write> Plain<W> {
     /// Lines go to `out`.
     pub fn new(out: W) -> Self {
-        Plain { out, next_s: 1.0, base: None, closed: false }
-    }
-}
-
-impl<W: Write> Observer for Plain<W> {
-    fn update(&mut self, u: &Update<'_>) -> Flow {
-        let s = u.snapshot;
-        let t = (s.last_tag_ps - s.first_tag_ps).max(0) as f64 * 1e-12;
-        if !(u.last || t >= self.next_s) {
-            return Flow::Continue;
+        Plain {
+            out,
+            next_s: 1.0,
+            span_s: 0.0,
+            tags: [0; 8],
+            counts: SiftCounts::default(),
+            sifted_total: 0,
+            closed: false,
         }
-        self.next_s = (t.floor() + 1.0).max(self.next_s + 1.0);
-        let (t0, tags0) = self.base.unwrap_or((s.first_tag_ps, [0; 8]));
-        let dt = ((s.last_tag_ps - t0) as f64 * 1e-12).max(1e-9);
-        let rate = |c: usize| s.channel_tags[c].saturating_sub(tags0[c]) as f64 / dt;
-        self.base = Some((s.last_tag_ps, s.channel_tags));
-        let q = |b: usize| s.qber[b].map_or("-".into(), |q| format!("{:.2} %", 100.0 * q));
-        let sifted: u64 = s.counts.sifted.iter().flatten().sum();
+    }
+
+    fn line(&mut self, t_s: f64, u: &Update<'_>, end: bool) -> bool {
+        let s = u.snapshot;
+        let dt = self.span_s.max(1e-9);
+        let rate = |c: usize| self.tags[c] as f64 / dt;
+        let q = |b: usize| self.counts.qber(b, None).map_or("-".into(), |q| format!("{:.2} %", 100.0 * q));
         let line = format!(
-            "t {t:7.1} s  {:<9}  rate H {:.3e} V {:.3e} D {:.3e} A {:.3e} sync {:.3e} Hz  QBER Z {} X {}  \
-             sifted {sifted}  loss {} overflows {} missed {} errors{}",
+            "t {t_s:7.1} s  {:<9}  rate H {:.3e} V {:.3e} D {:.3e} A {:.3e} sync {:.3e} Hz  QBER Z {} X {}  \
+             sifted {}  loss {} overflows {} missed {} errors{}",
             lock_word(s.lock),
             rate(0),
             rate(1),
@@ -49,14 +55,44 @@ impl<W: Write> Observer for Plain<W> {
             rate(4),
             q(0),
             q(1),
+            self.sifted_total,
             s.overflows,
             s.missed_tags,
             s.stream_errors,
-            if u.last { "  (end)" } else { "" },
+            if end { "  (end)" } else { "" },
         );
-        if writeln!(self.out, "{line}").and_then(|_| self.out.flush()).is_err() {
-            self.closed = true;
-            return Flow::Stop;
+        self.span_s = 0.0;
+        self.tags = [0; 8];
+        self.counts = SiftCounts::default();
+        writeln!(self.out, "{line}").and_then(|_| self.out.flush()).is_ok()
+    }
+}
+
+impl<W: Write> Observer for Plain<W> {
+    fn update(&mut self, u: &Update<'_>) -> Flow {
+        for w in u.windows {
+            let end_s = (w.index + 1) as f64 * w.duration_s;
+            if end_s > self.next_s + 1e-9 {
+                let t = self.next_s;
+                if !self.line(t, u, false) {
+                    self.closed = true;
+                    return Flow::Stop;
+                }
+                self.next_s = end_s.ceil().max(t + 1.0);
+            }
+            self.span_s += w.duration_s;
+            for (a, b) in self.tags.iter_mut().zip(w.channel_tags) {
+                *a += b;
+            }
+            self.counts.add(&w.counts);
+            self.sifted_total += w.counts.sifted.iter().flatten().sum::<u64>();
+        }
+        if u.last {
+            let s = u.snapshot;
+            let t = (s.last_tag_ps - s.first_tag_ps).max(0) as f64 * 1e-12;
+            if !self.line(t, u, true) {
+                self.closed = true;
+            }
         }
         Flow::Continue
     }
