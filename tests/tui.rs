@@ -1,7 +1,7 @@
 //! The live TUI as a user sees it: `qkdbench live` on the simulated bench inside tmux, read
 //! back with `capture-pane` (docs/tui.md). tmux comes from scripts/setup.sh.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -187,7 +187,7 @@ fn pid_of(rec: &Path) -> u32 {
         // The shell that runs it matches too; the program is the newest.
         let me: Vec<u32> = pids
             .into_iter()
-            .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == PathBuf::from(bin())))
+            .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == Path::new(bin())))
             .collect();
         if let Some(p) = me.first() {
             return *p;
