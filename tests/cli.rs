@@ -600,6 +600,15 @@ fn bench_json_prints_figures_with_their_baseline() {
     let simd = v["simd"].as_str().expect("simd");
     assert!(v["tags_per_s_by_simd"]["plain"].as_f64().is_some_and(|x| x > 0.0), "{v}");
     assert_eq!(v["tags_per_s_by_simd"][simd].as_f64(), Some(tags), "the headline is the build in use: {v}");
+
+    // bench tui: the drawing thread's CPU against the same loop without drawing.
+    let out = q(&["bench", "tui", "--json", "--seconds", "1"]);
+    assert!(out.status.success(), "bench tui: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("bench tui: no number {k} in {v}"));
+    assert!(num("tui_cpu_pct_of_one_core") > num("ingest_only_cpu_pct_of_one_core"), "{v}");
+    assert!(num("draws_per_s") > 1.0 && num("terminal_bytes_per_s") > 0.0 && num("frames_per_s") > 1.0, "{v}");
+    assert_eq!(v["terminal"], "80x24");
 }
 
 /// `bench sim` flies the whole pass, then pushes a stream through the real socket link; it

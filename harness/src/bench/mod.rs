@@ -8,6 +8,7 @@ pub mod engine;
 pub mod record;
 pub mod rtl;
 pub mod sim;
+pub mod tui;
 
 use std::time::Instant;
 

@@ -62,6 +62,20 @@ enum BenchWhat {
         #[arg(long, default_value = "../shared")]
         shared: std::path::PathBuf,
     },
+    /// What the live view costs: the TUI thread's CPU (% of one core) drawing at 10 Hz
+    /// into a pseudo-terminal from a real paced session, against the same loop without
+    /// drawing as the baseline, and ms per draw.
+    Tui {
+        /// Wall-clock seconds per phase (baseline, then drawing).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Terminal columns.
+        #[arg(long, default_value_t = 80)]
+        cols: u16,
+        /// Terminal rows.
+        #[arg(long, default_value_t = 24)]
+        rows: u16,
+    },
 }
 
 /// Runs `qkdbench bench`.
@@ -81,6 +95,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 dir.display()
             );
             print(&harness::bench::record::run(&dir, tags), args.json)
+        }
+        BenchWhat::Tui { seconds, cols, rows } => {
+            if !(seconds.is_finite() && seconds >= 1.0 && seconds <= 3600.0) || cols < 20 || rows < 10 {
+                return Err(super::Exit::bad_input(format!(
+                    "bench tui: --seconds {seconds} must be 1-3600, --cols {cols} >= 20, --rows {rows} >= 10"
+                )));
+            }
+            super::errln!(
+                "bench tui: {seconds} s without drawing, then {seconds} s drawing at 10 Hz ({cols}x{rows}) ..."
+            );
+            print(&harness::bench::tui::run(seconds, cols, rows), args.json)
         }
         BenchWhat::Sim { shared } => {
             super::errln!("bench sim: a whole pass, the decoder and the sim transport ...");
