@@ -97,7 +97,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             print(&harness::bench::record::run(&dir, tags), args.json)
         }
         BenchWhat::Tui { seconds, cols, rows } => {
-            if !(seconds.is_finite() && seconds >= 1.0 && seconds <= 3600.0) || cols < 20 || rows < 10 {
+            if !(1.0..=3600.0).contains(&seconds) || cols < 20 || rows < 10 {
                 return Err(super::Exit::bad_input(format!(
                     "bench tui: --seconds {seconds} must be 1-3600, --cols {cols} >= 20, --rows {rows} >= 10"
                 )));
