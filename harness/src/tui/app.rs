@@ -299,6 +299,12 @@ impl App {
         self.poll_recorder();
     }
 
+    /// Adds an alert at the current times.
+    pub fn alert(&mut self, level: Level, text: String) {
+        let (dev, wall) = (self.state.device_s, self.state.wall_s);
+        push_alert(&mut self.state.alerts, Alert { device_s: dev, wall_s: wall, level, text });
+    }
+
     /// Whether a recording is open.
     pub fn recording(&self) -> bool {
         self.state.recording.file.is_some()
@@ -351,9 +357,7 @@ impl App {
 
     fn toggle_recording(&mut self) -> Action {
         if !self.info.can_record {
-            let (dev, wall) = (self.state.device_s, self.state.wall_s);
-            let text = "this run cannot record (a replay reads a recording; it does not write one)".into();
-            push_alert(&mut self.state.alerts, Alert { device_s: dev, wall_s: wall, level: Level::Warn, text });
+            self.alert(Level::Warn, "this run does not record (`qkdbench live` does)".into());
             return Action::None;
         }
         if self.recording() {

@@ -127,6 +127,7 @@ fn event_loop(
                         quit.store(true, Ordering::Relaxed);
                     }
                     Action::Abort => stop.store(true, Ordering::Relaxed),
+                    Action::Run(_) if result.is_some() => app.alert(Level::Warn, "the run is over: q leaves".into()),
                     Action::Run(c) => {
                         let _ = commands.send(c);
                     }
