@@ -35,6 +35,13 @@ if ! python3 -c "import phconvert" >/dev/null 2>&1; then
     || echo "setup: phconvert not installed; the Photon-HDF5 tests will say so" >&2
 fi
 
+# tttrlib (a second Photon-HDF5 reader) checks the export's time unit. Optional, like phconvert.
+if ! python3 -c "import tttrlib" >/dev/null 2>&1; then
+  echo "setup: installing tttrlib (PyPI, optional)" >&2
+  python3 -m pip install --quiet tttrlib 2>/dev/null || python3 -m pip install --quiet --break-system-packages tttrlib \
+    || echo "setup: tttrlib not installed; the Photon-HDF5 tests will say so" >&2
+fi
+
 # junitparser reads the JUnit XML of `qkdbench run` in the tests, as a CI system would.
 if ! python3 -c "import junitparser" >/dev/null 2>&1; then
   echo "setup: installing junitparser (PyPI)" >&2

@@ -153,44 +153,82 @@ assert "HydraHarp V2 T3" in f.attrs["source"] or "T3" in f.attrs["source"], f.at
 
 #[test]
 fn photon_hdf5_export_is_valid_and_complete() {
-    let Some(input) = shared("ptu/hydraharp_v2_t3_image_markers.ptu") else { return };
-    let out = scratch("t3.photon.h5");
-    let r =
-        qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), input.as_os_str(), out.as_os_str()]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let tags = dump(&input).iter().filter(|l| l.ends_with(",tag")).count();
-    let report = python(&format!(
-        r#"
-import h5py
+    // A T3 file (a laser's repetition rate: its sync period) and a T2 file (no laser rate:
+    // TTResult_SyncRate there is input 0's count rate).
+    for (name, t3) in [("hydraharp_v2_t3_image_markers", true), ("picoharp300_t2", false)] {
+        let Some(input) = shared(&format!("ptu/{name}.ptu")) else { return };
+        let out = scratch(&format!("{name}.photon.h5"));
+        let r = qkdbench(&[
+            "convert".as_ref(),
+            "--to".as_ref(),
+            "photon-hdf5".as_ref(),
+            input.as_os_str(),
+            out.as_os_str(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let tags = dump(&input).iter().filter(|l| l.ends_with(",tag")).count();
+        let report = python(&format!(
+            r#"
+import h5py, numpy as np
 f = h5py.File({path:?}, "r")
 pd = f["photon_data"]
 t, d = pd["timestamps"][:], pd["detectors"][:]
 assert (t[1:] >= t[:-1]).all(), "time order"
 assert pd["timestamps_specs/timestamps_unit"][()] == 1e-12
 assert f["identity/format_name"][()] == b"Photon-HDF5" and f["identity/format_version"][()] == b"0.5"
-assert pd["measurement_specs/laser_repetition_rate"][()] == 39999960.0
+# The root format fields and attributes phconvert writes; the final file name.
+assert f["format_name"][()] == b"Photon-HDF5" and f["format_version"][()] == b"0.5"
+assert f.attrs["format_name"] == b"Photon-HDF5" and f.attrs["format_url"] == b"http://photon-hdf5.org/"
+assert f["identity/filename"][()] == {fname:?}.encode(), f["identity/filename"][()]
+# Setup flags as integers, as phconvert writes them (tttrlib cannot read HDF5 booleans).
+for k in ["lifetime", "modulated_excitation", "excitation_cw", "excitation_alternated"]:
+    assert f["setup/" + k].dtype.kind == "i", (k, f["setup/" + k].dtype)
+if {t3}:
+    src = 1 / 2.5000025e-08  # the file's MeasDesc_GlobalResolution: the sync period
+    assert abs(pd["measurement_specs/laser_repetition_rate"][()] - src) < 1e-3
+    assert list(f["setup/excitation_cw"][:]) == [0]
+    assert b"100 markers" in f["description"][()], f["description"][()]
+else:
+    assert "laser_repetition_rates" not in f["setup"] and "laser_repetition_rate" not in pd["measurement_specs"]
+    assert list(f["setup/excitation_cw"][:]) == [1]
 assert list(f["setup/detectors/counts"][:]) == [int((d == i).sum()) for i in f["setup/detectors/id"][:]]
 assert f["setup/num_pixels"][()] == len(set(d.tolist()))
-assert b"100 markers" in f["description"][()], f["description"][()]
 print(len(t))
 try:
-    import phconvert
+    import phconvert, tables
 except ImportError:
     print("phconvert-absent")
 else:
+    assert phconvert.hdf5._check_version({path:?}) == "0.5"
+    with tables.open_file({path:?}) as h:
+        phconvert.hdf5.assert_valid_photon_hdf5(h, require_rootformat=True)
     phconvert.hdf5.load_photon_hdf5({path:?}).close()
     print("phconvert-valid")
+try:
+    import tttrlib
+except ImportError:
+    print("tttrlib-absent")
+else:
+    x = tttrlib.TTTR({path:?}, "PHOTON-HDF5")
+    assert x.header.macro_time_resolution == 1e-12, x.header.macro_time_resolution
+    assert len(x) == len(t) and (x.macro_times[:100] == t[:100]).all()
+    print("tttrlib-reads")
 "#,
-        path = out.to_str().unwrap()
-    ));
-    let mut lines = report.lines();
-    assert_eq!(lines.next().unwrap().parse::<usize>().unwrap(), tags);
-    match lines.next() {
-        Some("phconvert-valid") => {}
-        Some("phconvert-absent") => {
-            eprintln!("phconvert is not installed: its validator was not run (h5py checks ran)")
+            path = out.to_str().unwrap(),
+            fname = out.file_name().unwrap().to_str().unwrap(),
+            t3 = if t3 { "True" } else { "False" },
+        ));
+        let mut lines = report.lines();
+        assert_eq!(lines.next().unwrap().parse::<usize>().unwrap(), tags, "{name}");
+        for (tool, ok) in [("phconvert", "phconvert-valid"), ("tttrlib", "tttrlib-reads")] {
+            match lines.next() {
+                Some(l) if l == ok => {}
+                Some(l) if l == format!("{tool}-absent") => {
+                    eprintln!("{tool} is not installed (optional): its check was not run (h5py checks ran)")
+                }
+                other => panic!("{name}: {tool}: {other:?}"),
+            }
         }
-        other => panic!("{other:?}"),
     }
 }
 

@@ -99,7 +99,7 @@ pub fn convert(
     let tmp = partial_path(output);
     let result = match format {
         OutputFormat::Recording => to_recording(src, input, &tmp, compression, progress),
-        OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, &tmp, progress),
+        OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, output, &tmp, progress),
     };
     // Errors while writing name the output the user asked for, not its temporary name.
     let result = result.map_err(|e| match e {
@@ -238,6 +238,7 @@ fn to_recording(
 fn to_photon_hdf5(
     mut src: EventSource,
     input: &Path,
+    output: &Path,
     tmp: &Path,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
@@ -256,12 +257,14 @@ fn to_photon_hdf5(
     summary.rows_out = w.photons() as u64;
     let [tags, syncs, markers, overflows, missed, errors] = summary.events_in;
     let description = format!(
-        "Converted by qkdbench from {} ({}). Timestamps in ps; detector IDs: 0-63 the instrument's detection \
-         channels, 64 its sync. {tags} detections and {syncs} syncs written; left out: {markers} markers, \
+        "Converted by qkdbench from {} ({}). Timestamps in ps; detector IDs as qkdbench numbers channels \
+         (docs/recording-schema.md): 0-63 the instrument's inputs as the instrument numbers them (PicoQuant \
+         from 1, timestamp7 inputs 1-4, a qkdbench recording's detectors 0-3 H V D A, 4 sync, 5 frame mark), \
+         64 the instrument's sync (PicoQuant T2), 65-127 inputs 64-126. {tags} detections and {syncs} syncs written; left out: {markers} markers, \
          {overflows} overflow records, {missed} missed-event records, {errors} unreadable records.",
         input.display(),
         src.describe()
     );
-    w.finish(&description, input, src.pulse_rate_hz())?;
+    w.finish(&description, input, output, src.pulse_rate_hz())?;
     Ok(summary)
 }

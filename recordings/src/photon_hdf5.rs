@@ -21,6 +21,10 @@ use crate::table::{column, extend, h5};
 const LASER_RATES_TITLE: &str = "Repetition rates in Hz for each laser. CW lasers have a value of 0.";
 const LASER_RATE_TITLE: &str = "Repetition rate of the pulsed excitation laser (in Hertz).";
 
+/// The format, version and URL written (Photon-HDF5 0.5).
+const FORMAT: [(&str, &str); 3] =
+    [("format_name", "Photon-HDF5"), ("format_version", "0.5"), ("format_url", "http://photon-hdf5.org/")];
+
 /// Rows per chunk of the photon arrays.
 const CHUNK: usize = 1 << 16;
 
@@ -153,13 +157,15 @@ impl PhotonHdf5Writer {
     }
 
     /// Writes the metadata groups and closes the file. `description` says what the data are
-    /// (and what was left out); `source` is the file converted from.
+    /// (and what was left out); `source` is the file converted from; `final_path` the name the
+    /// file will have once complete (it is written under a temporary name).
     /// `pulse_rate_hz`: the source's repetition rate where known; Photon-HDF5 needs one for a
     /// pulsed source, so without it the source is declared CW (and `/description` says so).
     pub fn finish(
         mut self,
         description: &str,
         source: &Path,
+        final_path: &Path,
         pulse_rate_hz: Option<f64>,
     ) -> Result<(), RecordingError> {
         self.write_buffer()?;
@@ -207,7 +213,7 @@ impl PhotonHdf5Writer {
         scalar(
             &setup,
             "modulated_excitation",
-            false,
+            0i64,
             "True (i.e. 1) if there is any form of excitation modulation of excitation wavelength (as in us-ALEX \
              or PAX) or polarization. This field is also True for pulse-interleaved excitation (PIE) or ns-ALEX \
              measurements.",
@@ -216,7 +222,7 @@ impl PhotonHdf5Writer {
         array(
             &setup,
             "excitation_alternated",
-            &[false],
+            &[0i64],
             "New in version 0.5. Indicates whether each excitation source is alternated (True, or 1) or not \
              alternated (False, or 0).",
         )
@@ -228,7 +234,7 @@ impl PhotonHdf5Writer {
         array(
             &setup,
             "excitation_cw",
-            &[pulse_rate_hz.is_none()],
+            &[i64::from(pulse_rate_hz.is_none())],
             "For each excitation source, this field indicates whether excitation is continuous wave (CW), True \
              (i.e. 1), or pulsed, False (i.e. 0).",
         )
@@ -240,7 +246,7 @@ impl PhotonHdf5Writer {
         scalar(
             &setup,
             "lifetime",
-            false,
+            0i64,
             "True (i.e. 1) if the measurement includes a nanotimes array of photon arrival times with respect to a \
              laser pulse (as in TCSPC measurements).",
         )
@@ -268,13 +274,25 @@ impl PhotonHdf5Writer {
 
         string(root, "description", &description, "A user-defined comment describing the data file.")
             .map_err(e("description"))?;
+        // The format's name, version and URL as root attributes, and the name and version as
+        // root fields, as phconvert writes them (its validator's `require_rootformat`, and its
+        // version check, read them; the spec has no root `format_url` field).
+        for (field, value) in FORMAT {
+            fixed_attr::<32>(root, field, value).map_err(e("root format attributes"))?;
+        }
+        for (field, value, title) in [
+            ("format_name", FORMAT[0].1, "Name of the file format."),
+            ("format_version", FORMAT[1].1, "Version for the Photon-HDF5 format."),
+        ] {
+            string(root, field, value, title).map_err(e("root format fields"))?;
+        }
         let id = f.create_group("identity").map_err(e("identity"))?;
         titled(&id, "Information about the Photon-HDF5 data file.").map_err(e("identity"))?;
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         for (field, value, title) in [
-            ("format_name", "Photon-HDF5", "Name of the file format."),
-            ("format_version", "0.5", "Version for the Photon-HDF5 format."),
-            ("format_url", "http://photon-hdf5.org/", "Official URL for the Photon-HDF5 format."),
+            ("format_name", FORMAT[0].1, "Name of the file format."),
+            ("format_version", FORMAT[1].1, "Version for the Photon-HDF5 format."),
+            ("format_url", FORMAT[2].1, "Official URL for the Photon-HDF5 format."),
             ("software", "qkdbench", "Name of the software used to create the current Photon-HDF5 file."),
             (
                 "software_version",

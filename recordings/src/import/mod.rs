@@ -31,14 +31,15 @@ impl EventSource {
         }
     }
 
-    /// The source's pulse (sync) rate, Hz, where the file says: a PTU header's measured
-    /// sync rate, a recording's `pulse_rate_hz`.
+    /// The source's pulse (laser repetition) rate, Hz, only where the file has one: a T3
+    /// PTU file's sync period (its global resolution), a recording's `pulse_rate_hz`. A T2
+    /// file's `TTResult_SyncRate` is the count rate of input 0, not a laser's rate.
     pub fn pulse_rate_hz(&self) -> Option<f64> {
         match self {
-            EventSource::Ptu(r) => match r.tag("TTResult_SyncRate") {
-                Some(ptu::TagValue::Int(v)) if *v > 0 => Some(*v as f64),
-                _ => None,
-            },
+            EventSource::Ptu(r) if r.record_type.is_t3() && r.global_resolution_ps > 0.0 => {
+                Some(1e12 / r.global_resolution_ps)
+            }
+            EventSource::Ptu(_) => None,
             EventSource::Timestamp7(_) => None,
             EventSource::Recording(r) => r.pulse_rate_hz,
         }

@@ -102,7 +102,7 @@ pub struct PtuReader {
     /// Records the header announces.
     pub records: u64,
     /// T2: time unit (ps); T3: sync period (ps).
-    global_resolution_ps: f64,
+    pub global_resolution_ps: f64,
     /// T3: micro-time unit (ps).
     resolution_ps: f64,
     overflow: u64,
