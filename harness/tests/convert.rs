@@ -240,19 +240,51 @@ fn bad_input_exits_2_naming_the_file_and_leaves_no_output() {
     let cut = scratch("cut.ptu");
     std::fs::write(&cut, &bytes[..bytes.len() - 1_000_001]).unwrap();
     let out = scratch("cut.h5");
-    let r = qkdbench(&["convert".as_ref(), cut.as_os_str(), out.as_os_str()]);
+    // --strict: refused, nothing written.
+    let r = qkdbench(&["convert".as_ref(), "--strict".as_ref(), cut.as_os_str(), out.as_os_str()]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     let cut_len = bytes.len() - 1_000_001;
     let records_start = bytes.windows(10).position(|w| w == b"Header_End").unwrap() + 48;
-    let at = records_start + (cut_len - records_start) / 4 * 4;
-    assert!(err.contains("cut.ptu") && err.contains(&format!("byte {at}")), "the offset of the cut record: {err}");
+    let complete = (cut_len - records_start) / 4;
+    let at = records_start + complete * 4;
+    assert!(err.contains("cut.ptu") && err.contains(&format!("byte {at}:")), "the cut record's offset: {err}");
+    assert!(err.contains(&format!("the file ends at byte {cut_len}")), "where the file ends: {err}");
+    assert!(err.contains(&format!("record {complete} of the 435319")), "records announced: {err}");
     assert!(!out.exists() && !scratch("cut.h5.partial").exists(), "nothing left that looks complete");
+    // Without --strict: every complete record, in a file that says `truncated`; exit 2.
+    let r = qkdbench(&["convert".as_ref(), cut.as_os_str(), out.as_os_str()]);
+    assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
+    let rows: Vec<String> = dump(&cut_ok(&cut, at)).into_iter().filter(|l| !l.ends_with(",overflow")).collect();
+    let report = python(&format!(
+        "import h5py; f = h5py.File({:?}, 'r'); print(f.attrs['run_status']); print(f.attrs['tag_count'])",
+        out.to_str().unwrap()
+    ));
+    let mut lines = report.lines();
+    let status = lines.next().unwrap();
+    assert!(
+        status.starts_with("truncated: ") && status.contains(&format!("record {complete} of the 435319")),
+        "{status}"
+    );
+    assert_eq!(lines.next().unwrap().parse::<usize>().unwrap(), rows.len() - 1, "every complete detection");
 
     let foreign = scratch("foreign.h5");
     std::fs::write(&foreign, b"\x89HDF\r\n\x1a\nnot really").unwrap();
+    let out = scratch("from-foreign.h5");
     let r = qkdbench(&["convert".as_ref(), foreign.as_os_str(), out.as_os_str()]);
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("foreign.h5"));
     assert!(!out.exists());
+}
+
+/// The first `len` bytes of `cut` with the header's record count set to what they hold: the
+/// same records as a file that was never cut, to compare with.
+fn cut_ok(cut: &Path, len: usize) -> common_scratch::Scratch {
+    let mut b = std::fs::read(cut).unwrap()[..len].to_vec();
+    let tag = b.windows(24).position(|w| w == b"TTResult_NumberOfRecords").unwrap();
+    let start = b.windows(10).position(|w| w == b"Header_End").unwrap() + 48;
+    b[tag + 40..tag + 48].copy_from_slice(&(((len - start) / 4) as i64).to_le_bytes());
+    let p = scratch("cut-ok.ptu");
+    std::fs::write(&p, b).unwrap();
+    p
 }

@@ -32,6 +32,10 @@ pub struct ConvertSummary {
     pub rows_out: u64,
     /// Events that have no place in the output format (counted, not written).
     pub left_out: u64,
+    /// The input ended inside a record (a crashed acquisition): where, and how many records
+    /// its header announced. Every complete record was converted, and the output says
+    /// `truncated: <this>`.
+    pub truncated: Option<String>,
 }
 
 fn kind_index(k: EventKind) -> usize {
@@ -87,19 +91,23 @@ fn check_output(input: &Path, output: &Path) -> Result<(), RecordingError> {
 
 /// Converts `input` into `output`; `progress(records read, records in the file)` is called
 /// after every block and returns false to stop (Ctrl-C): the partial output is then removed.
+/// An input that ends inside a record gives an output with every complete record and the
+/// status `truncated: ...` (`ConvertSummary::truncated` says where), or, when `strict`, the
+/// error and no output.
 pub fn convert(
     input: &Path,
     output: &Path,
     format: OutputFormat,
     compression: Compression,
+    strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     check_output(input, output)?;
     let src = import::open(input)?;
     let tmp = partial_path(output);
     let result = match format {
-        OutputFormat::Recording => to_recording(src, input, &tmp, compression, progress),
-        OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, output, &tmp, progress),
+        OutputFormat::Recording => to_recording(src, input, &tmp, compression, strict, progress),
+        OutputFormat::PhotonHdf5 => to_photon_hdf5(src, input, output, &tmp, strict, progress),
     };
     // Errors while writing name the output the user asked for, not its temporary name.
     let result = result.map_err(|e| match e {
@@ -128,6 +136,7 @@ fn for_each_block(
     input: &Path,
     src: &mut EventSource,
     summary: &mut ConvertSummary,
+    strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
     mut each: impl FnMut(&[crate::event::Event], &mut ConvertSummary) -> Result<(), RecordingError>,
 ) -> Result<(), RecordingError> {
@@ -135,7 +144,20 @@ fn for_each_block(
     let (mut events, mut read) = (Vec::with_capacity(1 << 16), 0u64);
     loop {
         events.clear();
-        let n = src.read_events(&mut events, 1 << 16)?;
+        let n = match src.read_events(&mut events, 1 << 16) {
+            Ok(n) => n,
+            // The complete records before the cut are in `events`: they go out, then the
+            // output says where the input ends.
+            Err(e @ RecordingError::Truncated { .. }) if !strict => {
+                for ev in &events {
+                    summary.events_in[kind_index(ev.kind)] += 1;
+                }
+                each(&events, summary)?;
+                summary.truncated = Some(e.to_string());
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             return Ok(());
         }
@@ -158,6 +180,7 @@ fn to_recording(
     input: &Path,
     tmp: &Path,
     compression: Compression,
+    strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     let (pattern, time_base) = match &src {
@@ -209,7 +232,7 @@ fn to_recording(
     }
     let mut summary = ConvertSummary::default();
     let mut batch = TagBatch::with_capacity(1 << 16);
-    for_each_block(input, &mut src, &mut summary, progress, |events, summary| {
+    for_each_block(input, &mut src, &mut summary, strict, progress, |events, summary| {
         batch.clear();
         for e in events {
             match crate::channels::to_recording(e) {
@@ -231,6 +254,10 @@ fn to_recording(
         summary.rows_out += batch.len() as u64;
         w.append(&batch)
     })?;
+    let status = match (&summary.truncated, status) {
+        (Some(why), _) => RunStatus::Truncated(why.clone()),
+        (None, s) => s,
+    };
     w.finish(&status)?;
     Ok(summary)
 }
@@ -240,11 +267,12 @@ fn to_photon_hdf5(
     input: &Path,
     output: &Path,
     tmp: &Path,
+    strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     let mut w = PhotonHdf5Writer::create(tmp)?;
     let mut summary = ConvertSummary::default();
-    for_each_block(input, &mut src, &mut summary, progress, |events, summary| {
+    for_each_block(input, &mut src, &mut summary, strict, progress, |events, summary| {
         for e in events {
             match (e.kind, crate::channels::to_recording(e)) {
                 (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => w.push(e.time_ps, c)?,
@@ -265,6 +293,10 @@ fn to_photon_hdf5(
         input.display(),
         src.describe()
     );
-    w.finish(&description, input, output, src.pulse_rate_hz())?;
+    let (description, status) = match &summary.truncated {
+        Some(why) => (format!("TRUNCATED: {why}. {description}"), format!("truncated: {why}")),
+        None => (description, "complete".to_string()),
+    };
+    w.finish(&description, input, output, src.pulse_rate_hz(), &status)?;
     Ok(summary)
 }

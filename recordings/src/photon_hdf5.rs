@@ -158,7 +158,8 @@ impl PhotonHdf5Writer {
 
     /// Writes the metadata groups and closes the file. `description` says what the data are
     /// (and what was left out); `source` is the file converted from; `final_path` the name the
-    /// file will have once complete (it is written under a temporary name).
+    /// file will have once complete (it is written under a temporary name); `run_status` goes
+    /// into the root attribute of that name (`complete` or `truncated: ...`).
     /// `pulse_rate_hz`: the source's repetition rate where known; Photon-HDF5 needs one for a
     /// pulsed source, so without it the source is declared CW (and `/description` says so).
     pub fn finish(
@@ -167,6 +168,7 @@ impl PhotonHdf5Writer {
         source: &Path,
         final_path: &Path,
         pulse_rate_hz: Option<f64>,
+        run_status: &str,
     ) -> Result<(), RecordingError> {
         self.write_buffer()?;
         let path = self.path.clone();
@@ -280,6 +282,8 @@ impl PhotonHdf5Writer {
         for (field, value) in FORMAT {
             fixed_attr::<32>(root, field, value).map_err(e("root format attributes"))?;
         }
+        // As in a qkdbench recording: `complete`, or `truncated: <where the source ends>`.
+        fixed_attr::<1024>(root, "run_status", run_status).map_err(e("run_status"))?;
         for (field, value, title) in [
             ("format_name", FORMAT[0].1, "Name of the file format."),
             ("format_version", FORMAT[1].1, "Version for the Photon-HDF5 format."),

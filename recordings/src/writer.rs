@@ -132,6 +132,9 @@ pub enum RunStatus {
     Complete,
     /// The run stopped early; the reason says why.
     Aborted(String),
+    /// A converted file whose source ended in the middle (a crashed acquisition): the file
+    /// holds every complete record; the reason says where the source ends.
+    Truncated(String),
 }
 
 /// As the file's `run_status` attribute says it: `complete` or `aborted: <reason>`.
@@ -140,6 +143,7 @@ impl std::fmt::Display for RunStatus {
         match self {
             RunStatus::Complete => f.write_str("complete"),
             RunStatus::Aborted(r) => write!(f, "aborted: {r}"),
+            RunStatus::Truncated(r) => write!(f, "truncated: {r}"),
         }
     }
 }
@@ -578,6 +582,7 @@ impl RecordingWriter {
             (Err(e), _) => format!("aborted: {e}"),
             (Ok(()), RunStatus::Complete) => "complete".to_string(),
             (Ok(()), RunStatus::Aborted(why)) => format!("aborted: {why}"),
+            (Ok(()), RunStatus::Truncated(why)) => format!("truncated: {why}"),
         };
         let rows = if flushed.is_err() { self.tags.verified_rows() } else { self.tags.written_rows() } as u64;
         let marked = self

@@ -232,3 +232,38 @@ fn header_errors_name_the_tag_and_the_exact_byte_offset() {
     let e = open_err("code.ptu", &ptu(0x0001_0208, &t2_tags(), &[]));
     assert!(e.to_string().contains("TTResultFormat_TTTRRecType"), "{e}");
 }
+
+/// Cut at every byte of the records (at each record boundary and inside each record): the
+/// complete records come out, then a truncation naming the cut record's byte offset, its
+/// number, the count the header announced and where the file ends.
+#[test]
+fn a_file_cut_anywhere_gives_its_complete_records_then_says_where() {
+    let records: Vec<u32> = (0..7).map(|i| ht2(0, 1, 100 * (i + 1))).collect();
+    let whole = ptu(0x0101_0204, &t2_tags(), &records);
+    let start = whole.len() - 4 * records.len();
+    for len in start..whole.len() {
+        let p = write(&format!("cut{len}.ptu"), &whole[..len]);
+        let mut src = open(&p).unwrap();
+        let mut v: Vec<Event> = Vec::new();
+        let err = loop {
+            match src.read_events(&mut v, 2) {
+                Ok(0) => panic!("cut at {len}: read to the end without an error"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        let complete = (len - start) / 4;
+        let times: Vec<i64> = v.iter().map(|e| e.time_ps).collect();
+        assert_eq!(times, (1..=complete as i64).map(|i| 100 * i).collect::<Vec<_>>(), "cut at {len}");
+        match err {
+            RecordingError::Truncated { offset, what, .. } => {
+                assert_eq!(offset as usize, start + 4 * complete, "cut at {len}");
+                assert_eq!(
+                    what,
+                    format!("record {complete} of the 7 the header announces (the file ends at byte {len})")
+                );
+            }
+            other => panic!("cut at {len}: {other}"),
+        }
+    }
+}

@@ -33,10 +33,16 @@ pub struct ConvertArgs {
     /// Compression of a qkdbench recording.
     #[arg(long, value_enum, default_value = "gzip")]
     compression: Compress,
+    /// Refuse an input that ends inside a record (no output), instead of converting every
+    /// complete record into an output marked `truncated`.
+    #[arg(long)]
+    strict: bool,
 }
 
-/// Runs `qkdbench convert`: exit 0 when OUT is complete, 2 (naming the file and offset)
-/// when the input is bad; OUT is then not created.
+/// Runs `qkdbench convert`: exit 0 when OUT is complete; 2 (naming the file and offset)
+/// when the input is bad, and OUT is then not created, except for an input cut inside a
+/// record: OUT then holds every complete record and says `truncated: <where>` (exit 2
+/// still), unless `--strict`.
 pub fn run(args: ConvertArgs) -> ExitCode {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -53,13 +59,23 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = stop.clone();
     let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed));
-    let r = convert(&args.input, &args.output, format, compression, &mut |read, total| {
+    let r = convert(&args.input, &args.output, format, compression, args.strict, &mut |read, total| {
         bar.set_length(total.max(read));
         bar.set_position(read);
         !stop.load(std::sync::atomic::Ordering::Relaxed)
     });
     bar.finish_and_clear();
     match r {
+        Ok(s) if s.truncated.is_some() => {
+            super::errln!(
+                "qkdbench convert: {}; {} holds the {} rows before it and says `truncated` (--strict refuses such \
+                 an input)",
+                s.truncated.as_deref().unwrap_or_default(),
+                args.output.display(),
+                s.rows_out
+            );
+            ExitCode::from(2)
+        }
         Ok(s) => {
             let [tags, syncs, markers, overflows, missed, errors] = s.events_in;
             super::outln!(

@@ -17,9 +17,9 @@ pub struct DumpArgs {
     limit: Option<u64>,
 }
 
-/// Runs `qkdbench dump`: CSV `time_ps,channel,kind` on stdout. On a bad file: a message
-/// naming the file and byte offset on stderr and exit code 2 (rows printed before the
-/// problem stay, but the exit code says the dump is incomplete).
+/// Runs `qkdbench dump`: CSV `time_ps,channel,kind` on stdout. On a bad or cut file: every
+/// complete record before the problem, then a message naming the file and byte offset (and,
+/// for a cut PTU, how many records its header announced) on stderr and exit code 2.
 pub fn run(args: DumpArgs) -> ExitCode {
     let mut src = match recordings::open(&args.file) {
         Ok(s) => s,
@@ -36,14 +36,12 @@ pub fn run(args: DumpArgs) -> ExitCode {
     }
     loop {
         events.clear();
-        match src.read_events(&mut events, 1 << 16) {
+        let cut = match src.read_events(&mut events, 1 << 16) {
             Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                let _ = w.flush();
-                return fail(&e.to_string());
-            }
-        }
+            Ok(_) => None,
+            // Every complete record before the problem is printed, then the problem.
+            Err(e) => Some(e),
+        };
         for e in &events {
             if printed >= limit {
                 return match w.flush() {
@@ -55,6 +53,12 @@ pub fn run(args: DumpArgs) -> ExitCode {
                 return io_end(e);
             }
             printed += 1;
+        }
+        if let Some(e) = cut {
+            if let Err(e) = w.flush() {
+                return io_end(e);
+            }
+            return fail(&e.to_string());
         }
     }
     match w.flush() {

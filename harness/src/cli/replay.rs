@@ -113,7 +113,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         RunStatus::Aborted(_) if stop.load(Ordering::Relaxed) => {
             Err(Exit::cut_short(format!("{}: replay interrupted", args.file.display())))
         }
-        RunStatus::Aborted(reason) => Err(Exit::bad_input(format!(
+        RunStatus::Aborted(reason) | RunStatus::Truncated(reason) => Err(Exit::bad_input(format!(
             "{}: the replay stopped at a read error after {} tags: {reason}",
             args.file.display(),
             outcome.pipeline.tags

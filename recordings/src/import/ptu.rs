@@ -108,6 +108,8 @@ pub struct PtuReader {
     overflow: u64,
     read: u64,
     offset: u64,
+    /// The file's length, bytes.
+    file_len: u64,
 }
 
 const TY_EMPTY8: u32 = 0xFFFF_0008;
@@ -129,6 +131,7 @@ impl PtuReader {
     /// Opens a PTU file and reads its header.
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
         let file = File::open(path).map_err(|source| RecordingError::Io { path: path.into(), source })?;
+        let file_len = file.metadata().map_or(0, |m| m.len());
         let mut r = PtuReader {
             path: path.into(),
             reader: BufReader::with_capacity(1 << 20, file),
@@ -141,6 +144,7 @@ impl PtuReader {
             overflow: 0,
             read: 0,
             offset: 0,
+            file_len,
         };
         let magic = r.bytes(8, "the magic")?;
         if &magic[..6] != b"PQTTTR" {
@@ -279,7 +283,10 @@ impl PtuReader {
                     return Err(RecordingError::Truncated {
                         path: self.path.clone(),
                         offset: self.offset,
-                        what: format!("record {} of the {} the header announces", self.read, self.records),
+                        what: format!(
+                            "record {} of the {} the header announces (the file ends at byte {})",
+                            self.read, self.records, self.file_len
+                        ),
                     })
                 }
                 Err(source) => return Err(RecordingError::Io { path: self.path.clone(), source }),
