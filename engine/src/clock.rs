@@ -121,6 +121,9 @@ pub struct ClockTracker {
     k_zero: Option<i64>,
     /// The latest frame mark's time and absolute pulse index (or the configured reference).
     frame_ref: Option<(f64, i64)>,
+    /// The pulse index of the first frame mark indexed: where this stream's pulse count
+    /// starts (0, unless the stream starts mid-run).
+    origin: Option<i64>,
     /// 1 / pulses per sync, and 1 / the pulse period now (kept with `period`).
     inv_sync_pulses: f64,
     inv_pulse_period: f64,
@@ -160,6 +163,7 @@ impl ClockTracker {
             search_frames: Vec::new(),
             k_zero: None,
             frame_ref: cfg.index_reference,
+            origin: None,
             inv_sync_pulses: 1.0 / f64::from(cfg.sync_period_pulses.max(1)),
             inv_pulse_period: f64::from(cfg.sync_period_pulses.max(1)) / period,
             stats: ClockStats::default(),
@@ -305,6 +309,7 @@ impl ClockTracker {
             None => {
                 let pulse = self.pulse_of_frame(t, m * s).unwrap_or(0);
                 self.k_zero = Some(k - pulse / s);
+                self.origin.get_or_insert(pulse);
             }
             Some(z) if (k - z).rem_euclid(m) == 0 => self.stats.frames_ok += 1,
             Some(z) => {
@@ -331,6 +336,12 @@ impl ClockTracker {
             return None;
         }
         Some(p0 + ((t - t0) / frame_ps).round() as i64 * frame_pulses)
+    }
+
+    /// The pulse index where this stream's count of pulses starts: its first indexed frame
+    /// mark (0 for a stream from the start of a run; later for one that starts mid-run).
+    pub fn origin_pulse(&self) -> i64 {
+        self.origin.unwrap_or(0)
     }
 
     /// The latest frame mark's device time (ps) and absolute pulse index, once indexed: what
@@ -495,6 +506,8 @@ mod tests {
         c.frame(1050.0 * SYNC_PS);
         let (t, pulse) = c.frame_reference().unwrap();
         assert_eq!((t, pulse), (1050.0 * SYNC_PS, reference.1 + 5 * frame_pulses));
+        // The stream's pulses count from that frame (gains divide by pulses sent).
+        assert_eq!(c.origin_pulse(), reference.1 + 5 * frame_pulses);
         // The same stream with a rate 80 ppm off (Doppler): the frame count is still right.
         let mut c = ClockTracker::new(ClockConfig { index_reference: Some(reference), ..cfg() });
         let stretch = 1.0 + 80e-6;

@@ -614,7 +614,7 @@ impl Engine {
     /// The optical-module characterisation of the run so far.
     pub fn characterise(&self) -> Characterisation {
         let facts = RunFacts {
-            pulses: (self.last_pulse + 1).max(0) as f64,
+            pulses: (self.last_pulse + 1 - self.clock.origin_pulse()).max(0) as f64,
             class_p: self.cfg.pattern.class_probabilities(),
             dac_code: self.cfg.pattern.dac_code,
             pulse_period_ps: self.pulse_period_ps(),
@@ -665,7 +665,7 @@ impl Engine {
     /// The state now.
     pub fn snapshot(&self) -> Snapshot {
         let p = self.cfg.pattern.class_probabilities();
-        let pulses = (self.last_pulse + 1).max(0) as f64;
+        let pulses = (self.last_pulse + 1 - self.clock.origin_pulse()).max(0) as f64;
         let counts = self.total_counts();
         let key_length_bits = key_length(&counts, p, &self.cfg.key).map_or(0, |k| k.key_length_bits);
         Snapshot {

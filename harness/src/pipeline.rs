@@ -97,8 +97,8 @@ pub enum RecordItem {
     Windows(Vec<WindowRecord>),
     /// Open a recording into this file from here on (a live view's `r`), with the engine's
     /// latest frame mark (device time, ps; absolute pulse index) so that the file can be
-    /// indexed on its own.
-    Start(std::path::PathBuf, Option<(f64, i64)>),
+    /// indexed on its own, and the gate width in use (ps; for its `/config`).
+    Start(std::path::PathBuf, Option<(f64, i64)>, f64),
     /// Close the open recording as complete; the run goes on.
     Stop,
     /// The end of the run and why.
@@ -315,7 +315,7 @@ fn apply(c: Command, engine: &mut Engine, recorder: Option<&Sender<RecordItem>>,
         },
         Command::StartRecording(path) => match recorder {
             Some(r) => {
-                let _ = r.send(RecordItem::Start(path, engine.frame_reference()));
+                let _ = r.send(RecordItem::Start(path, engine.frame_reference(), engine.config().gate_width_ps));
             }
             None => notes.push("this run has no recorder: recording cannot start".into()),
         },

@@ -140,12 +140,18 @@ impl Recorder {
         }
     }
 
-    fn start(&mut self, path: PathBuf, frame_reference: Option<(f64, i64)>) {
+    fn start(&mut self, path: PathBuf, frame_reference: Option<(f64, i64)>, gate_width_ps: f64) {
         if let Some((open, _)) = &self.writer {
             let msg = format!("already recording into {}", open.display());
             return self.note(|s| s.error = Some(msg));
         }
-        let meta = RunMeta { frame_reference, ..self.meta.clone() };
+        let mut meta = RunMeta { frame_reference, ..self.meta.clone() };
+        // The gate may have changed since the run started (the live view's g/G).
+        for (k, v) in meta.config.iter_mut() {
+            if k == "engine.gate_width_ps" {
+                *v = recordings::ConfigValue::Float(gate_width_ps);
+            }
+        }
         match RecordingWriter::create(&path, &meta) {
             Ok(w) => {
                 self.writer = Some((path, w));
@@ -225,7 +231,7 @@ pub fn record(
                 r.lock_changes_written = Some(s.lock_events.len().max(done));
                 writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
             }
-            RecordItem::Start(path, frame_reference) => r.start(path, frame_reference),
+            RecordItem::Start(path, frame_reference, gate) => r.start(path, frame_reference, gate),
             RecordItem::Stop => r.stop(),
             RecordItem::End(EndReason::Complete) => run_status = RunStatus::Complete,
             RecordItem::End(EndReason::Aborted) => {

@@ -455,4 +455,9 @@ print(f.attrs["run_status"], f.attrs["tag_count"], len(t), (t[-1] - t[0]) / 1e12
     // The bench's misalignment is 1 %; dark counts add a little. 5 sigma from the counts.
     let q = e as f64 / n as f64;
     assert!(n > 1000 && q < 0.01 + 0.01 + 5.0 * (0.02 / n as f64).sqrt(), "QBER {q} over {n} sifted");
+    // Gains count the slice's own pulses, not those since pulse 0 of the run: the live
+    // engine's signal gain, within 5 sigma of the slice's detections.
+    let (live, slice) = (outcome.engine.snapshot().gain[0].unwrap(), s.gain[0].unwrap());
+    let det = s.counts.detected_pulses[0] as f64;
+    assert!((slice - live).abs() < 5.0 * live / det.sqrt(), "signal gain {slice} in the slice, {live} live");
 }

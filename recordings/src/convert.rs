@@ -100,10 +100,11 @@ pub fn convert(
     format: OutputFormat,
     compression: Compression,
     strict: bool,
+    input_format: Option<import::Format>,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
     check_output(input, output)?;
-    let src = import::open(input)?;
+    let src = import::open_as(input, input_format)?;
     let tmp = partial_path(output);
     let result = match format {
         OutputFormat::Recording => to_recording(src, input, &tmp, compression, strict, progress),

@@ -19,6 +19,6 @@ pub mod writer;
 
 pub use error::RecordingError;
 pub use event::{Event, EventKind};
-pub use import::{open, EventSource};
+pub use import::{open, open_as, EventSource, Format};
 pub use reader::Recording;
 pub use writer::{Compression, ConfigValue, MetricsRow, RecordingWriter, RunMeta, RunStatus, WindowRow};

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use recordings::import::ptu::{PtuReader, RecordType};
+use recordings::import::timestamp7::Layout;
 use recordings::{open, Event, EventKind, RecordingError};
 
 fn data(rel: &str) -> Option<PathBuf> {
@@ -134,9 +135,26 @@ fn broken_files_give_errors_naming_file_and_offset() {
     let p = scratch("foreign.bin", b"hello");
     assert!(matches!(open(&p).unwrap_err(), RecordingError::Unsupported { .. }));
 
+    // 12 bytes of zeros: no detector bit, no rollover flag: not timestamp7 data.
     let p = scratch("odd.ts", &[0u8; 12]);
-    let e = first_error(&p);
-    assert!(matches!(e, RecordingError::Truncated { offset: 8, .. }), "{e}");
+    let e = open(&p).unwrap_err();
+    assert!(e.to_string().contains("at byte 0") && e.to_string().contains("no event has a detector bit"), "{e}");
+    // A real a1 file cut inside an event: its complete events, then where it is cut.
+    if let Some(real) = data("timestamp7/timestamp7_c1234.Aa1.ts") {
+        let bytes = std::fs::read(&real).unwrap();
+        let p = scratch("cut-a1.ts", &[&bytes[..8 * 1000], &bytes[8 * 1000..8 * 1000 + 5]].concat());
+        let mut src =
+            recordings::open_as(&p, Some(recordings::Format::Timestamp7(Layout::A1 { legacy: false }))).unwrap();
+        let mut v = Vec::new();
+        let e = loop {
+            match src.read_events(&mut v, 300) {
+                Ok(0) => panic!("no error"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(e, RecordingError::Truncated { offset: 8000, .. }), "{e}");
+    }
 
     let Some(real) = data("ptu/hydraharp_v2_t2.ptu") else { return };
     let bytes = std::fs::read(&real).unwrap();
@@ -200,4 +218,44 @@ fn picoharp_t2_t3_and_hydraharp_v1_t3_decode_to_the_published_counts() {
             all(&p).iter().filter(|e| e.kind == EventKind::Marker).map(|e| e.channel).collect();
         assert!(bits.iter().all(|b| [1, 2, 4].contains(b)), "{bits:?}");
     }
+}
+
+/// fpfind's rollover events in all four layouts (a0 text, a2 text, a1 legacy binary; and
+/// that binary under a name without its `X`) give the same events: the layout and the word
+/// order come from the content. Forcing the wrong order is an error at the first event that
+/// runs backwards, not thousands of garbage rows.
+#[test]
+fn every_timestamp7_layout_gives_the_same_events_whatever_the_name() {
+    let (Some(a0), Some(a2), Some(a1x)) = (
+        data("timestamp7/fpfind_timestamp7_c14_rollover.Aa0f.ts"),
+        data("timestamp7/fpfind_timestamp7_c14_rollover.Aa2f.ts"),
+        data("timestamp7/timestamp7_c14_rollover.Aa1fX.ts"),
+    ) else {
+        return;
+    };
+    let renamed = scratch("no-x-in-the-name.dat", &std::fs::read(&a1x).unwrap());
+    let want = all(&a1x);
+    assert_eq!(want.len(), 1000);
+    let c = counts(&want);
+    assert_eq!((c[&(EventKind::Tag, 1)], c[&(EventKind::Tag, 4)], c[&(EventKind::Overflow, 0)]), (431, 431, 138));
+    assert_eq!((want[0].time_ps, want[0].channel), (65_333_011_796_794_137, 1));
+    for p in [&a0, &a2, &renamed.to_path_buf()] {
+        assert_eq!(all(p), want, "{}", p.display());
+    }
+    let forced = recordings::open_as(&a1x, Some(recordings::Format::Timestamp7(Layout::A1 { legacy: false })));
+    let mut src = forced.unwrap();
+    let mut v = Vec::new();
+    let e = loop {
+        match src.read_events(&mut v, 100) {
+            Ok(0) => panic!("the wrong word order read to the end"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert!(e.to_string().contains("before the latest one") && v.len() < 10, "{e} after {} events", v.len());
+    // Random bytes fit no layout: refused, naming an offset.
+    let noise: Vec<u8> = (0..8000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let p = scratch("noise.ts", &noise);
+    let e = open(&p).unwrap_err();
+    assert!(e.to_string().contains("fits no timestamp7 layout") && e.to_string().contains("at byte"), "{e}");
 }

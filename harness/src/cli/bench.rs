@@ -97,10 +97,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
             print(&harness::bench::record::run(&dir, tags), args.json)
         }
         BenchWhat::Tui { seconds, cols, rows } => {
-            if !(1.0..=3600.0).contains(&seconds) || cols < 20 || rows < 10 {
-                return Err(super::Exit::bad_input(format!(
-                    "bench tui: --seconds {seconds} must be 1-3600, --cols {cols} >= 20, --rows {rows} >= 10"
-                )));
+            for (bad, what) in [
+                (!(1.0..=3600.0).contains(&seconds), format!("--seconds {seconds}: must be 1 to 3600")),
+                (cols < 20, format!("--cols {cols}: must be at least 20")),
+                (rows < 10, format!("--rows {rows}: must be at least 10")),
+            ] {
+                if bad {
+                    return Err(super::Exit::bad_input(format!("bench tui: {what}")));
+                }
             }
             super::errln!(
                 "bench tui: {seconds} s without drawing, then {seconds} s drawing at 10 Hz ({cols}x{rows}) ..."

@@ -33,6 +33,9 @@ pub struct ConvertArgs {
     /// Compression of a qkdbench recording.
     #[arg(long, value_enum, default_value = "gzip")]
     compression: Compress,
+    /// Read the input as this format instead of recognising it by content.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: super::input_format::InputFormat,
     /// Refuse an input that ends inside a record (no output), instead of converting every
     /// complete record into an output marked `truncated`.
     #[arg(long)]
@@ -59,11 +62,19 @@ pub fn run(args: ConvertArgs) -> ExitCode {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = stop.clone();
     let _ = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed));
-    let r = convert(&args.input, &args.output, format, compression, args.strict, &mut |read, total| {
-        bar.set_length(total.max(read));
-        bar.set_position(read);
-        !stop.load(std::sync::atomic::Ordering::Relaxed)
-    });
+    let r = convert(
+        &args.input,
+        &args.output,
+        format,
+        compression,
+        args.strict,
+        args.format.forced(),
+        &mut |read, total| {
+            bar.set_length(total.max(read));
+            bar.set_position(read);
+            !stop.load(std::sync::atomic::Ordering::Relaxed)
+        },
+    );
     bar.finish_and_clear();
     match r {
         Ok(s) if s.truncated.is_some() => {

@@ -131,7 +131,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
     let channel = settings.bench.channel.model().map_err(|e| anyhow::anyhow!("{e}"))?;
     if !args.plain && std::io::stdout().is_terminal() {
-        return tui(settings, channel, args.fast);
+        let what = if name.starts_with("the Micius") { "Micius 2017 pass" } else { "circular orbit (no pass data)" };
+        return tui(settings, channel, args.fast, what);
     }
     let pulse_rate_hz = settings.generator.pulse_rate_hz;
     let window_pulses = (settings.engine.window_ms * 1e-3 * pulse_rate_hz).round().max(1.0);
@@ -177,10 +178,10 @@ fn join(v: &[f64]) -> String {
 }
 
 /// The demo in the live view: the pass panel shows where the satellite is.
-fn tui(settings: Settings, channel: ChannelModel, fast: bool) -> Result<()> {
+fn tui(settings: Settings, channel: ChannelModel, fast: bool, what: &str) -> Result<()> {
     let info = harness::tui::RunInfo {
         title: "demo".into(),
-        device: "sim bench (fast)".into(),
+        device: format!("sim · {what}"),
         pulse_rate_hz: settings.generator.pulse_rate_hz,
         mu: settings.generator.mu.clone(),
         gate_width_ps: settings.engine.gate_width_ps,

@@ -9,9 +9,12 @@ use clap::Args;
 /// Arguments of `qkdbench dump`.
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// A PicoQuant PTU file (T2 or T3, any instrument) or an S-Fifteen timestamp7 `.ts` file
-    /// (a name ending in X before `.ts` means the legacy word order).
+    /// A qkdbench recording, a PicoQuant PTU file (T2 or T3, any instrument) or S-Fifteen
+    /// timestamp7 data (a0 or a2 text, a1 binary in either word order), recognised by content.
     file: PathBuf,
+    /// Read the file as this format instead of recognising it.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: super::input_format::InputFormat,
     /// Print at most this many events.
     #[arg(long)]
     limit: Option<u64>,
@@ -21,7 +24,7 @@ pub struct DumpArgs {
 /// complete record before the problem, then a message naming the file and byte offset (and,
 /// for a cut PTU, how many records its header announced) on stderr and exit code 2.
 pub fn run(args: DumpArgs) -> ExitCode {
-    let mut src = match recordings::open(&args.file) {
+    let mut src = match recordings::open_as(&args.file, args.format.forced()) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };

@@ -146,11 +146,15 @@ where
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the signal handler")?;
     let (q, st) = (quit.clone(), stop.clone());
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
     let worker = std::thread::Builder::new()
         .name("session".into())
         .spawn(move || {
             let mut forward = Forward::new(ftx, q);
-            start(&mut forward, pipeline, st)
+            let r = start(&mut forward, pipeline, st);
+            d.store(true, Ordering::Relaxed);
+            r
         })
         .context("starting the session thread")?;
     // Wait for the first frame, so that a run that cannot start says why on the plain
@@ -169,7 +173,7 @@ where
             Err(_) => {}
         }
     }
-    terminal::run(app, LiveRun { frames, commands, quit, stop, worker }).context("drawing the terminal")
+    terminal::run(app, LiveRun { frames, commands, quit, stop, worker, done }).context("drawing the terminal")
 }
 
 /// What the TUI leaves on the terminal after it closes, and the exit code: 0 when the run

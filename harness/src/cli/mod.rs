@@ -5,6 +5,7 @@ pub mod convert;
 pub mod demo;
 pub mod devices;
 pub mod dump;
+pub mod input_format;
 pub mod keyrate;
 pub mod live;
 pub mod progress;

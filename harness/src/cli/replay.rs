@@ -135,7 +135,10 @@ fn tui(args: &ReplayArgs, plan: ReplayPlan) -> Result<()> {
     let gate = args.engine.gate_width_ps.or_else(|| float("engine.gate_width_ps")).unwrap_or(1000.0);
     let info = harness::tui::RunInfo {
         title: "replay".into(),
-        device: args.file.display().to_string(),
+        device: args
+            .file
+            .file_name()
+            .map_or_else(|| args.file.display().to_string(), |n| n.to_string_lossy().into_owned()),
         pulse_rate_hz: plan.pulse_rate_hz.or(rec.pulse_rate_hz).unwrap_or(drivers::DEFAULT_PULSE_RATE_HZ),
         mu: rec.pattern_mu.clone().unwrap_or_default(),
         gate_width_ps: gate,

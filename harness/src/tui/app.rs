@@ -173,6 +173,11 @@ pub struct App {
     /// Recordings started with `r` so far.
     pub recordings_started: u32,
     recorder: Option<Arc<Mutex<RecorderStatus>>>,
+    /// The gate asked for and not yet confirmed (keys pressed faster than the engine's
+    /// updates build on it).
+    gate_target: Option<f64>,
+    /// Recording asked for (true) or stopped (false), not yet confirmed by the recorder.
+    rec_target: Option<bool>,
 }
 
 impl App {
@@ -182,7 +187,17 @@ impl App {
         // With `--record`, the run records into that file from the start: the first `r`
         // stops it, the next opens `<stem>-2.h5`.
         let recordings_started = u32::from(info.record_path.is_some());
-        App { info, state, frozen: None, focus: Panel::default(), help: false, recordings_started, recorder }
+        App {
+            info,
+            state,
+            frozen: None,
+            focus: Panel::default(),
+            help: false,
+            recordings_started,
+            recorder,
+            gate_target: None,
+            rec_target: None,
+        }
     }
 
     /// The state the panels draw: the frozen one while frozen.
@@ -245,6 +260,12 @@ impl App {
         for n in f.notes {
             if let Some(ps) = n.strip_prefix("gate width set to ").and_then(|r| r.strip_suffix(" ps")) {
                 st.gate_width_ps = ps.parse().unwrap_or(st.gate_width_ps);
+                if self.gate_target == Some(st.gate_width_ps) {
+                    self.gate_target = None;
+                }
+            }
+            if n.contains("refused") {
+                self.gate_target = None;
             }
             let level = if n.contains("refused") { Level::Warn } else { Level::Good };
             alerts.push(Alert { device_s: dev, wall_s: wall, level, text: n });
@@ -278,13 +299,18 @@ impl App {
             st.last_size = None;
             st.recording.bytes_per_s = 0.0;
         }
+        // Growth averaged since the file opened: the file grows by whole chunks, so a
+        // short window would flicker between 0 and twice the rate.
         match st.last_size {
-            Some((t0, b0)) if wall - t0 >= 1.0 => {
-                st.recording.bytes_per_s = bytes.saturating_sub(b0) as f64 / (wall - t0);
-                st.last_size = Some((wall, bytes));
+            Some((t0, b0)) if wall - t0 >= 2.0 => {
+                st.recording.bytes_per_s = bytes.saturating_sub(b0) as f64 / (wall - t0)
             }
             Some(_) => {}
-            None => st.last_size = Some((wall, bytes)),
+            None if r.file.is_some() => st.last_size = Some((wall, bytes)),
+            None => {}
+        }
+        if self.rec_target == Some(r.file.is_some()) {
+            self.rec_target = None;
         }
         st.recording.file = r.file;
         st.recording.tags = r.tags;
@@ -293,6 +319,16 @@ impl App {
 
     /// The run ended: `status` as the recording says it, or the error.
     pub fn finish(&mut self, level: Level, text: String) {
+        // A run shorter than one rate interval (a short replay): the rates over all of it.
+        let st = &mut self.state;
+        if st.rate_history[0].is_empty() && st.device_s > 0.0 {
+            if let Some(s) = &st.snapshot {
+                for (c, (rate, history)) in st.rates_hz.iter_mut().zip(&mut st.rate_history).enumerate() {
+                    *rate = s.channel_tags[c] as f64 / st.device_s;
+                    push(history, rate.round() as u64);
+                }
+            }
+        }
         let (dev, wall) = (self.state.device_s, self.state.wall_s);
         push_alert(&mut self.state.alerts, Alert { device_s: dev, wall_s: wall, level, text: format!("run {text}") });
         self.state.finished = Some((level, text));
@@ -305,9 +341,9 @@ impl App {
         push_alert(&mut self.state.alerts, Alert { device_s: dev, wall_s: wall, level, text });
     }
 
-    /// Whether a recording is open.
+    /// Whether a recording is open (or asked for and not yet confirmed).
     pub fn recording(&self) -> bool {
-        self.state.recording.file.is_some()
+        self.rec_target.unwrap_or(self.state.recording.file.is_some())
     }
 
     /// Handles a key press.
@@ -316,9 +352,9 @@ impl App {
             return Action::Abort;
         }
         if self.help {
-            // Any key closes the help; q still quits.
+            // Any key closes the help.
             self.help = false;
-            return if k.code == KeyCode::Char('q') { Action::Quit } else { Action::None };
+            return Action::None;
         }
         let with_pass = self.info.pass.is_some();
         match k.code {
@@ -350,8 +386,20 @@ impl App {
     }
 
     /// Narrows (`g`, x0.8) or widens (`G`, x1.25) the gate, within 10 ps and the period.
+    /// Not while recording: a recording keeps one gate (its `/config` says which, and a
+    /// replay uses it).
     fn gate(&mut self, factor: f64) -> Action {
-        let ps = (self.state.gate_width_ps * factor).round().clamp(10.0, self.info.period_ps());
+        if self.recording() {
+            self.alert(Level::Warn, "the gate stays while recording (a file keeps one gate): r stops it".into());
+            return Action::None;
+        }
+        let from = self.gate_target.unwrap_or(self.state.gate_width_ps);
+        let ps = (from * factor).round().clamp(10.0, self.info.period_ps());
+        if ps == from {
+            self.alert(Level::Warn, format!("the gate is at its limit, {ps:.0} ps"));
+            return Action::None;
+        }
+        self.gate_target = Some(ps);
         Action::Run(Command::SetGateWidthPs(ps))
     }
 
@@ -361,10 +409,19 @@ impl App {
             return Action::None;
         }
         if self.recording() {
+            self.rec_target = Some(false);
             return Action::Run(Command::StopRecording);
         }
-        self.recordings_started += 1;
-        Action::Run(Command::StartRecording(self.record_path(self.recordings_started)))
+        // Never over an existing file: the next free name.
+        let path = loop {
+            self.recordings_started += 1;
+            let p = self.record_path(self.recordings_started);
+            if !p.exists() {
+                break p;
+            }
+        };
+        self.rec_target = Some(true);
+        Action::Run(Command::StartRecording(path))
     }
 
     /// The file the `n`th recording of the run goes into (counting from 1).
@@ -375,10 +432,10 @@ impl App {
                 let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 p.with_file_name(format!("{stem}-{n}.h5"))
             }
-            (None, _) => {
+            (None, n) => {
                 let secs =
                     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                PathBuf::from(format!("qkdbench-live-{secs}.h5"))
+                PathBuf::from(format!("qkdbench-live-{secs}-{n}.h5"))
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Without a terminal (a pipe, CI, a log file): one plain status line per second of device
-//! time, and one at the end, instead of the TUI. Each line covers exactly its second: it
-//! is made from the engine's 100 ms windows, whatever the wall-clock pace.
+//! time, and one at the end, instead of the TUI. The QBER covers exactly its second (the
+//! engine's 100 ms windows, whatever the wall-clock pace); the rates are every tag over the
+//! device time since the previous update (the channels' own counts, gate or not; when the
+//! run goes faster than the wall clock, the lines of one update share them).
 
 use std::io::Write;
 
@@ -16,10 +18,10 @@ pub struct Plain<W: Write> {
     out: W,
     /// End of the second being gathered, s of device time.
     next_s: f64,
-    /// The second's windows: duration, tags per channel, counts.
-    span_s: f64,
-    tags: [u64; 8],
+    /// The second's windows' counts.
     counts: SiftCounts,
+    /// Tags per channel and the latest tag's time at the previous line.
+    base: Option<(i64, [u64; 8])>,
     sifted_total: u64,
     /// The output went away (`| head`): the run was ended there.
     pub closed: bool,
@@ -28,21 +30,14 @@ pub struct Plain<W: Write> {
 impl<W: Write> Plain<W> {
     /// Lines go to `out`.
     pub fn new(out: W) -> Self {
-        Plain {
-            out,
-            next_s: 1.0,
-            span_s: 0.0,
-            tags: [0; 8],
-            counts: SiftCounts::default(),
-            sifted_total: 0,
-            closed: false,
-        }
+        Plain { out, next_s: 1.0, base: None, counts: SiftCounts::default(), sifted_total: 0, closed: false }
     }
 
     fn line(&mut self, t_s: f64, u: &Update<'_>, end: bool) -> bool {
         let s = u.snapshot;
-        let dt = self.span_s.max(1e-9);
-        let rate = |c: usize| self.tags[c] as f64 / dt;
+        let (t0, tags0) = self.base.unwrap_or((s.first_tag_ps, [0; 8]));
+        let dt = ((s.last_tag_ps - t0) as f64 * 1e-12).max(1e-9);
+        let rate = |c: usize| s.channel_tags[c].saturating_sub(tags0[c]) as f64 / dt;
         let q = |b: usize| self.counts.qber(b, None).map_or("-".into(), |q| format!("{:.2} %", 100.0 * q));
         let line = format!(
             "t {t_s:7.1} s  {:<9}  rate H {:.3e} V {:.3e} D {:.3e} A {:.3e} sync {:.3e} Hz  QBER Z {} X {}  \
@@ -61,8 +56,6 @@ impl<W: Write> Plain<W> {
             s.stream_errors,
             if end { "  (end)" } else { "" },
         );
-        self.span_s = 0.0;
-        self.tags = [0; 8];
         self.counts = SiftCounts::default();
         writeln!(self.out, "{line}").and_then(|_| self.out.flush()).is_ok()
     }
@@ -70,6 +63,7 @@ impl<W: Write> Plain<W> {
 
 impl<W: Write> Observer for Plain<W> {
     fn update(&mut self, u: &Update<'_>) -> Flow {
+        let mut printed = false;
         for w in u.windows {
             let end_s = (w.index + 1) as f64 * w.duration_s;
             if end_s > self.next_s + 1e-9 {
@@ -78,11 +72,8 @@ impl<W: Write> Observer for Plain<W> {
                     self.closed = true;
                     return Flow::Stop;
                 }
+                printed = true;
                 self.next_s = end_s.ceil().max(t + 1.0);
-            }
-            self.span_s += w.duration_s;
-            for (a, b) in self.tags.iter_mut().zip(w.channel_tags) {
-                *a += b;
             }
             self.counts.add(&w.counts);
             self.sifted_total += w.counts.sifted.iter().flatten().sum::<u64>();
@@ -93,6 +84,9 @@ impl<W: Write> Observer for Plain<W> {
             if !self.line(t, u, true) {
                 self.closed = true;
             }
+        } else if printed {
+            // The lines of this update covered the tags up to this snapshot.
+            self.base = Some((u.snapshot.last_tag_ps, u.snapshot.channel_tags));
         }
         Flow::Continue
     }

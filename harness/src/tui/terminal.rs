@@ -34,6 +34,8 @@ pub struct LiveRun {
     pub stop: Arc<AtomicBool>,
     /// The session.
     pub worker: JoinHandle<Result<Outcome, SessionError>>,
+    /// Set by the session thread when it has finished (its recording closed).
+    pub done: Arc<AtomicBool>,
 }
 
 /// How the TUI ended.
@@ -51,7 +53,29 @@ const TICK: Duration = Duration::from_millis(100);
 /// Shows the TUI until the user leaves and the run has ended.
 pub fn run(mut app: App, live: LiveRun) -> io::Result<Ended> {
     let mut terminal = ratatui::try_init()?;
-    let LiveRun { frames, commands, quit, stop, worker } = live;
+    let LiveRun { frames, commands, quit, stop, worker, done } = live;
+    // A terminal that goes away (a closed ssh, a killed tmux) can leave the terminal
+    // library spinning on an input at its end, never returning to this loop. The run is
+    // stopped by the SIGHUP that comes with it and closes its recording; once it has, and the
+    // loop has not come back within 3 s, the process ends here with exit 1.
+    let left = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, left) = (stop.clone(), left.clone());
+        let finished = done.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
+            if left.load(Ordering::Relaxed) {
+                return;
+            }
+            if stop.load(Ordering::Relaxed) && finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(3));
+                if !left.load(Ordering::Relaxed) {
+                    let _ = ratatui::try_restore();
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
     let mut worker = Some(worker);
     let mut result = None;
     let looped = catch_unwind(AssertUnwindSafe(|| {
@@ -64,6 +88,7 @@ pub fn run(mut app: App, live: LiveRun) -> io::Result<Ended> {
             result = Some(w.join().unwrap_or_else(|_| Err(SessionError::Internal("the run panicked".into()))));
         }
     }
+    left.store(true, Ordering::Relaxed);
     let _ = ratatui::try_restore();
     let by_user = match looped {
         Ok(Ok(by_user)) => by_user,

@@ -24,9 +24,7 @@ impl EventSource {
     pub fn describe(&self) -> String {
         match self {
             EventSource::Ptu(r) => format!("PicoQuant PTU, {}", r.instrument),
-            EventSource::Timestamp7(r) => {
-                format!("S-Fifteen timestamp7 a1 ({} word order)", if r.legacy() { "legacy" } else { "normal" })
-            }
+            EventSource::Timestamp7(r) => format!("S-Fifteen timestamp7 {}", r.layout().name()),
             EventSource::Recording(_) => "qkdbench recording".into(),
         }
     }
@@ -77,9 +75,34 @@ pub(crate) fn regular_file(path: &Path) -> Result<(), RecordingError> {
     }
 }
 
-/// Opens `path` by its content (HDF5 or PTU magic) or its name (`.ts`: timestamp7).
+/// A format `dump --format` and `convert --format` can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A qkdbench HDF5 recording.
+    Recording,
+    /// A PicoQuant PTU file.
+    Ptu,
+    /// timestamp7 in the given layout.
+    Timestamp7(timestamp7::Layout),
+}
+
+/// Opens `path` by its content: the HDF5 or PTU magic, else timestamp7 (text or binary,
+/// the a1 word order from the data). The name is never enough on its own.
 pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
+    open_as(path, None)
+}
+
+/// Opens `path` as `format`, or (None) as its content shows.
+pub fn open_as(path: &Path, format: Option<Format>) -> Result<EventSource, RecordingError> {
     regular_file(path)?;
+    match format {
+        Some(Format::Recording) => return Ok(EventSource::Recording(Box::new(crate::reader::Recording::open(path)?))),
+        Some(Format::Ptu) => return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?))),
+        Some(Format::Timestamp7(l)) => {
+            return Ok(EventSource::Timestamp7(timestamp7::Timestamp7Reader::open_as(path, Some(l))?))
+        }
+        None => {}
+    }
     let mut magic = [0u8; 8];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
@@ -95,12 +118,15 @@ pub fn open(path: &Path) -> Result<EventSource, RecordingError> {
         // Named like a PTU file but without its magic: let the PTU reader say what is wrong.
         return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
     }
-    if ext == "ts" {
-        return Ok(EventSource::Timestamp7(timestamp7::Timestamp7Reader::open(path)?));
+    match timestamp7::Timestamp7Reader::open(path) {
+        Ok(r) => Ok(EventSource::Timestamp7(r)),
+        Err(RecordingError::Format { offset, reason, .. }) => Err(RecordingError::Unsupported {
+            path: path.into(),
+            reason: format!(
+                "neither a qkdbench HDF5 recording, a PicoQuant PTU file (magic PQTTTR) nor timestamp7 data \
+                 (a0, a1, a2): as timestamp7, at byte {offset}: {reason}"
+            ),
+        }),
+        Err(e) => Err(e),
     }
-    Err(RecordingError::Unsupported {
-        path: path.into(),
-        reason: "neither a qkdbench HDF5 recording, a PicoQuant PTU file (magic PQTTTR) nor a timestamp7 .ts file"
-            .into(),
-    })
 }

@@ -29,13 +29,13 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         Span::raw(format!("{:.1} s", st.wall_s)),
     ]);
     let r = &st.recording;
-    let tags = Span::raw(format!("{} tags read · ", st.tags_read));
+    let tags = Span::raw(format!("{} tags · ", st.tags_read));
     let line2 = match &r.file {
         Some(p) => Line::from(vec![
             tags,
             Span::styled("● REC ", Level::Bad.style()),
             Span::raw(format!(
-                "{} · {:.1} MB · {:.2} MB/s · {} tags",
+                "{} {:.1} MB {:.2} MB/s {} tags",
                 p.display(),
                 r.bytes as f64 / 1e6,
                 r.bytes_per_s / 1e6,

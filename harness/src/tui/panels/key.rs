@@ -12,7 +12,7 @@ use super::block;
 
 /// Draws the decoy and key panel.
 pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bool) {
-    let b = block("decoy & key: gain /pulse, ratio meas / set", focused);
+    let b = block("gain /pulse · ratio meas/set", focused);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let Some(s) = &st.snapshot else {
@@ -53,7 +53,7 @@ pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bo
     lines.push(Line::from(vec![
         Span::styled("key     ", theme::label()),
         Span::styled(format!("{} bit {}", s.key_length_bits, key.mark()), key.style()),
-        Span::styled(" finite-key, run so far", theme::label()),
+        Span::styled(" (finite, so far)", theme::label()),
     ]));
     f.render_widget(Paragraph::new(lines), inner);
 }

@@ -81,10 +81,14 @@ pub fn block(title: &str, focused: bool) -> Block<'static> {
 
 fn footer(f: &mut Frame, area: Rect, app: &App) {
     let mut keys = vec![("q", "quit"), ("space", if app.frozen.is_some() { "thaw" } else { "freeze" })];
-    if app.info.can_record {
+    let over = app.state.finished.is_some();
+    if app.info.can_record && !over {
         keys.push(("r", if app.recording() { "stop rec" } else { "rec" }));
     }
-    keys.extend([("g/G", "gate"), ("tab", "focus"), ("enter", "zoom"), ("?", "help")]);
+    if !over {
+        keys.push(("g/G", "gate"));
+    }
+    keys.extend([("tab", "focus"), ("enter", "zoom"), ("?", "help")]);
     let spans: Vec<Span> = keys
         .iter()
         .flat_map(|(k, d)| [Span::styled(k.to_string(), theme::key()), Span::raw(format!(" {d}  "))])

@@ -23,13 +23,12 @@ pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bo
     let mut spans = vec![
         Span::styled("t ", theme::label()),
         Span::raw(format!("{t:.0}/{end:.0} s  ")),
-        Span::styled("range ", theme::label()),
         Span::raw(format!("{:.0} km  ", ch.range_km(t))),
     ];
     if let Some(el) = ch.elevation_deg(t) {
-        spans.extend([Span::styled("elev ", theme::label()), Span::raw(format!("{el:.1}°  "))]);
+        spans.extend([Span::raw(format!("el {el:.0}°  "))]);
     }
-    spans.extend([Span::styled("loss ", theme::label()), Span::raw(format!("{:.1} dB", ch.loss_db(t)))]);
+    spans.extend([Span::raw(format!("{:.1} dB", ch.loss_db(t)))]);
     f.render_widget(Paragraph::new(Line::from(spans)), Rect { height: 1, ..inner });
     if inner.height < 4 {
         return;

@@ -17,7 +17,7 @@ const BIN_PS: f64 = 10.0;
 
 /// Draws the sync panel.
 pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bool) {
-    let b = block(&format!("sync · arrivals over one pulse ({:.0} ps)", info.period_ps()), focused);
+    let b = block(&format!("sync · arrivals over {:.0} ps", info.period_ps()), focused);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let Some(s) = &st.snapshot else {
@@ -29,7 +29,7 @@ pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bo
         LockState::Searching | LockState::Lost => Level::Bad,
     };
     let period = s.clock_fit.map_or("-".into(), |(_, p)| format!("{:.4} us", p * 1e-6));
-    let residual = s.residual_rms_ps.map_or("-".into(), |r| format!("{r:.0} ps RMS"));
+    let residual = s.residual_rms_ps.map_or("-".into(), |r| format!("{r:.0} ps"));
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{} {} ", level.mark(), lock_word(s.lock).to_uppercase()), level.style()),
@@ -37,9 +37,9 @@ pub fn render(f: &mut Frame, area: Rect, st: &State, info: &RunInfo, focused: bo
             Span::raw(period),
         ]),
         Line::from(vec![
-            Span::styled("rate offset ", theme::label()),
+            Span::styled("offset ", theme::label()),
             Span::raw(format!("{:+.3} ppm  ", s.rate_offset * 1e6)),
-            Span::styled("residual ", theme::label()),
+            Span::styled("rms resid ", theme::label()),
             Span::raw(residual),
         ]),
     ];

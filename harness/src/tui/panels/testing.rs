@@ -146,15 +146,26 @@ fn help_and_zoom() {
 fn keys_ask_for_what_they_say() {
     let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
     let mut a = app(false);
-    assert_eq!(a.on_key(key(KeyCode::Char('g'))), Action::Run(Command::SetGateWidthPs(800.0)));
-    assert_eq!(a.on_key(key(KeyCode::Char('G'))), Action::Run(Command::SetGateWidthPs(1250.0)));
-    // The gate never goes past the pulse period (10 ns at 100 MHz).
-    a.state.gate_width_ps = 9000.0;
-    assert_eq!(a.on_key(key(KeyCode::Char('G'))), Action::Run(Command::SetGateWidthPs(10_000.0)));
-    // Recording open: r stops it; closed: r opens the next file (run.h5 was the first).
+    // A recording keeps one gate: g/G are refused while it is open, with an alert.
+    assert_eq!(a.on_key(key(KeyCode::Char('g'))), Action::None);
+    assert!(a.state.alerts.back().unwrap().text.contains("the gate stays while recording"));
+    // Recording open: r stops it; then r opens the next file (run.h5 was the first).
     assert_eq!(a.on_key(key(KeyCode::Char('r'))), Action::Run(Command::StopRecording));
-    a.state.recording.file = None;
     assert_eq!(a.on_key(key(KeyCode::Char('r'))), Action::Run(Command::StartRecording("run-2.h5".into())));
+    assert_eq!(a.on_key(key(KeyCode::Char('r'))), Action::Run(Command::StopRecording), "r r r: start, stop");
+    a.state.recording.file = None;
+    // Keys faster than the engine's confirmations build on each other: 1000 -> 800 -> 640.
+    assert_eq!(a.on_key(key(KeyCode::Char('g'))), Action::Run(Command::SetGateWidthPs(800.0)));
+    assert_eq!(a.on_key(key(KeyCode::Char('g'))), Action::Run(Command::SetGateWidthPs(640.0)));
+    assert_eq!(a.on_key(key(KeyCode::Char('G'))), Action::Run(Command::SetGateWidthPs(800.0)));
+    // The gate never goes past the pulse period (10 ns at 100 MHz); at the limit, an alert.
+    let mut f = frame(31.0);
+    f.notes.push("gate width set to 800 ps".into()); // the engine confirms the last key
+    f.notes.push("gate width set to 9000 ps".into());
+    a.ingest(f);
+    assert_eq!(a.on_key(key(KeyCode::Char('G'))), Action::Run(Command::SetGateWidthPs(10_000.0)));
+    assert_eq!(a.on_key(key(KeyCode::Char('G'))), Action::None);
+    assert!(a.state.alerts.back().unwrap().text.contains("at its limit, 10000 ps"));
     // Space freezes what is shown while the state goes on.
     a.on_key(key(KeyCode::Char(' ')));
     let shown = a.shown().device_s;
@@ -174,10 +185,10 @@ fn keys_ask_for_what_they_say() {
     assert_eq!(a.focus, start);
     a.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
     assert_eq!(a.focus, Panel::Alerts);
-    // ? opens the help; any key closes it; q quits; Ctrl-C interrupts.
+    // ? opens the help; any key closes it, q included; then q quits; Ctrl-C interrupts.
     a.on_key(key(KeyCode::Char('?')));
     assert!(a.help);
-    assert_eq!(a.on_key(key(KeyCode::Char('x'))), Action::None);
+    assert_eq!(a.on_key(key(KeyCode::Char('q'))), Action::None);
     assert!(!a.help);
     assert_eq!(a.on_key(key(KeyCode::Char('q'))), Action::Quit);
     assert_eq!(a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Abort);
