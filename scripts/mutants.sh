@@ -34,4 +34,8 @@ for m in "${modules[@]}"; do
   cargo mutants --in-place --no-shuffle -f "$file" "${where[@]}" ${SHARD:+--shard "$SHARD"} --timeout 300 -- $args \
     | tail -n 3 || true
   echo "   $(( $(date +%s) - start )) s"
+  # Keep each module's lists (cargo-mutants reuses mutants.out).
+  keep="$root/target/mutants/$(basename "$file" .rs)"
+  rm -rf "$keep" && mkdir -p "$keep" && cp mutants.out/*.txt mutants.out/outcomes.json "$keep"/ 2>/dev/null || true
+  echo "   lists kept in $keep"
 done
