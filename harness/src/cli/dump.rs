@@ -29,10 +29,11 @@ pub fn run(args: DumpArgs) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let out = std::io::stdout();
-    let mut w = BufWriter::with_capacity(1 << 16, out.lock());
+    let mut w = BufWriter::with_capacity(1 << 20, out.lock());
     let mut events = Vec::with_capacity(1 << 16);
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut printed = 0u64;
+    let (mut rows, mut num) = (Vec::with_capacity(1 << 21), itoa::Buffer::new());
     let write = |w: &mut BufWriter<_>, s: &str| -> Result<(), std::io::Error> { w.write_all(s.as_bytes()) };
     if let Err(e) = write(&mut w, "time_ps,channel,kind\n") {
         return io_end(e);
@@ -45,17 +46,27 @@ pub fn run(args: DumpArgs) -> ExitCode {
             // Every complete record before the problem is printed, then the problem.
             Err(e) => Some(e),
         };
-        for e in &events {
-            if printed >= limit {
-                return match w.flush() {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => io_end(e),
-                };
-            }
-            if let Err(e) = writeln!(w, "{},{},{}", e.time_ps, e.channel, e.kind.as_str()) {
-                return io_end(e);
-            }
-            printed += 1;
+        // The rows of a block formatted into one buffer, integers with `itoa` (no format
+        // machinery per row: dump is a few times slower with `writeln!`), then one write.
+        let take = events.len().min(usize::try_from(limit - printed).unwrap_or(usize::MAX));
+        rows.clear();
+        for e in &events[..take] {
+            rows.extend_from_slice(num.format(e.time_ps).as_bytes());
+            rows.push(b',');
+            rows.extend_from_slice(num.format(e.channel).as_bytes());
+            rows.push(b',');
+            rows.extend_from_slice(e.kind.as_str().as_bytes());
+            rows.push(b'\n');
+        }
+        printed += take as u64;
+        if let Err(e) = w.write_all(&rows) {
+            return io_end(e);
+        }
+        if printed >= limit {
+            return match w.flush() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => io_end(e),
+            };
         }
         if let Some(e) = cut {
             if let Err(e) = w.flush() {
