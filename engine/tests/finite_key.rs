@@ -5,15 +5,9 @@
 use engine::finite_key::KeyRateInput;
 use serde_json::Value;
 
-fn vectors() -> Vec<Value> {
-    let text = include_str!("vectors/finite_key.json");
-    serde_json::from_str(text).expect("vectors parse")
-}
-
-fn close(got: f64, want: f64, what: &str) {
-    let tol = 1e-9 * want.abs().max(1.0);
-    assert!((got - want).abs() <= tol, "{what}: got {got}, expected {want}");
-}
+#[path = "vectors/mod.rs"]
+mod vectors;
+use vectors::{close, vectors};
 
 #[test]
 fn key_length_matches_independent_evaluation() {

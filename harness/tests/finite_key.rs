@@ -3,15 +3,9 @@
 
 use serde_json::Value;
 
-fn vectors() -> Vec<Value> {
-    let text = include_str!("../../engine/tests/vectors/finite_key.json");
-    serde_json::from_str(text).expect("vectors parse")
-}
-
-fn close(got: f64, want: f64, what: &str) {
-    let tol = 1e-9 * want.abs().max(1.0);
-    assert!((got - want).abs() <= tol, "{what}: got {got}, expected {want}");
-}
+#[path = "../../engine/tests/vectors/mod.rs"]
+mod vectors;
+use vectors::{close, vectors};
 
 #[test]
 fn keyrate_cli_prints_json_and_refuses_bad_fields_with_exit_2() {

@@ -167,14 +167,19 @@ mod tests {
             Ok(())
         }
         fn read(&mut self, buf: &mut [u8], _timeout: Duration) -> Result<usize, DriverError> {
-            let n = self.pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&self.pending[..n]);
-            self.pending.drain(..n);
-            Ok(n)
+            Ok(hand_over(&mut self.pending, buf))
         }
         fn describe(&self) -> String {
             "scripted".into()
         }
+    }
+
+    /// Moves what fits of a test device's pending reply bytes into `buf`.
+    fn hand_over(pending: &mut Vec<u8>, buf: &mut [u8]) -> usize {
+        let n = pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&pending[..n]);
+        pending.drain(..n);
+        n
     }
 
     fn driver(replies: Vec<Vec<u8>>) -> UartPatternGenerator<Scripted> {
@@ -232,10 +237,7 @@ mod tests {
             Ok(())
         }
         fn read(&mut self, buf: &mut [u8], _timeout: Duration) -> Result<usize, DriverError> {
-            let n = self.pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&self.pending[..n]);
-            self.pending.drain(..n);
-            Ok(n)
+            Ok(hand_over(&mut self.pending, buf))
         }
         fn describe(&self) -> String {
             "model".into()
