@@ -3,7 +3,6 @@
 //! cargo-mutants runs it when it mutates engine/src/finite_key.rs.
 
 use engine::finite_key::KeyRateInput;
-use serde_json::Value;
 
 #[path = "vectors/mod.rs"]
 mod vectors;
