@@ -252,11 +252,11 @@ fn rust_regmap(map: &RegMap) -> String {
     }
     writeln!(s, "}}").unwrap();
     for (block, m) in [(&map.pattern_gen, "pattern_gen"), (&map.time_tagger, "time_tagger")] {
-        writeln!(s, "/// {}", block.doc).unwrap();
+        writeln!(s, "/// {}", doc_text(&block.doc)).unwrap();
         writeln!(s, "pub mod {m} {{").unwrap();
         writeln!(s, "    use super::{{Access, RegisterInfo}};").unwrap();
         for r in &block.reg {
-            writeln!(s, "    /// {}", r.doc).unwrap();
+            writeln!(s, "    /// {}", doc_text(&r.doc)).unwrap();
             writeln!(s, "    pub const {}: u8 = {:#04x};", r.name, r.addr).unwrap();
         }
         writeln!(s, "    /// Every register of this block, in address order of the source file.").unwrap();
@@ -273,4 +273,10 @@ fn rust_regmap(map: &RegMap) -> String {
         writeln!(s, "    ];\n}}").unwrap();
     }
     s
+}
+
+/// A register description as a doc comment: bit ranges such as `[15:0]` escaped, or
+/// rustdoc reads them as links.
+fn doc_text(doc: &str) -> String {
+    doc.replace('[', "\\[").replace(']', "\\]")
 }

@@ -26,7 +26,7 @@ use super::{session_error, Exit};
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     /// Record into this HDF5 file from the start (in the TUI, `r` stops and starts
-    /// recording; without `--record`, `r` names files qkdbench-live-<unix time>.h5).
+    /// recording; without `--record`, `r` names files `qkdbench-live-<unix time>-<n>.h5`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
     /// How long to run, device time (e.g. 30s, 5m). Without it: until `q` (TUI), Ctrl-C,
