@@ -174,7 +174,6 @@ f = h5py.File({path:?}, "r")
 pd = f["photon_data"]
 t, d = pd["timestamps"][:], pd["detectors"][:]
 assert (t[1:] >= t[:-1]).all(), "time order"
-assert pd["timestamps_specs/timestamps_unit"][()] == 1e-12
 assert f["identity/format_name"][()] == b"Photon-HDF5" and f["identity/format_version"][()] == b"0.5"
 # The root format fields and attributes phconvert writes; the final file name.
 assert f["format_name"][()] == b"Photon-HDF5" and f["format_version"][()] == b"0.5"
@@ -188,7 +187,19 @@ if {t3}:
     assert abs(pd["measurement_specs/laser_repetition_rate"][()] - src) < 1e-3
     assert list(f["setup/excitation_cw"][:]) == [0]
     assert b"100 markers" in f["description"][()], f["description"][()]
+    # TCSPC kept: timestamps in syncs, micro-times as nanotimes, against ptufile's records.
+    assert abs(pd["timestamps_specs/timestamps_unit"][()] - 2.5000025e-08) < 1e-15 and f["setup/lifetime"][()] == 1
+    ns = pd["nanotimes_specs"]
+    assert ns["tcspc_num_bins"][()] == 32768 and abs(ns["tcspc_unit"][()] - 16e-12) < 1e-16
+    assert abs(ns["tcspc_range"][()] - 32768 * ns["tcspc_unit"][()]) < 1e-15
+    import ptufile
+    r = ptufile.PtuFile({src:?}).decode_records()
+    r = r[(r["channel"] >= 0) & (r["marker"] == 0)]
+    assert (t == r["time"].astype(np.int64)).all() and (pd["nanotimes"][:] == r["dtime"]).all()
+    assert (d == r["channel"] + 1).all()
 else:
+    assert pd["timestamps_specs/timestamps_unit"][()] == 1e-12 and f["setup/lifetime"][()] == 0
+    assert "nanotimes" not in pd
     assert "laser_repetition_rates" not in f["setup"] and "laser_repetition_rate" not in pd["measurement_specs"]
     assert list(f["setup/excitation_cw"][:]) == [1]
 assert list(f["setup/detectors/counts"][:]) == [int((d == i).sum()) for i in f["setup/detectors/id"][:]]
@@ -210,11 +221,14 @@ except ImportError:
     print("tttrlib-absent")
 else:
     x = tttrlib.TTTR({path:?}, "PHOTON-HDF5")
-    assert x.header.macro_time_resolution == 1e-12, x.header.macro_time_resolution
+    assert x.header.macro_time_resolution == pd["timestamps_specs/timestamps_unit"][()]
     assert len(x) == len(t) and (x.macro_times[:100] == t[:100]).all()
+    if {t3}:
+        assert (x.micro_times == pd["nanotimes"][:]).all()
     print("tttrlib-reads")
 "#,
             path = out.to_str().unwrap(),
+            src = input.to_str().unwrap(),
             fname = out.file_name().unwrap().to_str().unwrap(),
             t3 = if t3 { "True" } else { "False" },
         ));

@@ -11,7 +11,7 @@ use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
 use crate::error::RecordingError;
 use crate::event::EventKind;
 use crate::import::{self, EventSource};
-use crate::photon_hdf5::PhotonHdf5Writer;
+use crate::photon_hdf5::{PhotonHdf5Writer, Tcspc};
 use crate::writer::{Compression, ConfigValue, RecordingWriter, RunMeta, RunStatus};
 
 /// Format of the converted file.
@@ -139,13 +139,19 @@ fn for_each_block(
     summary: &mut ConvertSummary,
     strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
-    mut each: impl FnMut(&[crate::event::Event], &mut ConvertSummary) -> Result<(), RecordingError>,
+    want_raw: bool,
+    mut each: impl FnMut(&[crate::event::Event], &[(u64, u16)], &mut ConvertSummary) -> Result<(), RecordingError>,
 ) -> Result<(), RecordingError> {
     let total = src.records_total();
-    let (mut events, mut read) = (Vec::with_capacity(1 << 16), 0u64);
+    let (mut events, mut raw, mut read) = (Vec::with_capacity(1 << 16), Vec::new(), 0u64);
     loop {
         events.clear();
-        let n = match src.read_events(&mut events, 1 << 16) {
+        raw.clear();
+        let got = match (want_raw, &mut *src) {
+            (true, EventSource::Ptu(p)) => p.read_events_raw(&mut events, Some(&mut raw), 1 << 16),
+            _ => src.read_events(&mut events, 1 << 16),
+        };
+        let n = match got {
             Ok(n) => n,
             // The complete records before the cut are in `events`: they go out, then the
             // output says where the input ends.
@@ -153,7 +159,7 @@ fn for_each_block(
                 for ev in &events {
                     summary.events_in[kind_index(ev.kind)] += 1;
                 }
-                each(&events, summary)?;
+                each(&events, &raw, summary)?;
                 summary.truncated = Some(e.to_string());
                 return Ok(());
             }
@@ -166,7 +172,7 @@ fn for_each_block(
         for e in &events {
             summary.events_in[kind_index(e.kind)] += 1;
         }
-        each(&events, summary)?;
+        each(&events, &raw, summary)?;
         if !progress(read, total) {
             return Err(RecordingError::Refused {
                 path: input.into(),
@@ -233,7 +239,7 @@ fn to_recording(
     }
     let mut summary = ConvertSummary::default();
     let mut batch = TagBatch::with_capacity(1 << 16);
-    for_each_block(input, &mut src, &mut summary, strict, progress, |events, summary| {
+    for_each_block(input, &mut src, &mut summary, strict, progress, false, |events, _, summary| {
         batch.clear();
         for e in events {
             match crate::channels::to_recording(e) {
@@ -271,12 +277,24 @@ fn to_photon_hdf5(
     strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
-    let mut w = PhotonHdf5Writer::create(tmp)?;
+    // T3: timestamps in syncs and micro-times as nanotimes, as PicoQuant's data has them.
+    let tcspc = match &src {
+        EventSource::Ptu(p) if p.record_type.is_t3() && p.resolution_ps > 0.0 => Some(Tcspc {
+            sync_period_s: p.global_resolution_ps * 1e-12,
+            unit_s: p.resolution_ps * 1e-12,
+            bins: p.record_type.tcspc_bins(),
+        }),
+        _ => None,
+    };
+    let mut w = PhotonHdf5Writer::create(tmp, tcspc)?;
     let mut summary = ConvertSummary::default();
-    for_each_block(input, &mut src, &mut summary, strict, progress, |events, summary| {
-        for e in events {
+    for_each_block(input, &mut src, &mut summary, strict, progress, tcspc.is_some(), |events, raw, summary| {
+        for (i, e) in events.iter().enumerate() {
             match (e.kind, crate::channels::to_recording(e)) {
-                (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => w.push(e.time_ps, c)?,
+                (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => match raw.get(i) {
+                    Some(&(nsync, dtime)) => w.push(nsync as i64, dtime, c)?,
+                    None => w.push(e.time_ps, 0, c)?,
+                },
                 (_, Err(reason)) => return Err(unfit(input, e.time_ps, reason)),
                 _ => summary.left_out += 1,
             }
@@ -286,13 +304,18 @@ fn to_photon_hdf5(
     summary.rows_out = w.photons() as u64;
     let [tags, syncs, markers, overflows, missed, errors] = summary.events_in;
     let description = format!(
-        "Converted by qkdbench from {} ({}). Timestamps in ps; detector IDs as qkdbench numbers channels \
+        "Converted by qkdbench from {} ({}). {}; detector IDs as qkdbench numbers channels \
          (docs/recording-schema.md): 0-63 the instrument's inputs as the instrument numbers them (PicoQuant \
          from 1, timestamp7 inputs 1-4, a qkdbench recording's detectors 0-3 H V D A, 4 sync, 5 frame mark), \
          64 the instrument's sync (PicoQuant T2), 65-127 inputs 64-126. {tags} detections and {syncs} syncs written; left out: {markers} markers, \
          {overflows} overflow records, {missed} missed-event records, {errors} unreadable records.",
         input.display(),
-        src.describe()
+        src.describe(),
+        if tcspc.is_some() {
+            "Timestamps in sync periods (timestamps_unit), with each photon's TCSPC micro-time in nanotimes"
+        } else {
+            "Timestamps in ps"
+        }
     );
     let (description, status) = match &summary.truncated {
         Some(why) => (format!("TRUNCATED: {why}. {description}"), format!("truncated: {why}")),

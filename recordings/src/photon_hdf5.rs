@@ -28,6 +28,17 @@ const FORMAT: [(&str, &str); 3] =
 /// Rows per chunk of the photon arrays.
 const CHUNK: usize = 1 << 16;
 
+/// TCSPC data (PicoQuant T3): timestamps count syncs, nanotimes count micro-time bins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tcspc {
+    /// The sync (laser) period, s: the unit of `timestamps`.
+    pub sync_period_s: f64,
+    /// The micro-time bin, s (`nanotimes_specs/tcspc_unit`).
+    pub unit_s: f64,
+    /// Micro-time bins (`nanotimes_specs/tcspc_num_bins`).
+    pub bins: u32,
+}
+
 /// A Photon-HDF5 file being written.
 #[derive(Debug)]
 pub struct PhotonHdf5Writer {
@@ -35,12 +46,16 @@ pub struct PhotonHdf5Writer {
     file: File,
     timestamps: Dataset,
     detectors: Dataset,
+    nanotimes: Option<Dataset>,
+    tcspc: Option<Tcspc>,
     rows: usize,
     buf_t: Vec<i64>,
     buf_d: Vec<u8>,
+    buf_n: Vec<u16>,
     counts: BTreeMap<u8, u64>,
-    first_ps: Option<i64>,
-    last_ps: i64,
+    /// First and last timestamp, in the timestamps' unit.
+    first: Option<i64>,
+    last: i64,
 }
 
 /// A fixed-length ASCII string of capacity N (PyTables, and so phconvert's validator, does
@@ -95,8 +110,9 @@ fn array<T: H5Type>(g: &Group, name: &str, values: &[T], title: &str) -> hdf5::R
 }
 
 impl PhotonHdf5Writer {
-    /// Creates `path` (replacing it).
-    pub fn create(path: &Path) -> Result<Self, RecordingError> {
+    /// Creates `path` (replacing it); `tcspc` for T3 data (timestamps in syncs, and
+    /// nanotimes), None for timestamps in ps.
+    pub fn create(path: &Path, tcspc: Option<Tcspc>) -> Result<Self, RecordingError> {
         let e = |what: &'static str| move |err| h5(path, what, err);
         let file = File::create(path).map_err(e("creating the file"))?;
         titled(&file, "A file format for photon-counting detector based single-molecule spectroscopy experiments.")
@@ -115,27 +131,45 @@ impl PhotonHdf5Writer {
         let detectors = column::<u8>(&pd, "detectors", "1", "detector (pixel) ID of each timestamp", CHUNK, true)
             .and_then(|d| titled(&d, "Array of pixel IDs for each timestamp.").map(|_| d))
             .map_err(e("photon_data/detectors"))?;
+        let nanotimes = match tcspc {
+            Some(_) => Some(
+                column::<u16>(&pd, "nanotimes", "1", "TCSPC micro-time bin of each timestamp", CHUNK, true)
+                    .and_then(|d| {
+                        titled(&d, "TCSPC photon arrival time (nanotimes). Units and other specifications are in nanotimes_specs group.")
+                            .map(|_| d)
+                    })
+                    .map_err(e("photon_data/nanotimes"))?,
+            ),
+            None => None,
+        };
         Ok(PhotonHdf5Writer {
             path: path.into(),
             file,
             timestamps,
             detectors,
+            nanotimes,
+            tcspc,
             rows: 0,
             buf_t: Vec::with_capacity(CHUNK),
             buf_d: Vec::with_capacity(CHUNK),
+            buf_n: Vec::with_capacity(CHUNK),
             counts: BTreeMap::new(),
-            first_ps: None,
-            last_ps: 0,
+            first: None,
+            last: 0,
         })
     }
 
-    /// Appends one photon (detection or sync) at `time_ps` on detector ID `detector`.
-    pub fn push(&mut self, time_ps: i64, detector: u8) -> Result<(), RecordingError> {
-        self.buf_t.push(time_ps);
+    /// Appends one photon (detection or sync) on detector ID `detector`: at `timestamp`
+    /// (ps, or syncs for TCSPC data) and, for TCSPC data, with micro-time bin `nanotime`.
+    pub fn push(&mut self, timestamp: i64, nanotime: u16, detector: u8) -> Result<(), RecordingError> {
+        self.buf_t.push(timestamp);
         self.buf_d.push(detector);
+        if self.nanotimes.is_some() {
+            self.buf_n.push(nanotime);
+        }
         *self.counts.entry(detector).or_default() += 1;
-        self.first_ps.get_or_insert(time_ps);
-        self.last_ps = time_ps;
+        self.first.get_or_insert(timestamp);
+        self.last = timestamp;
         if self.buf_t.len() >= CHUNK {
             self.write_buffer()?;
         }
@@ -145,9 +179,13 @@ impl PhotonHdf5Writer {
     fn write_buffer(&mut self) -> Result<(), RecordingError> {
         extend(&self.path, &self.timestamps, self.rows, &self.buf_t)?;
         extend(&self.path, &self.detectors, self.rows, &self.buf_d)?;
+        if let Some(n) = &self.nanotimes {
+            extend(&self.path, n, self.rows, &self.buf_n)?;
+        }
         self.rows += self.buf_t.len();
         self.buf_t.clear();
         self.buf_d.clear();
+        self.buf_n.clear();
         Ok(())
     }
 
@@ -176,15 +214,25 @@ impl PhotonHdf5Writer {
         let e = |what: &'static str| move |err| h5(path, what, err);
         let f = &self.file;
         let root: &Group = f;
-        let duration_s = (self.last_ps - self.first_ps.unwrap_or(self.last_ps)) as f64 * 1e-12;
+        let unit_s = self.tcspc.map_or(1e-12, |t| t.sync_period_s);
+        let duration_s = (self.last - self.first.unwrap_or(self.last)) as f64 * unit_s;
         scalar(root, "acquisition_duration", duration_s, "Measurement duration in seconds.")
             .map_err(e("acquisition_duration"))?;
 
         let pd = f.group("photon_data").map_err(e("photon_data"))?;
         let ts = pd.create_group("timestamps_specs").map_err(e("timestamps_specs"))?;
         titled(&ts, "Specifications for timestamps.").map_err(e("timestamps_specs"))?;
-        scalar(&ts, "timestamps_unit", 1e-12f64, "Value of 1-unit timestamp-increment in seconds.")
+        scalar(&ts, "timestamps_unit", unit_s, "Value of 1-unit timestamp-increment in seconds.")
             .map_err(e("timestamps_unit"))?;
+        if let Some(t) = self.tcspc {
+            let ns = pd.create_group("nanotimes_specs").map_err(e("nanotimes_specs"))?;
+            titled(&ns, "Group for nanotime-specific data.").map_err(e("nanotimes_specs"))?;
+            scalar(&ns, "tcspc_unit", t.unit_s, "Value of 1-unit nanotime-increment in seconds (TCSPC bin size).")
+                .map_err(e("tcspc_unit"))?;
+            scalar(&ns, "tcspc_num_bins", i64::from(t.bins), "Number of TCSPC bins.").map_err(e("tcspc_num_bins"))?;
+            scalar(&ns, "tcspc_range", t.unit_s * f64::from(t.bins), "TCSPC full-scale range in seconds.")
+                .map_err(e("tcspc_range"))?;
+        }
         let ms = pd.create_group("measurement_specs").map_err(e("measurement_specs"))?;
         titled(&ms, "Metadata necessary for interpretation of the particular type of measurement.")
             .map_err(e("measurement_specs"))?;
@@ -248,7 +296,7 @@ impl PhotonHdf5Writer {
         scalar(
             &setup,
             "lifetime",
-            0i64,
+            i64::from(self.tcspc.is_some()),
             "True (i.e. 1) if the measurement includes a nanotimes array of photon arrival times with respect to a \
              laser pulse (as in TCSPC measurements).",
         )

@@ -82,6 +82,14 @@ impl RecordType {
         })
     }
 
+    /// T3: how many micro-time codes the record holds (PicoHarp 12 bits, the others 15).
+    pub fn tcspc_bins(self) -> u32 {
+        match self {
+            RecordType::PicoHarpT3 => 1 << 12,
+            _ => 1 << 15,
+        }
+    }
+
     /// Whether the records are T3 (sync count + micro time) rather than T2.
     pub fn is_t3(self) -> bool {
         matches!(self, RecordType::PicoHarpT3 | RecordType::HydraHarpV1T3 | RecordType::HydraHarpV2T3)
@@ -104,12 +112,14 @@ pub struct PtuReader {
     /// T2: time unit (ps); T3: sync period (ps).
     pub global_resolution_ps: f64,
     /// T3: micro-time unit (ps).
-    resolution_ps: f64,
+    pub resolution_ps: f64,
     overflow: u64,
     read: u64,
     offset: u64,
     /// The file's length, bytes.
     file_len: u64,
+    /// T3: the sync count and micro-time code of the record just decoded.
+    last_t3: (u64, u16),
 }
 
 const TY_EMPTY8: u32 = 0xFFFF_0008;
@@ -145,6 +155,7 @@ impl PtuReader {
             read: 0,
             offset: 0,
             file_len,
+            last_t3: (0, 0),
         };
         let magic = r.bytes(8, "the magic")?;
         if &magic[..6] != b"PQTTTR" {
@@ -274,6 +285,18 @@ impl PtuReader {
     /// Appends up to `max` events (one per record; markers and overflows included) to
     /// `out`; returns how many records were read (0 at the end).
     pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+        self.read_events_raw(out, None, max)
+    }
+
+    /// As [`read_events`](Self::read_events); for T3 files also each event's sync count
+    /// (overflows included) and micro-time code into `raw` (markers and overflows: code 0),
+    /// what Photon-HDF5 keeps as `timestamps` and `nanotimes`.
+    pub fn read_events_raw(
+        &mut self,
+        out: &mut Vec<Event>,
+        mut raw: Option<&mut Vec<(u64, u16)>>,
+        max: usize,
+    ) -> Result<usize, RecordingError> {
         let mut buf = [0u8; 4];
         let mut n = 0;
         while n < max && self.read < self.records {
@@ -294,7 +317,11 @@ impl PtuReader {
             self.offset += 4;
             self.read += 1;
             n += 1;
-            out.push(self.record(u32::from_le_bytes(buf)));
+            let e = self.record(u32::from_le_bytes(buf));
+            out.push(e);
+            if let Some(r) = raw.as_deref_mut() {
+                r.push(self.last_t3);
+            }
         }
         Ok(n)
     }
@@ -303,7 +330,8 @@ impl PtuReader {
         Event { time_ps: (units as f64 * self.global_resolution_ps).round() as i64, channel, kind }
     }
 
-    fn t3(&self, nsync: u64, dtime: u32, channel: u32, kind: EventKind) -> Event {
+    fn t3(&mut self, nsync: u64, dtime: u32, channel: u32, kind: EventKind) -> Event {
+        self.last_t3 = (nsync, dtime as u16);
         let t = nsync as f64 * self.global_resolution_ps + f64::from(dtime) * self.resolution_ps;
         Event { time_ps: t.round() as i64, channel, kind }
     }
