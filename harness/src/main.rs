@@ -44,7 +44,10 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Print the normalised events of a recording, a PTU or a timestamp7 file as CSV (time_ps,channel,kind).
     ///
-    /// Exit code 2 names the file and byte offset of a problem.
+    /// Times are in picoseconds: PicoQuant counts times the header's float64 resolutions taken
+    /// exactly, rounded to the nearest picosecond, ties to even (docs/recording-schema.md).
+    /// Every complete record is printed; exit code 2 then names the file and byte offset of a
+    /// problem.
     Dump(cli::dump::DumpArgs),
     /// Convert a PTU, timestamp7 or recording file into a qkdbench recording or Photon-HDF5.
     ///

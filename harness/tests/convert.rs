@@ -69,10 +69,9 @@ fn converted_files_dump_the_same_events_as_the_originals() {
 /// Every real PTU file converted, read back with h5py, against PicoQuant's records as
 /// decoded by an independent reader (ptufile, Christoph Gohlke's): same detections and
 /// markers in the same order, channels as docs/recording-schema.md numbers them (inputs
-/// one up, markers 128 + bits), times = global time x resolution (+ micro-time x TCSPC
-/// resolution in T3), exact to the picosecond where the resolutions are whole picoseconds;
-/// where a T3 sync period is not (PicoHarp at 78 MHz: 12,817.2 ps), within 1 ps, the
-/// rounding issue 14 settles.
+/// one up, markers 128 + bits), and every time equal to the documented rule computed here
+/// with Python's exact fractions: the header's float64 resolutions times the counts (sync
+/// count and micro-time in T3), rounded to the nearest picosecond, ties to even.
 #[test]
 fn converted_ptu_files_equal_an_independent_readers_records() {
     for name in [
@@ -100,30 +99,41 @@ t3 = p.measurement_mode == 3
 keep = (r["channel"] >= 0) | (r["marker"] != 0)
 r = r[keep]
 want_ch = np.where(r["marker"] != 0, 128 + r["marker"].astype(np.int64), r["channel"].astype(np.int64) + 1)
-glob = np.float64(p.global_resolution) * 1e12
-exact = r["time"].astype(np.float64) * glob
-if t3:
-    dt = np.where(r["dtime"] >= 0, r["dtime"], 0).astype(np.float64)
-    exact = exact + dt * np.float64(p.tcspc_resolution) * 1e12
-whole = abs(glob - round(glob)) < 1e-6 and (not t3 or abs(p.tcspc_resolution * 1e12 - round(p.tcspc_resolution * 1e12)) < 1e-3)
+# The documented rule: the header's float64 resolutions as exact rationals, times the
+# counts, in ps, rounded to the nearest, ties to even (Python's round of a Fraction).
+from fractions import Fraction
+h = p.tags
+g = Fraction(h["MeasDesc_GlobalResolution"]) * 10**12
+u = Fraction(h["MeasDesc_Resolution"]) * 10**12 if t3 else Fraction(0)
+import math
+den = g.denominator * u.denominator // math.gcd(g.denominator, u.denominator)
+G, U = int(g * den), int(u * den)
+dts = np.where(r["dtime"] >= 0, r["dtime"], 0) if t3 else np.zeros(len(r), dtype=np.int64)
+want_ps, ties = [], 0
+for n, d in zip(r["time"].tolist(), dts.tolist()):
+    q, rem = divmod(n * G + d * U, den)
+    ties += 2 * rem == den
+    want_ps.append(q + (2 * rem > den or (2 * rem == den and q % 2 == 1)))
+want_ps = np.array(want_ps, dtype=np.int64)
 with h5py.File({out:?}, "r") as f:
     ch = f["tags/channel"][:].astype(np.int64)
     ps = f["tags/time_ps"][:].astype(np.int64)
 assert len(ch) == len(want_ch), (len(ch), len(want_ch))
 bad = np.nonzero(ch != want_ch)[0]
 assert len(bad) == 0, ("channel differs at row", int(bad[0]), int(ch[bad[0]]), int(want_ch[bad[0]]))
-diff = np.abs(ps - np.rint(exact))
-limit = 0 if whole else 1
-worst = int(np.argmax(diff)) if len(diff) else 0
-assert len(diff) == 0 or diff.max() <= limit, ("time differs at row", worst, int(ps[worst]), float(exact[worst]))
-print(len(ch), int((diff > 0).sum()), int((ch >= 128).sum()), whole)
+bad = np.nonzero(ps != want_ps)[0]
+assert len(bad) == 0, ("time differs at row", int(bad[0]), int(ps[bad[0]]), int(want_ps[bad[0]]))
+print(len(ch), ties, int((ch >= 128).sum()))
 "#,
             src = input.to_str().unwrap(),
             out = out.to_str().unwrap(),
         ));
         let v: Vec<&str> = report.split_whitespace().collect();
         assert!(v[0].parse::<u64>().unwrap() > 10_000, "{name}: {report}");
-        eprintln!("{name}: {} rows, {} off by 1 ps, {} markers, whole-ps resolutions {}", v[0], v[1], v[2], v[3]);
+        eprintln!(
+            "{name}: {} rows equal to the exact rule, {} exact half-picosecond ties, {} markers",
+            v[0], v[1], v[2]
+        );
     }
 }
 

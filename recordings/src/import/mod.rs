@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::error::RecordingError;
 use crate::event::Event;
 
+pub mod exact_time;
 pub mod ptu;
 pub mod timestamp7;
 

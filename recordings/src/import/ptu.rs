@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use super::exact_time::{time1_ps, time_ps, ExactPs};
 use crate::error::RecordingError;
 use crate::event::{Event, EventKind};
 
@@ -120,6 +121,8 @@ pub struct PtuReader {
     file_len: u64,
     /// T3: the sync count and micro-time code of the record just decoded.
     last_t3: (u64, u16),
+    /// The resolutions as exact picoseconds (T2 unit or T3 sync period; T3 micro-time bin).
+    exact: (ExactPs, ExactPs),
 }
 
 const TY_EMPTY8: u32 = 0xFFFF_0008;
@@ -156,6 +159,7 @@ impl PtuReader {
             offset: 0,
             file_len,
             last_t3: (0, 0),
+            exact: (ExactPs::from_seconds(1e-12), ExactPs::from_seconds(1e-12)),
         };
         let magic = r.bytes(8, "the magic")?;
         if &magic[..6] != b"PQTTTR" {
@@ -224,8 +228,10 @@ impl PtuReader {
             );
         }
         r.records = records as u64;
-        r.global_resolution_ps = r.float("MeasDesc_GlobalResolution")? * 1e12;
-        r.resolution_ps = if rt.is_t3() { r.float("MeasDesc_Resolution")? * 1e12 } else { 0.0 };
+        let global_s = r.float("MeasDesc_GlobalResolution")?;
+        let res_s = if rt.is_t3() { r.float("MeasDesc_Resolution")? } else { 0.0 };
+        r.global_resolution_ps = global_s * 1e12;
+        r.resolution_ps = res_s * 1e12;
         // A time unit from 1 fs to 1 ms covers every PicoQuant instrument (T2 resolutions are
         // ps, T3 sync periods ns to us); outside it times would saturate, not be times.
         for (name, ps) in
@@ -235,6 +241,8 @@ impl PtuReader {
                 return Err(r.format(r.offset, format!("{name} is {:e} s, outside 1e-15..=1e-3 s", ps * 1e-12)));
             }
         }
+        // Checked above: both within 1 fs..1 ms (a T2 file has no micro-time bin).
+        r.exact = (ExactPs::from_seconds(global_s), ExactPs::from_seconds(if rt.is_t3() { res_s } else { 1e-12 }));
         Ok(r)
     }
 
@@ -327,13 +335,12 @@ impl PtuReader {
     }
 
     fn t2(&self, units: u64, channel: u32, kind: EventKind) -> Event {
-        Event { time_ps: (units as f64 * self.global_resolution_ps).round() as i64, channel, kind }
+        Event { time_ps: time1_ps(units, self.exact.0), channel, kind }
     }
 
     fn t3(&mut self, nsync: u64, dtime: u32, channel: u32, kind: EventKind) -> Event {
         self.last_t3 = (nsync, dtime as u16);
-        let t = nsync as f64 * self.global_resolution_ps + f64::from(dtime) * self.resolution_ps;
-        Event { time_ps: t.round() as i64, channel, kind }
+        Event { time_ps: time_ps(nsync, self.exact.0, u64::from(dtime), self.exact.1), channel, kind }
     }
 
     /// Decodes one record (Read_PTU.py's ReadPT2/ReadPT3/ReadHT2/ReadHT3).
