@@ -44,8 +44,9 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Print the normalised events of a recording, a PTU or a timestamp7 file as CSV (time_ps,channel,kind).
     ///
-    /// Times are in picoseconds: PicoQuant counts times the header's float64 resolutions taken
-    /// exactly, rounded to the nearest picosecond, ties to even (docs/recording-schema.md).
+    /// Times are in picoseconds: counts times the resolution (PicoQuant: the header's float64
+    /// taken exactly; timestamp7: 1/256 ns), rounded to the nearest picosecond, ties to even
+    /// (docs/recording-schema.md).
     /// Every complete record is printed; exit code 2 then names the file and byte offset of a
     /// problem.
     Dump(cli::dump::DumpArgs),

@@ -81,3 +81,14 @@ fn a_file_ending_inside_a_record_says_where() {
         other => panic!("expected a truncation at byte 8, got {other:?}"),
     }
 }
+
+/// Half-picosecond ties go to even, as for every importer: 16 units are 62.5 ps, 48 units
+/// 187.5 ps.
+#[test]
+fn half_picosecond_ties_go_to_even() {
+    let p = file("ties.ts", &[event(16, 1, false), event(48, 1, false), event(49, 1, false)], false, &[]);
+    let (_, v, err) = read(&p, 10);
+    assert!(err.is_none());
+    assert_eq!(v.iter().map(|e| e.time_ps).collect::<Vec<_>>(), [62, 188, 191]);
+    // 191.40625
+}

@@ -73,11 +73,12 @@ fn bad(path: &Path, offset: u64, reason: String) -> RecordingError {
     RecordingError::Format { path: path.into(), offset, reason }
 }
 
-/// (low, high) words to the time in ps, rounded half up from units of 1/256 ns.
+/// (low, high) words to the time in ps: units of 1/256 ns = 3.90625 ps exactly, so
+/// units * 1000 / 256, rounded to the nearest, ties to even (the rule of every importer).
 fn time_ps(low: u32, high: u32) -> i64 {
     let units = (u64::from(high) << 22) + u64::from(low >> 10);
-    // 1/256 ns = 3.90625 ps exactly: units * 1000 / 256, rounded half up.
-    ((units as u128 * 1000 + 128) / 256) as i64
+    let (q, r) = ((units as u128 * 1000) / 256, (units as u128 * 1000) % 256);
+    (q + u128::from(r > 128 || (r == 128 && q & 1 == 1))) as i64
 }
 
 /// Backward steps beyond the disorder bound among events given as (low, high).
