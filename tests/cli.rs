@@ -482,7 +482,8 @@ open({out:?}, "wb").write(data)
 }
 
 /// A PicoHarp T2 file of `copies` times the real one's records (an overflow record between
-/// copies keeps time running forward), with TTResult_NumberOfRecords patched to match.
+/// copies keeps time running forward), with the record count and the acquisition's
+/// duration patched to match.
 fn big_ptu(dir: &Path, copies: usize) -> Option<PathBuf> {
     let src = root().join("../shared/data/ptu/picoharp300_t2.ptu");
     let Ok(real) = std::fs::read(&src) else {
@@ -502,6 +503,14 @@ fn big_ptu(dir: &Path, copies: usize) -> Option<PathBuf> {
     }
     let total = (copies * n + copies - 1) as i64;
     big[tag + 40..tag + 48].copy_from_slice(&total.to_le_bytes());
+    // The acquisition lasts `copies` times as long (events after the declared end are an
+    // error).
+    for name in [&b"MeasDesc_AcquisitionTime"[..], b"TTResult_StopAfter"] {
+        if let Some(at) = big.windows(name.len()).position(|w| w == name) {
+            let ms = i64::from_le_bytes(big[at + 40..at + 48].try_into().unwrap());
+            big[at + 40..at + 48].copy_from_slice(&(ms * copies as i64).to_le_bytes());
+        }
+    }
     let path = dir.join("big.ptu");
     std::fs::write(&path, big).unwrap();
     Some(path)

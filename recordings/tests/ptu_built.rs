@@ -267,3 +267,27 @@ fn a_file_cut_anywhere_gives_its_complete_records_then_says_where() {
         }
     }
 }
+
+/// An event dated after the end of the acquisition the header declares (a misread record
+/// type, a damaged file) is an error at that record's offset, not output.
+#[test]
+fn an_event_after_the_declared_end_is_an_error_naming_its_offset() {
+    // A 1 ms acquisition (MeasDesc_AcquisitionTime in ms); records at 0.5 ms, then 10 ms.
+    let tags = vec![t2_tags()[0].clone(), int("MeasDesc_AcquisitionTime", 1)];
+    let records = [ht2(0, 0, 500_000_000 & 0x1FF_FFFF), ht2(1, 0x3F, 300), ht2(0, 0, 5)];
+    let bytes = ptu(0x0101_0204, &tags, &records);
+    let p = write("late.ptu", &bytes);
+    let mut src = open(&p).unwrap();
+    let mut v: Vec<Event> = Vec::new();
+    let e = src.read_events(&mut v, 10).unwrap_err();
+    let start = (bytes.len() - 4 * records.len()) as u64;
+    match &e {
+        RecordingError::Format { offset, reason, .. } => {
+            // The overflow record itself is dated 300 * 2^25 ps = 10 ms.
+            assert_eq!(*offset, start + 4, "{e}");
+            assert!(reason.contains("after the end of the acquisition"), "{e}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(v.len(), 1, "the event before it is delivered");
+}

@@ -123,6 +123,9 @@ pub struct PtuReader {
     last_t3: (u64, u16),
     /// The resolutions as exact picoseconds (T2 unit or T3 sync period; T3 micro-time bin).
     exact: (ExactPs, ExactPs),
+    /// The latest time an event can have, ps: the header's acquisition time or stop time
+    /// (the larger), with a margin; None when the header gives neither.
+    end_ps: Option<i64>,
 }
 
 const TY_EMPTY8: u32 = 0xFFFF_0008;
@@ -160,6 +163,7 @@ impl PtuReader {
             file_len,
             last_t3: (0, 0),
             exact: (ExactPs::from_seconds(1e-12), ExactPs::from_seconds(1e-12)),
+            end_ps: None,
         };
         let magic = r.bytes(8, "the magic")?;
         if &magic[..6] != b"PQTTTR" {
@@ -241,6 +245,18 @@ impl PtuReader {
                 return Err(r.format(r.offset, format!("{name} is {:e} s, outside 1e-15..=1e-3 s", ps * 1e-12)));
             }
         }
+        // Events after the end of the acquisition mean a misread record type or a damaged
+        // file: 0.1 % and 1 ms of margin for the instrument's own stop.
+        let ms = |name: &str| match r.tag(name) {
+            Some(TagValue::Int(v)) if *v > 0 => Some(*v as f64),
+            Some(TagValue::Float(v)) if *v > 0.0 => Some(*v),
+            _ => None,
+        };
+        r.end_ps = ms("MeasDesc_AcquisitionTime")
+            .into_iter()
+            .chain(ms("TTResult_StopAfter"))
+            .reduce(f64::max)
+            .map(|ms| (ms * 1.001 * 1e9 + 1e9) as i64);
         // Checked above: both within 1 fs..1 ms (a T2 file has no micro-time bin).
         r.exact = (ExactPs::from_seconds(global_s), ExactPs::from_seconds(if rt.is_t3() { res_s } else { 1e-12 }));
         Ok(r)
@@ -326,6 +342,18 @@ impl PtuReader {
             self.read += 1;
             n += 1;
             let e = self.record(u32::from_le_bytes(buf));
+            if let Some(end) = self.end_ps.filter(|end| e.time_ps > *end) {
+                return Err(self.format(
+                    self.offset - 4,
+                    format!(
+                        "record {} is dated {:.6} s, after the end of the acquisition the header declares \
+                         ({:.6} s with margin): a misread record type or a damaged file",
+                        self.read - 1,
+                        e.time_ps as f64 * 1e-12,
+                        end as f64 * 1e-12
+                    ),
+                ));
+            }
             out.push(e);
             if let Some(r) = raw.as_deref_mut() {
                 r.push(self.last_t3);
