@@ -53,7 +53,8 @@ enum Command {
     /// Convert a PTU, timestamp7 or recording file into a qkdbench recording or Photon-HDF5.
     ///
     /// Streams (files larger than memory work); exit code 2 names the file and offset of a
-    /// problem, and no output file is left behind then.
+    /// problem, and no output file is left behind then, except for an input cut inside a
+    /// record: OUT then holds every complete record and says `truncated` (`--strict` refuses).
     Convert(cli::convert::ConvertArgs),
     /// Measure the speed of a part of qkdbench, with a baseline from the same run.
     Bench(cli::bench::BenchArgs),

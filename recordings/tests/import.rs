@@ -259,3 +259,63 @@ fn every_timestamp7_layout_gives_the_same_events_whatever_the_name() {
     let e = open(&p).unwrap_err();
     assert!(e.to_string().contains("fits no timestamp7 layout") && e.to_string().contains("at byte"), "{e}");
 }
+
+/// The second reviewer's findings on the importers, each a repro.
+#[test]
+fn importer_review_findings_stay_fixed() {
+    let Some(x) = data("timestamp7/timestamp7_c14_rollover.Aa1fX.ts") else { return };
+    let bytes = std::fs::read(&x).unwrap();
+    let want = all(&x);
+    // A legacy-order file of 1, 2 or 3 events, without its X: the order from the span of
+    // its times, not the name.
+    for n in [1usize, 2, 3] {
+        let p = scratch(&format!("short{n}.ts"), &bytes[..8 * n]);
+        let got = all(&p);
+        assert_eq!(got[..], want[..got.len()], "{n} events");
+    }
+    // timestamp7 data named .ptu is read as what it is.
+    let p = scratch("legacy.ptu", &bytes);
+    assert_eq!(all(&p), want);
+    // A bad line in a2 text: the 499 lines before it, then its offset.
+    if let Some(a2) = data("timestamp7/fpfind_timestamp7_c14_rollover.Aa2f.ts") {
+        let text = std::fs::read_to_string(&a2).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[499] = "zzzz_bad";
+        let p = scratch("badline.ts", (lines.join("\n") + "\n").as_bytes());
+        let mut src = open(&p).unwrap();
+        let mut v = Vec::new();
+        let e = loop {
+            match src.read_events(&mut v, 100) {
+                Ok(0) => panic!("read to the end"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(e, RecordingError::Format { offset: 8483, .. }) && e.to_string().contains("zzzz_bad"), "{e}");
+        assert_eq!(v[..], want[..v.len()]);
+        assert!(v.len() >= 499 - 1, "{} events before the bad line", v.len());
+    }
+    // Binary forced as text: an error with an offset, not an I/O message.
+    let forced = recordings::open_as(&x, Some(recordings::Format::Timestamp7(Layout::A0)));
+    let mut src = forced.unwrap();
+    let e = src.read_events(&mut Vec::new(), 10).unwrap_err();
+    assert!(matches!(e, RecordingError::Format { offset: 0, .. }) && e.to_string().contains("not text"), "{e}");
+    // A PTU header announcing fewer records than the file holds.
+    if let Some(ptu) = data("ptu/picoharp300_t2.ptu") {
+        let mut b = std::fs::read(&ptu).unwrap();
+        let tag = b.windows(24).position(|w| w == b"TTResult_NumberOfRecords").unwrap();
+        b[tag + 40..tag + 48].copy_from_slice(&10i64.to_le_bytes());
+        let p = scratch("fewer.ptu", &b);
+        let mut src = open(&p).unwrap();
+        let mut v = Vec::new();
+        let e = loop {
+            match src.read_events(&mut v, 4) {
+                Ok(0) => panic!("ten records and a silent end"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(v.len(), 10);
+        assert!(e.to_string().contains("announces 10 records, but") && e.to_string().contains("more bytes"), "{e}");
+    }
+}

@@ -182,10 +182,17 @@ fn picoharp_t2_and_t3_special_records_decode_by_hand() {
     );
     // T3: channel 31..28, dtime 27..16, nsync 15..0; channel 15 special: dtime 0 is an
     // overflow of 65,536 syncs, else the markers.
-    let t3 = [(2 << 28) | (9 << 16) | 4, 0xF000_0000, 0xF000_0000 | (2 << 16) | 7];
+    // Channels 1-4 are inputs; channel 0 does not occur (Read_PTU.py: illegal), an error
+    // record (a T2 file relabelled T3 decodes into these, not into detections).
+    let t3 = [(2 << 28) | (9 << 16) | 4, 0xF000_0000, 0xF000_0000 | (2 << 16) | 7, (3 << 16) | 8];
     assert_eq!(
         events("pico-t3.ptu", &ptu(0x0001_0303, &t3_tags(), &t3)),
-        vec![(Tag, 2, 4 * 25_000 + 9 * 4), (Overflow, 0, 65_536 * 25_000), (Marker, 2, (65_536 + 7) * 25_000)]
+        vec![
+            (Tag, 2, 4 * 25_000 + 9 * 4),
+            (Overflow, 0, 65_536 * 25_000),
+            (Marker, 2, (65_536 + 7) * 25_000),
+            (Error, 0, (65_536 + 8) * 25_000 + 3 * 4)
+        ]
     );
 }
 

@@ -111,16 +111,17 @@ pub fn open_as(path: &Path, format: Option<Format>) -> Result<EventSource, Recor
     if n == 8 && &magic == b"\x89HDF\r\n\x1a\n" {
         return Ok(EventSource::Recording(Box::new(crate::reader::Recording::open(path)?)));
     }
-    if n >= 6 && &magic[..6] == b"PQTTTR" {
+    // PQTTTR is a PTU file; another "PQ" magic is PicoQuant's too (a damaged or other
+    // PicoQuant file): the PTU reader says what is wrong with it.
+    if n >= 2 && &magic[..2] == b"PQ" {
         return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext == "ptu" {
-        // Named like a PTU file but without its magic: let the PTU reader say what is wrong.
-        return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
-    }
     match timestamp7::Timestamp7Reader::open(path) {
         Ok(r) => Ok(EventSource::Timestamp7(r)),
+        // Named like a PTU file, without its magic, and not timestamp7 data either: the
+        // PTU reader says what is wrong (the name only chooses the message).
+        Err(_) if ext == "ptu" => Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?))),
         Err(RecordingError::Format { offset, reason, .. }) => Err(RecordingError::Unsupported {
             path: path.into(),
             reason: format!(

@@ -176,7 +176,7 @@ impl PtuReader {
             // The name ends at the first NUL; what follows in the 32 bytes is padding (some
             // writers leave junk there).
             let raw = head[..32].split(|&b| b == 0).next().unwrap_or(&[]);
-            let name = String::from_utf8_lossy(raw).into_owned();
+            let name = String::from_utf8_lossy(raw).escape_debug().to_string();
             let index = i32::from_le_bytes(head[32..36].try_into().expect("4 bytes"));
             let typ = u32::from_le_bytes(head[36..40].try_into().expect("4 bytes"));
             let raw: [u8; 8] = head[40..48].try_into().expect("8 bytes");
@@ -323,6 +323,19 @@ impl PtuReader {
     ) -> Result<usize, RecordingError> {
         let mut buf = [0u8; 4];
         let mut n = 0;
+        if self.read == self.records && n < max && self.offset < self.file_len {
+            // More bytes than the header announces records: a header that lies (or records
+            // appended), never a silent cut.
+            return Err(self.format(
+                self.offset,
+                format!(
+                    "the header announces {} records, but {} more bytes follow them (TTResult_NumberOfRecords is \
+                     wrong, or the file was appended to)",
+                    self.records,
+                    self.file_len - self.offset
+                ),
+            ));
+        }
         while n < max && self.read < self.records {
             match self.reader.read_exact(&mut buf) {
                 Ok(()) => {}
@@ -397,7 +410,10 @@ impl PtuReader {
                     }
                     return self.t3(self.overflow + nsync, 0, dtime, EventKind::Marker);
                 }
-                self.t3(self.overflow + nsync, dtime, chan, EventKind::Tag)
+                // Channels 1-4 are the inputs; 0 (and 5-14) do not occur in PicoHarp T3 data
+                // (Read_PTU.py calls them illegal): an error record, not a detection.
+                let kind = if (1..=4).contains(&chan) { EventKind::Tag } else { EventKind::Error };
+                self.t3(self.overflow + nsync, dtime, chan, kind)
             }
             RecordType::HydraHarpV1T2 | RecordType::HydraHarpV2T2 => {
                 let v1 = self.record_type == RecordType::HydraHarpV1T2;

@@ -130,8 +130,11 @@ impl Timestamp7Reader {
     }
 
     fn detect(path: &Path, head: &[u8], len: u64) -> Result<Layout, RecordingError> {
-        if is_hex_text(head) {
-            let first = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let first = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let first_line_hex = head.len() > first.len() && is_hex_text(first);
+        if is_hex_text(head) || first_line_hex {
+            // Text: the first line's length says which; a bad line further on is reported
+            // by the reader at its offset, after the good lines.
             let first = first.strip_suffix(b"\r").unwrap_or(first);
             return match first.len() {
                 8 => Ok(Layout::A0),
@@ -141,6 +144,11 @@ impl Timestamp7Reader {
         }
         if len < 8 {
             return Err(bad(path, 0, format!("{len} bytes: shorter than one timestamp7 a1 event, and not hex text")));
+        }
+        // Printable text that is not hex is no timestamp7 layout (binary a1 words are almost
+        // never all printable).
+        if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+            return Err(bad(path, 0, "text, but not lines of 8 (a0) or 16 (a2) hex digits".into()));
         }
         // Whole events only: a file cut inside its last event (a crashed acquisition) is
         // still a1, and the reader says where it ends.
@@ -152,7 +160,21 @@ impl Timestamp7Reader {
         let (bl, first_l) = backward_steps(&legacy);
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let by_name = name.strip_suffix(".ts").unwrap_or(name).ends_with('X');
-        let legacy_order = match bn.cmp(&bl) {
+        // Fewer backward jumps wins; then the shorter span of times (the wrong order spreads
+        // a few events over hours, the right one over microseconds); then more detections;
+        // then the name.
+        let span = |ev: &[(u32, u32)]| {
+            let t: Vec<i64> = ev.iter().map(|&(lo, hi)| time_ps(lo, hi)).collect();
+            t.iter().max().copied().unwrap_or(0) - t.iter().min().copied().unwrap_or(0)
+        };
+        // (A lone event has no span: then the order in which it is a detection rather
+        // than a rollover dummy or a bit-less word.)
+        let not_detections = |ev: &[(u32, u32)]| ev.iter().filter(|&&(lo, _)| lo & 0x10 != 0 || lo & 0xF == 0).count();
+        let legacy_order = match bn
+            .cmp(&bl)
+            .then(span(&normal).cmp(&span(&legacy)))
+            .then(not_detections(&normal).cmp(&not_detections(&legacy)))
+        {
             std::cmp::Ordering::Less => false,
             std::cmp::Ordering::Greater => true,
             std::cmp::Ordering::Equal => by_name,
@@ -200,10 +222,12 @@ impl Timestamp7Reader {
     /// The next hex line as a number, or None at the end. `offset` counts lines.
     fn hex_line(&mut self, digits: usize) -> Result<Option<u64>, RecordingError> {
         self.line.clear();
-        let n = self
-            .reader
-            .read_line(&mut self.line)
-            .map_err(|source| RecordingError::Io { path: self.path.clone(), source })?;
+        let n = self.reader.read_line(&mut self.line).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => {
+                bad(&self.path, self.offset, "not text (bytes that are not UTF-8): not a0 or a2 data".into())
+            }
+            _ => RecordingError::Io { path: self.path.clone(), source },
+        })?;
         if n == 0 {
             return Ok(None);
         }
