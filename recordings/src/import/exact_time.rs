@@ -16,6 +16,9 @@ pub struct ExactPs {
 const FIVE_12: u128 = 244_140_625;
 
 impl ExactPs {
+    /// Exactly one picosecond.
+    pub const ONE_PS: ExactPs = ExactPs { a: 1, k: 0 };
+
     /// The exact value in picoseconds of `seconds`, a positive normal float64 between 1e-15
     /// and 1e-3 (the importers refuse others before they get here).
     pub fn from_seconds(seconds: f64) -> ExactPs {

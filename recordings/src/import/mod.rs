@@ -6,6 +6,7 @@ use crate::error::RecordingError;
 use crate::event::Event;
 
 pub mod exact_time;
+pub mod photon_hdf5_in;
 pub mod ptu;
 pub mod timestamp7;
 
@@ -18,6 +19,8 @@ pub enum EventSource {
     Timestamp7(timestamp7::Timestamp7Reader),
     /// A qkdbench recording.
     Recording(Box<crate::reader::Recording>),
+    /// A Photon-HDF5 file.
+    PhotonHdf5(Box<photon_hdf5_in::PhotonHdf5Reader>),
 }
 
 impl EventSource {
@@ -27,6 +30,7 @@ impl EventSource {
             EventSource::Ptu(r) => format!("PicoQuant PTU, {}", r.instrument),
             EventSource::Timestamp7(r) => format!("S-Fifteen timestamp7 {}", r.layout().name()),
             EventSource::Recording(_) => "qkdbench recording".into(),
+            EventSource::PhotonHdf5(_) => "Photon-HDF5".into(),
         }
     }
 
@@ -41,6 +45,7 @@ impl EventSource {
             EventSource::Ptu(_) => None,
             EventSource::Timestamp7(_) => None,
             EventSource::Recording(r) => r.pulse_rate_hz,
+            EventSource::PhotonHdf5(r) => r.laser_rate_hz,
         }
     }
 
@@ -50,6 +55,7 @@ impl EventSource {
             EventSource::Ptu(r) => r.records,
             EventSource::Timestamp7(r) => r.records(),
             EventSource::Recording(r) => r.tags() as u64,
+            EventSource::PhotonHdf5(r) => r.photons(),
         }
     }
 
@@ -59,6 +65,7 @@ impl EventSource {
             EventSource::Ptu(r) => r.read_events(out, max),
             EventSource::Timestamp7(r) => r.read_events(out, max),
             EventSource::Recording(r) => r.read_events(out, max),
+            EventSource::PhotonHdf5(r) => r.read_events(out, max),
         }
     }
 }
@@ -109,6 +116,10 @@ pub fn open_as(path: &Path, format: Option<Format>) -> Result<EventSource, Recor
         .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
         .map_err(|source| RecordingError::Io { path: path.into(), source })?;
     if n == 8 && &magic == b"\x89HDF\r\n\x1a\n" {
+        let photon = hdf5::File::open(path).is_ok_and(|f| photon_hdf5_in::PhotonHdf5Reader::is_photon_hdf5(&f));
+        if photon {
+            return Ok(EventSource::PhotonHdf5(Box::new(photon_hdf5_in::PhotonHdf5Reader::open(path)?)));
+        }
         return Ok(EventSource::Recording(Box::new(crate::reader::Recording::open(path)?)));
     }
     // PQTTTR is a PTU file; another "PQ" magic is PicoQuant's too (a damaged or other
