@@ -112,17 +112,23 @@ fn scratch(name: &str, bytes: &[u8]) -> common_scratch::Scratch {
     p
 }
 
+/// Reads `src` in blocks of `max` until its error; the events before it and the error.
+/// `what` says what was expected when the end comes without one.
+fn until_error(src: &mut recordings::EventSource, max: usize, what: &str) -> (Vec<Event>, RecordingError) {
+    let mut v = Vec::new();
+    loop {
+        match src.read_events(&mut v, max) {
+            Ok(0) => panic!("read to the end: {what}"),
+            Ok(_) => {}
+            Err(e) => return (v, e),
+        }
+    }
+}
+
 /// Reads a file that opens but is damaged further on, and returns the error it must give.
 fn first_error(p: &Path) -> RecordingError {
     let mut src = open(p).unwrap();
-    let mut v = Vec::new();
-    loop {
-        match src.read_events(&mut v, 100_000) {
-            Ok(0) => panic!("{}: read to the end without reporting the damage", p.display()),
-            Ok(_) => {}
-            Err(e) => return e,
-        }
-    }
+    until_error(&mut src, 100_000, &format!("{}: the damage was not reported", p.display())).1
 }
 
 #[test]
@@ -145,14 +151,7 @@ fn broken_files_give_errors_naming_file_and_offset() {
         let p = scratch("cut-a1.ts", &[&bytes[..8 * 1000], &bytes[8 * 1000..8 * 1000 + 5]].concat());
         let mut src =
             recordings::open_as(&p, Some(recordings::Format::Timestamp7(Layout::A1 { legacy: false }))).unwrap();
-        let mut v = Vec::new();
-        let e = loop {
-            match src.read_events(&mut v, 300) {
-                Ok(0) => panic!("no error"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let (_, e) = until_error(&mut src, 300, "no error");
         assert!(matches!(e, RecordingError::Truncated { offset: 8000, .. }), "{e}");
     }
 
@@ -244,14 +243,7 @@ fn every_timestamp7_layout_gives_the_same_events_whatever_the_name() {
     }
     let forced = recordings::open_as(&a1x, Some(recordings::Format::Timestamp7(Layout::A1 { legacy: false })));
     let mut src = forced.unwrap();
-    let mut v = Vec::new();
-    let e = loop {
-        match src.read_events(&mut v, 100) {
-            Ok(0) => panic!("the wrong word order read to the end"),
-            Ok(_) => {}
-            Err(e) => break e,
-        }
-    };
+    let (v, e) = until_error(&mut src, 100, "the wrong word order read to the end");
     assert!(e.to_string().contains("before the latest one") && v.len() < 10, "{e} after {} events", v.len());
     // Random bytes fit no layout: refused, naming an offset.
     let noise: Vec<u8> = (0..8000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -283,14 +275,7 @@ fn importer_review_findings_stay_fixed() {
         lines[499] = "zzzz_bad";
         let p = scratch("badline.ts", (lines.join("\n") + "\n").as_bytes());
         let mut src = open(&p).unwrap();
-        let mut v = Vec::new();
-        let e = loop {
-            match src.read_events(&mut v, 100) {
-                Ok(0) => panic!("read to the end"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let (v, e) = until_error(&mut src, 100, "read to the end");
         assert!(matches!(e, RecordingError::Format { offset: 8483, .. }) && e.to_string().contains("zzzz_bad"), "{e}");
         assert_eq!(v[..], want[..v.len()]);
         assert!(v.len() >= 499 - 1, "{} events before the bad line", v.len());
@@ -307,14 +292,7 @@ fn importer_review_findings_stay_fixed() {
         b[tag + 40..tag + 48].copy_from_slice(&10i64.to_le_bytes());
         let p = scratch("fewer.ptu", &b);
         let mut src = open(&p).unwrap();
-        let mut v = Vec::new();
-        let e = loop {
-            match src.read_events(&mut v, 4) {
-                Ok(0) => panic!("ten records and a silent end"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
+        let (v, e) = until_error(&mut src, 4, "ten records and a silent end");
         assert_eq!(v.len(), 10);
         assert!(e.to_string().contains("announces 10 records, but") && e.to_string().contains("more bytes"), "{e}");
     }

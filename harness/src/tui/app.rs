@@ -274,10 +274,10 @@ impl App {
             push_alert(&mut st.alerts, a);
         }
         st.snapshot = Some(f.snapshot);
-        self.poll_recorder();
     }
 
-    /// Reads the recorder's status and the file's size (at the display's pace).
+    /// Reads the recorder's status and the file's size: once per draw (the terminal loop
+    /// calls it), not per frame.
     pub fn poll_recorder(&mut self) {
         let Some(rec) = &self.recorder else { return };
         let r = rec.lock().unwrap_or_else(|p| p.into_inner()).clone();
