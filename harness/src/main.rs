@@ -42,15 +42,16 @@ enum Command {
     Record(cli::record::RecordArgs),
     /// Run the engine on a recording, as fast as possible or paced to the recorded time.
     Replay(cli::replay::ReplayArgs),
-    /// Print the normalised events of a recording, a PTU or a timestamp7 file as CSV (time_ps,channel,kind).
+    /// Print the normalised events of a recording, Photon-HDF5, PicoQuant (PTU, .ht2/.ht3/.pt2/.pt3/.t3r) or timestamp7 file as CSV (time_ps,channel,kind).
     ///
     /// Times are in picoseconds: counts times the resolution (PicoQuant: the header's float64
-    /// taken exactly; timestamp7: 1/256 ns), rounded to the nearest picosecond, ties to even
-    /// (docs/recording-schema.md).
+    /// in seconds taken exactly; the older files' ps, ns or sync-rate fields converted to
+    /// seconds in float64 first; timestamp7: 1/256 ns), rounded to the nearest picosecond,
+    /// ties to even (docs/recording-schema.md).
     /// Every complete record is printed; exit code 2 then names the file and byte offset of a
     /// problem.
     Dump(cli::dump::DumpArgs),
-    /// Convert a PTU, timestamp7 or recording file into a qkdbench recording or Photon-HDF5.
+    /// Convert a PicoQuant (PTU, .ht2/.ht3/.pt2/.pt3/.t3r), timestamp7, Photon-HDF5 or recording file into a qkdbench recording or Photon-HDF5.
     ///
     /// Streams (files larger than memory work); exit code 2 names the file and offset of a
     /// problem, and no output file is left behind then, except for an input cut inside a

@@ -347,3 +347,83 @@ fn photon_hdf5_round_trips_give_the_same_rows() {
         assert_eq!(dump(&rec), want, "{rel}: Photon-HDF5 -> recording");
     }
 }
+
+/// PicoQuant's older files through the binary: `dump` of the .ht3 against tttrlib's reader
+/// of it (photon for photon: sync count times 1 / the header's sync rate plus micro-time bins,
+/// rounded by the documented rule in exact rationals), and both samples converted to
+/// Photon-HDF5 that phconvert's validator accepts, T3 form kept, the laser rate right.
+#[test]
+fn legacy_picoquant_files_dump_like_tttrlib_and_convert_to_valid_photon_hdf5() {
+    let Some(ht3) = shared("picoquant-legacy/hydraharp_v20.ht3") else { return };
+    let Some(t3r) = shared("picoquant-legacy/timeharp200_v50.t3r") else { return };
+    let rows: Vec<String> = dump(&ht3).into_iter().skip(1).filter(|l| l.ends_with(",tag")).collect();
+    assert_eq!(rows.len(), 44_141);
+    let report = python(&format!(
+        r#"
+from fractions import Fraction
+try:
+    import tttrlib
+except ImportError:
+    print("tttrlib-absent"); raise SystemExit
+d = tttrlib.TTTR({ht3:?}, "HT3")
+sync, bin = Fraction(1.0 / 998898) * 10**12, Fraction(16.0 / 1e12) * 10**12
+for m, u, c in zip(d.macro_times, d.micro_times, d.routing_channels):
+    # round() on a Fraction rounds half to even.
+    print(f"{{round(int(m) * sync + int(u) * bin)}},{{int(c) + 1}},tag")
+"#,
+        ht3 = ht3.to_str().unwrap()
+    ));
+    if report.trim() == "tttrlib-absent" {
+        eprintln!("skipped the tttrlib comparison: tttrlib is not installed (optional)");
+    } else {
+        let theirs: Vec<&str> = report.lines().collect();
+        assert_eq!(theirs.len(), rows.len());
+        let differ = rows.iter().zip(&theirs).filter(|(a, b)| a.as_str() != **b).count();
+        assert_eq!(differ, 0, "first: {:?}", rows.iter().zip(&theirs).find(|(a, b)| a.as_str() != **b));
+    }
+    for (input, rate, unit, bins) in [(&ht3, 998_898.0, 1.0 / 998_898.0, 32_768), (&t3r, 4_999_168.0, 1e-7, 4_096)] {
+        let name = input.file_name().unwrap().to_str().unwrap();
+        let out = scratch(&format!("{name}.phdf5.h5"));
+        let r = qkdbench(&[
+            "convert".as_ref(),
+            "--to".as_ref(),
+            "photon-hdf5".as_ref(),
+            input.as_os_str(),
+            out.as_os_str(),
+        ]);
+        assert!(r.status.success(), "{name}: {}", String::from_utf8_lossy(&r.stderr));
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(
+            stderr.contains("note:") && stderr.contains("fewer than a record"),
+            name.ends_with(".t3r"),
+            "{stderr}"
+        );
+        let report = python(&format!(
+            r#"
+import h5py
+f = h5py.File({out:?}, "r")
+pd = f["photon_data"]
+assert pd["timestamps_specs/timestamps_unit"][()] == {unit:?}, pd["timestamps_specs/timestamps_unit"][()]
+assert pd["nanotimes_specs/tcspc_num_bins"][()] == {bins} and f["setup/lifetime"][()] == 1
+assert pd["measurement_specs/laser_repetition_rate"][()] == {rate:?}
+print(len(pd["timestamps"]))
+try:
+    import phconvert, tables
+except ImportError:
+    print("phconvert-absent"); raise SystemExit
+with tables.open_file({out:?}) as h:
+    phconvert.hdf5.assert_valid_photon_hdf5(h, require_rootformat=True)
+print("phconvert-valid")
+"#,
+            out = out.to_str().unwrap()
+        ));
+        let mut lines = report.lines();
+        let n: usize = lines.next().unwrap().parse().unwrap();
+        assert_eq!(n, if name.ends_with(".ht3") { 44_141 } else { 85_571 });
+        match lines.next() {
+            Some("phconvert-valid") => {}
+            Some("phconvert-absent") => eprintln!("phconvert is not installed (optional): validator not run"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}

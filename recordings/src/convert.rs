@@ -10,6 +10,7 @@ use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
 
 use crate::error::RecordingError;
 use crate::event::EventKind;
+use crate::import::ptu::RecordType;
 use crate::import::{self, EventSource};
 use crate::photon_hdf5::{PhotonHdf5Writer, Tcspc};
 use crate::writer::{Compression, ConfigValue, RecordingWriter, RunMeta, RunStatus};
@@ -36,6 +37,8 @@ pub struct ConvertSummary {
     /// its header announced. Every complete record was converted, and the output says
     /// `truncated: <this>`.
     pub truncated: Option<String>,
+    /// Something the input's reader noticed that is not an error (bytes ignored at its end).
+    pub note: Option<String>,
 }
 
 fn kind_index(k: EventKind) -> usize {
@@ -166,6 +169,7 @@ fn for_each_block(
             Err(e) => return Err(e),
         };
         if n == 0 {
+            summary.note = src.note();
             return Ok(());
         }
         read += n as u64;
@@ -280,7 +284,7 @@ fn to_photon_hdf5(
     // T3: timestamps in syncs and micro-times as nanotimes, as PicoQuant's data has them.
     let tcspc = match &src {
         EventSource::Ptu(p) if p.record_type.is_t3() && p.resolution_ps > 0.0 => Some(Tcspc {
-            sync_period_s: p.global_resolution_ps * 1e-12,
+            timestamps_unit_s: p.global_resolution_ps * 1e-12,
             unit_s: p.resolution_ps * 1e-12,
             bins: p.record_type.tcspc_bins(),
         }),
@@ -311,10 +315,13 @@ fn to_photon_hdf5(
          {overflows} overflow records, {missed} missed-event records, {errors} unreadable records.",
         input.display(),
         src.describe(),
-        if tcspc.is_some() {
-            "Timestamps in sync periods (timestamps_unit), with each photon's TCSPC micro-time in nanotimes"
-        } else {
-            "Timestamps in ps"
+        match (&src, tcspc.is_some()) {
+            (EventSource::Ptu(p), true) if p.record_type == RecordType::TimeHarp200T3 => {
+                "Timestamps in periods of the TimeHarp 200's macro clock (timestamps_unit; not the sync), with each \
+                 photon's TCSPC micro-time in nanotimes"
+            }
+            (_, true) => "Timestamps in sync periods (timestamps_unit), with each photon's TCSPC micro-time in nanotimes",
+            _ => "Timestamps in ps",
         }
     );
     let (description, status) = match &summary.truncated {

@@ -28,11 +28,12 @@ const FORMAT: [(&str, &str); 3] =
 /// Rows per chunk of the photon arrays.
 const CHUNK: usize = 1 << 16;
 
-/// TCSPC data (PicoQuant T3): timestamps count syncs, nanotimes count micro-time bins.
+/// TCSPC data (PicoQuant T3): timestamps count syncs (TimeHarp 200: its macro clock),
+/// nanotimes count micro-time bins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tcspc {
-    /// The sync (laser) period, s: the unit of `timestamps`.
-    pub sync_period_s: f64,
+    /// The unit of `timestamps`, s: the sync (laser) period; a TimeHarp 200's macro clock.
+    pub timestamps_unit_s: f64,
     /// The micro-time bin, s (`nanotimes_specs/tcspc_unit`).
     pub unit_s: f64,
     /// Micro-time bins (`nanotimes_specs/tcspc_num_bins`).
@@ -214,7 +215,7 @@ impl PhotonHdf5Writer {
         let e = |what: &'static str| move |err| h5(path, what, err);
         let f = &self.file;
         let root: &Group = f;
-        let unit_s = self.tcspc.map_or(1e-12, |t| t.sync_period_s);
+        let unit_s = self.tcspc.map_or(1e-12, |t| t.timestamps_unit_s);
         let duration_s = (self.last - self.first.unwrap_or(self.last)) as f64 * unit_s;
         scalar(root, "acquisition_duration", duration_s, "Measurement duration in seconds.")
             .map_err(e("acquisition_duration"))?;

@@ -297,3 +297,69 @@ fn importer_review_findings_stay_fixed() {
         assert!(e.to_string().contains("announces 10 records, but") && e.to_string().contains("more bytes"), "{e}");
     }
 }
+
+/// PicoQuant's older files (../shared/data/picoquant-legacy): header facts read off the bytes
+/// by hand (offsets in the comments), counts from a scan of the raw words written here from
+/// the demos' bit layouts, the first events derived by hand; tttrlib's reader of the .ht3
+/// finds the same 44,141 photons (checked when this test was written, and in harness's
+/// convert tests when tttrlib is installed).
+#[test]
+fn picoquant_legacy_samples_decode_to_hand_read_headers_and_counts() {
+    let Some(ht3) = data("picoquant-legacy/hydraharp_v20.ht3") else { return };
+    let r = PtuReader::open(&ht3).unwrap();
+    assert_eq!((r.record_type, r.container.as_str()), (RecordType::HydraHarpV2T3, "HT3 2.0"));
+    // SyncRate 998,898 Hz at byte 0x308; Resolution 16.0 ps (float64 at 0x160); 53,606
+    // records (int64 at 0x318), which start at 0x320 = 800.
+    assert_eq!((r.records, r.resolution_ps), (53_606, 16.0));
+    assert_eq!(r.laser_rate_hz, Some(998_898.0));
+    let bytes = std::fs::read(&ht3).unwrap();
+    let words: Vec<u32> = bytes[800..].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    let special = words.iter().filter(|w| *w >> 31 == 1).count();
+    let ovf = words.iter().filter(|w| *w >> 31 == 1 && (*w >> 25) & 0x3F == 63).count();
+    let v = all(&ht3);
+    let c = counts(&v);
+    assert_eq!((special, ovf), (9_465, 9_465), "every special record is an overflow");
+    assert_eq!(c[&(EventKind::Overflow, 0)], 9_465);
+    assert_eq!(v.iter().filter(|e| e.kind == EventKind::Tag).count(), 53_606 - 9_465);
+    // The first record 0x02CD6871: channel 1 (-> 2), dtime 13,146, nsync 113: 113 periods of
+    // 1/998,898 s (113,124,663.4 ps) + 13,146 x 16 ps = 113,334,999.4 -> 113,334,999 ps.
+    assert_eq!(words[0], 0x02CD_6871);
+    assert_eq!((v[0].kind, v[0].channel, v[0].time_ps), (EventKind::Tag, 2, 113_334_999));
+
+    let Some(t3r) = data("picoquant-legacy/timeharp200_v50.t3r") else { return };
+    let r = PtuReader::open(&t3r).unwrap();
+    assert_eq!((r.record_type, r.container.as_str()), (RecordType::TimeHarp200T3, "T3R 5.0"));
+    // TTTRGlobClock 100 ns (0x21C), SyncRate 4,999,168 Hz (0x238), 86,997 records (0x248),
+    // starting at 0x250 = 592; the file has 1 byte more (a line feed).
+    assert_eq!((r.records, r.global_resolution_ps, r.laser_rate_hz), (86_997, 100_000.0, Some(4_999_168.0)));
+    let bytes = std::fs::read(&t3r).unwrap();
+    assert_eq!(bytes.len(), 592 + 86_997 * 4 + 1);
+    let words: Vec<u32> =
+        bytes[592..bytes.len() - 1].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    let valid = words.iter().filter(|w| (*w >> 30) & 1 == 1).count();
+    let ovf = words.iter().filter(|w| (*w >> 30) & 1 == 0 && (*w >> 16) & 0x800 != 0).count();
+    let mut src = open(&t3r).unwrap();
+    let mut v = Vec::new();
+    while src.read_events(&mut v, 10_000).unwrap() > 0 {}
+    let note = src.note().expect("the stray byte is said");
+    assert!(note.contains("the 1 byte(s)") && note.contains("byte 348580 on"), "{note}");
+    let c = counts(&v);
+    assert_eq!((valid, ovf), (85_571, 1_425));
+    assert_eq!(v.iter().filter(|e| e.kind == EventKind::Tag).count(), valid);
+    assert_eq!(c[&(EventKind::Overflow, 0)], ovf);
+    // Record 0: invalid, no overflow bit, Data 7: markers 7 at tick 4 (400,000 ps). Record 1,
+    // 0x48930409: valid, route 0 (-> 1), Data 2,195, tick 1,033: 103,300,000 ps + 2,195 bins
+    // of the board's 0.0702371 ns (float32 0x3D8FD872): 154,170.4 ps -> 103,454,170 ps.
+    assert_eq!(words[1], 0x4893_0409);
+    assert_eq!((v[0].kind, v[0].channel, v[0].time_ps), (EventKind::Marker, 7, 400_000));
+    assert_eq!((v[1].kind, v[1].channel, v[1].time_ps), (EventKind::Tag, 1, 103_454_170));
+
+    // A HydraHarp .ht2 header announcing 10,431,577 records with 25 behind it: those 25
+    // (syncs: special, channel 0), then the cut, at byte 900.
+    let Some(ht2) = data("picoquant-legacy/hydraharp_v20_header_only.ht2") else { return };
+    let mut src = open(&ht2).unwrap();
+    let (v, e) = until_error(&mut src, 10, "a cut .ht2");
+    assert_eq!((v.len(), v.iter().all(|e| e.kind == EventKind::Sync && e.channel == 0)), (25, true));
+    let e = e.to_string();
+    assert!(e.contains("byte 900") && e.contains("record 25 of the 10431577"), "{e}");
+}

@@ -22,8 +22,8 @@ enum Format {
 /// Arguments of `qkdbench convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Input: a PicoQuant PTU file (T2 or T3), an S-Fifteen timestamp7 `.ts` file, or a
-    /// qkdbench recording.
+    /// Input: a PicoQuant PTU file (T2 or T3) or an older .ht2/.ht3/.pt2/.pt3/.t3r file, an
+    /// S-Fifteen timestamp7 `.ts` file, a Photon-HDF5 file, or a qkdbench recording.
     input: PathBuf,
     /// Output HDF5 file (replaced if it exists; written under OUT.partial until complete).
     output: PathBuf,
@@ -76,6 +76,9 @@ pub fn run(args: ConvertArgs) -> ExitCode {
         },
     );
     bar.finish_and_clear();
+    if let Some(note) = r.as_ref().ok().and_then(|s| s.note.as_deref()) {
+        super::errln!("qkdbench convert: note: {note}");
+    }
     match r {
         Ok(s) if s.truncated.is_some() => {
             super::errln!(

@@ -9,7 +9,8 @@ use clap::Args;
 /// Arguments of `qkdbench dump`.
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// A qkdbench recording, a PicoQuant PTU file (T2 or T3, any instrument) or S-Fifteen
+    /// A qkdbench recording, a Photon-HDF5 file, a PicoQuant PTU file (T2 or T3, any
+    /// instrument) or one of PicoQuant's older .ht2/.ht3/.pt2/.pt3/.t3r files, or S-Fifteen
     /// timestamp7 data (a0 or a2 text, a1 binary in either word order), recognised by content.
     file: PathBuf,
     /// Read the file as this format instead of recognising it.
@@ -75,10 +76,13 @@ pub fn run(args: DumpArgs) -> ExitCode {
             return fail(&e.to_string());
         }
     }
-    match w.flush() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => io_end(e),
+    if let Err(e) = w.flush() {
+        return io_end(e);
     }
+    if let Some(note) = src.note() {
+        super::errln!("qkdbench dump: note: {note}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// A reader that went away (`| head`) is not an error.

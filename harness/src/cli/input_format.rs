@@ -7,12 +7,12 @@ use recordings::Format;
 /// An input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
-    /// From the content (HDF5 or PTU magic; timestamp7 text or binary, the a1 word order
+    /// From the content (HDF5 or PTU magic, or a PicoQuant instrument's name; timestamp7 text or binary, the a1 word order
     /// from the data).
     Auto,
     /// A qkdbench HDF5 recording.
     Recording,
-    /// A PicoQuant PTU file.
+    /// A PicoQuant PTU file, or an older .ht2/.ht3/.pt2/.pt3/.t3r file.
     Ptu,
     /// timestamp7 "a0": one 32-bit hex word per line (low, then high).
     Ts7A0,

@@ -27,7 +27,7 @@ impl EventSource {
     /// What the file is, for the `source` of a converted file: format and instrument.
     pub fn describe(&self) -> String {
         match self {
-            EventSource::Ptu(r) => format!("PicoQuant PTU, {}", r.instrument),
+            EventSource::Ptu(r) => format!("PicoQuant {}, {}", r.container, r.instrument),
             EventSource::Timestamp7(r) => format!("S-Fifteen timestamp7 {}", r.layout().name()),
             EventSource::Recording(_) => "qkdbench recording".into(),
             EventSource::PhotonHdf5(_) => "Photon-HDF5".into(),
@@ -35,14 +35,12 @@ impl EventSource {
     }
 
     /// The source's pulse (laser repetition) rate, Hz, only where the file has one: a T3
-    /// PTU file's sync period (its global resolution), a recording's `pulse_rate_hz`. A T2
-    /// file's `TTResult_SyncRate` is the count rate of input 0, not a laser's rate.
+    /// PicoQuant file's sync period (its global resolution; a TimeHarp 200 `.t3r`: the sync
+    /// rate it measured, its time tags count a macro clock), a recording's `pulse_rate_hz`.
+    /// A T2 file's `TTResult_SyncRate` is the count rate of input 0, not a laser's rate.
     pub fn pulse_rate_hz(&self) -> Option<f64> {
         match self {
-            EventSource::Ptu(r) if r.record_type.is_t3() && r.global_resolution_ps > 0.0 => {
-                Some(1e12 / r.global_resolution_ps)
-            }
-            EventSource::Ptu(_) => None,
+            EventSource::Ptu(r) => r.laser_rate_hz,
             EventSource::Timestamp7(_) => None,
             EventSource::Recording(r) => r.pulse_rate_hz,
             EventSource::PhotonHdf5(r) => r.laser_rate_hz,
@@ -56,6 +54,14 @@ impl EventSource {
             EventSource::Timestamp7(r) => r.records(),
             EventSource::Recording(r) => r.tags() as u64,
             EventSource::PhotonHdf5(r) => r.photons(),
+        }
+    }
+
+    /// What is worth saying about the file that is not an error (bytes ignored at its end).
+    pub fn note(&self) -> Option<String> {
+        match self {
+            EventSource::Ptu(r) => r.note(),
+            _ => None,
         }
     }
 
@@ -88,7 +94,7 @@ pub(crate) fn regular_file(path: &Path) -> Result<(), RecordingError> {
 pub enum Format {
     /// A qkdbench HDF5 recording.
     Recording,
-    /// A PicoQuant PTU file.
+    /// A PicoQuant PTU file, or a legacy .ht2/.ht3/.pt2/.pt3/.t3r one.
     Ptu,
     /// timestamp7 in the given layout.
     Timestamp7(timestamp7::Layout),
@@ -123,8 +129,13 @@ pub fn open_as(path: &Path, format: Option<Format>) -> Result<EventSource, Recor
         return Ok(EventSource::Recording(Box::new(crate::reader::Recording::open(path)?)));
     }
     // PQTTTR is a PTU file; another "PQ" magic is PicoQuant's too (a damaged or other
-    // PicoQuant file): the PTU reader says what is wrong with it.
-    if n >= 2 && &magic[..2] == b"PQ" {
+    // PicoQuant file): the PTU reader says what is wrong with it. An instrument's name
+    // (HydraHarp, PicoHarp 300, TimeHarp 200) starts PicoQuant's older files.
+    let mut ident = Vec::with_capacity(16);
+    let legacy = std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 16), &mut ident))
+        .is_ok_and(|_| ptu::is_legacy_ident(&ident));
+    if legacy || (n >= 2 && &magic[..2] == b"PQ") {
         return Ok(EventSource::Ptu(Box::new(ptu::PtuReader::open(path)?)));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -136,7 +147,7 @@ pub fn open_as(path: &Path, format: Option<Format>) -> Result<EventSource, Recor
         Err(RecordingError::Format { offset, reason, .. }) => Err(RecordingError::Unsupported {
             path: path.into(),
             reason: format!(
-                "neither a qkdbench HDF5 recording, a PicoQuant PTU file (magic PQTTTR) nor timestamp7 data \
+                "neither a qkdbench HDF5 recording, a PicoQuant file (PTU, or .ht2/.ht3/.pt2/.pt3/.t3r) nor timestamp7 data \
                  (a0, a1, a2): as timestamp7, at byte {offset}: {reason}"
             ),
         }),

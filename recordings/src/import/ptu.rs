@@ -15,6 +15,8 @@ use super::exact_time::{time1_ps, time_ps, ExactPs};
 use crate::error::RecordingError;
 use crate::event::{Event, EventKind};
 
+mod legacy;
+
 /// One header tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
@@ -62,6 +64,8 @@ pub enum RecordType {
     HydraHarpV2T2,
     /// The same families, T3.
     HydraHarpV2T3,
+    /// TimeHarp 200 `.t3r`: a 100 ns macro clock (not the sync) and a 12-bit micro time.
+    TimeHarp200T3,
 }
 
 impl RecordType {
@@ -86,14 +90,17 @@ impl RecordType {
     /// T3: how many micro-time codes the record holds (PicoHarp 12 bits, the others 15).
     pub fn tcspc_bins(self) -> u32 {
         match self {
-            RecordType::PicoHarpT3 => 1 << 12,
+            RecordType::PicoHarpT3 | RecordType::TimeHarp200T3 => 1 << 12,
             _ => 1 << 15,
         }
     }
 
     /// Whether the records are T3 (sync count + micro time) rather than T2.
     pub fn is_t3(self) -> bool {
-        matches!(self, RecordType::PicoHarpT3 | RecordType::HydraHarpV1T3 | RecordType::HydraHarpV2T3)
+        matches!(
+            self,
+            RecordType::PicoHarpT3 | RecordType::HydraHarpV1T3 | RecordType::HydraHarpV2T3 | RecordType::TimeHarp200T3
+        )
     }
 }
 
@@ -108,6 +115,11 @@ pub struct PtuReader {
     pub record_type: RecordType,
     /// Instrument family, as PicoQuant names the record type.
     pub instrument: &'static str,
+    /// The container: "PTU", or a legacy file's kind and format version ("HT3 2.0").
+    pub container: String,
+    /// The laser (sync) repetition rate, Hz, where the file has one: 1 / the sync period of
+    /// T3 data, TimeHarp 200's measured sync rate (its macro clock is not the sync).
+    pub laser_rate_hz: Option<f64>,
     /// Records the header announces.
     pub records: u64,
     /// T2: time unit (ps); T3: sync period (ps).
@@ -119,6 +131,8 @@ pub struct PtuReader {
     offset: u64,
     /// The file's length, bytes.
     file_len: u64,
+    /// Bytes after the last announced record, fewer than a record: ignored, and said.
+    trailing: u64,
     /// T3: the sync count and micro-time code of the record just decoded.
     last_t3: (u64, u16),
     /// The resolutions as exact picoseconds (T2 unit or T3 sync period; T3 micro-time bin).
@@ -143,8 +157,25 @@ const TY_BLOB: u32 = 0xFFFF_FFFF;
 /// Longest inline tag payload accepted (a corrupt length must not allocate gigabytes).
 const MAX_TAG_BYTES: u64 = 64 << 20;
 
+/// Whether a file's first 16 bytes name a PicoQuant instrument whose legacy files qkdbench
+/// reads (.ht2/.ht3, .pt2/.pt3, .t3r). A file cut inside its name (8 bytes or more of it)
+/// counts too, so that the PicoQuant reader says where it ends rather than another format
+/// misreading it.
+pub fn is_legacy_ident(ident: &[u8]) -> bool {
+    if ident.len() >= 16 {
+        return legacy::Family::from_ident(&ident[..16]).is_some();
+    }
+    ident.len() >= 8
+        && legacy::Family::NAMES.iter().any(|name| {
+            let mut padded = [0u8; 16];
+            padded[..name.len()].copy_from_slice(name);
+            padded.starts_with(ident)
+        })
+}
+
 impl PtuReader {
-    /// Opens a PTU file and reads its header.
+    /// Opens a PTU file, or one of PicoQuant's older per-instrument files (.ht2, .ht3, .pt2,
+    /// .pt3, .t3r, recognised by the instrument's name at their start), and reads its header.
     pub fn open(path: &Path) -> Result<Self, RecordingError> {
         let file = File::open(path).map_err(|source| RecordingError::Io { path: path.into(), source })?;
         let file_len = file.metadata().map_or(0, |m| m.len());
@@ -154,6 +185,9 @@ impl PtuReader {
             tags: Vec::new(),
             record_type: RecordType::PicoHarpT2,
             instrument: "",
+            container: "PTU".into(),
+            laser_rate_hz: None,
+            trailing: 0,
             records: 0,
             global_resolution_ps: 0.0,
             resolution_ps: 0.0,
@@ -165,64 +199,28 @@ impl PtuReader {
             exact: (ExactPs::from_seconds(1e-12), ExactPs::from_seconds(1e-12)),
             end_ps: None,
         };
-        let magic = r.bytes(8, "the magic")?;
-        if &magic[..6] != b"PQTTTR" {
-            return Err(r.format(0, format!("magic is {:?}, expected \"PQTTTR\"", String::from_utf8_lossy(&magic))));
-        }
-        r.bytes(8, "the version")?;
-        loop {
-            let at = r.offset;
-            let head = r.bytes(48, "a header tag")?;
-            // The name ends at the first NUL; what follows in the 32 bytes is padding (some
-            // writers leave junk there).
-            let raw = head[..32].split(|&b| b == 0).next().unwrap_or(&[]);
-            let name = String::from_utf8_lossy(raw).escape_debug().to_string();
-            let index = i32::from_le_bytes(head[32..36].try_into().expect("4 bytes"));
-            let typ = u32::from_le_bytes(head[36..40].try_into().expect("4 bytes"));
-            let raw: [u8; 8] = head[40..48].try_into().expect("8 bytes");
-            let int = i64::from_le_bytes(raw);
-            let inline = |r: &mut PtuReader| -> Result<Vec<u8>, RecordingError> {
-                if !(0..=MAX_TAG_BYTES as i64).contains(&int) {
-                    return Err(r.format(at + 40, format!("tag {name}: payload length {int} is not plausible")));
-                }
-                r.bytes(int as usize, &format!("the payload of tag {name}"))
-            };
-            let value = match typ {
-                TY_EMPTY8 => TagValue::Empty,
-                TY_BOOL8 => TagValue::Bool(int != 0),
-                TY_INT8 | TY_BITSET64 | TY_COLOR8 => TagValue::Int(int),
-                TY_FLOAT8 => TagValue::Float(f64::from_le_bytes(raw)),
-                TY_DATETIME => TagValue::DateTime(f64::from_le_bytes(raw)),
-                TY_FLOAT8_ARRAY => {
-                    let b = inline(&mut r)?;
-                    TagValue::FloatArray(
-                        b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect(),
-                    )
-                }
-                TY_ANSI_STRING => {
-                    TagValue::Text(String::from_utf8_lossy(&inline(&mut r)?).trim_end_matches('\0').to_string())
-                }
-                TY_WIDE_STRING => {
-                    let b = inline(&mut r)?;
-                    let u: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-                    TagValue::Text(String::from_utf16_lossy(&u).trim_end_matches('\0').to_string())
-                }
-                TY_BLOB => TagValue::Blob(inline(&mut r)?),
-                other => return Err(r.format(at + 36, format!("tag {name}: unknown tag type {other:#010x}"))),
-            };
-            let end = name == "Header_End";
-            r.tags.push(Tag { name, index, value });
-            if end {
-                break;
-            }
-        }
-        let code = r.int("TTResultFormat_TTTRRecType")?;
-        let (rt, instrument) = RecordType::from_code(code).ok_or_else(|| {
-            r.format(
-                r.offset,
-                format!("record type {code:#010x} (TTResultFormat_TTTRRecType) is not one PicoQuant documents"),
-            )
-        })?;
+        let ident = r.bytes(16, "the magic")?;
+        let (rt, instrument) = if &ident[..6] == b"PQTTTR" {
+            r.read_tags()?;
+            let code = r.int("TTResultFormat_TTTRRecType")?;
+            RecordType::from_code(code).ok_or_else(|| {
+                r.format(
+                    r.offset,
+                    format!("record type {code:#010x} (TTResultFormat_TTTRRecType) is not one PicoQuant documents"),
+                )
+            })?
+        } else if let Some(family) = legacy::Family::from_ident(&ident) {
+            legacy::read_header(&mut r, family)?
+        } else {
+            return Err(r.format(
+                0,
+                format!(
+                    "magic is {:?}, expected \"PQTTTR\" (PTU) or a PicoQuant instrument's name (HydraHarp, \
+                     PicoHarp 300, TimeHarp 200: .ht2/.ht3/.pt2/.pt3/.t3r)",
+                    String::from_utf8_lossy(&ident[..8])
+                ),
+            ));
+        };
         r.record_type = rt;
         r.instrument = instrument;
         let records = r.int("TTResult_NumberOfRecords")?;
@@ -259,7 +257,85 @@ impl PtuReader {
             .map(|ms| (ms * 1.001 * 1e9 + 1e9) as i64);
         // Checked above: both within 1 fs..1 ms (a T2 file has no micro-time bin).
         r.exact = (ExactPs::from_seconds(global_s), ExactPs::from_seconds(if rt.is_t3() { res_s } else { 1e-12 }));
+        // A legacy T3 header gives the sync rate it measured (the sync period is derived from
+        // it; TimeHarp 200's records count a macro clock, not the sync); a PTU T3 file's sync
+        // period is the laser's; T2 has none (TTResult_SyncRate is the count rate of input 0).
+        if rt.is_t3() && r.container != "PTU" {
+            r.laser_rate_hz = match r.tag("TTResult_SyncRate") {
+                Some(TagValue::Int(v)) if *v > 0 => Some(*v as f64),
+                _ => None,
+            };
+        } else if rt.is_t3() {
+            r.laser_rate_hz = Some(1.0 / global_s);
+        }
         Ok(r)
+    }
+
+    /// Something about the file worth saying that is not an error: bytes after the last
+    /// record that are fewer than a record (a stray line end some transfers append).
+    pub fn note(&self) -> Option<String> {
+        (self.trailing > 0).then(|| {
+            format!(
+                "{}: the {} byte(s) after the last of the {} records the header announces (byte {} on) are fewer \
+                 than a record and were ignored",
+                self.path.display(),
+                self.trailing,
+                self.records,
+                self.file_len - self.trailing
+            )
+        })
+    }
+
+    /// The tagged header of a PTU file, after its magic and version, up to `Header_End`.
+    fn read_tags(&mut self) -> Result<(), RecordingError> {
+        let r = self;
+        loop {
+            let at = r.offset;
+            let head = r.bytes(48, "a header tag")?;
+            // The name ends at the first NUL; what follows in the 32 bytes is padding (some
+            // writers leave junk there).
+            let raw = head[..32].split(|&b| b == 0).next().unwrap_or(&[]);
+            let name = String::from_utf8_lossy(raw).escape_debug().to_string();
+            let index = i32::from_le_bytes(head[32..36].try_into().expect("4 bytes"));
+            let typ = u32::from_le_bytes(head[36..40].try_into().expect("4 bytes"));
+            let raw: [u8; 8] = head[40..48].try_into().expect("8 bytes");
+            let int = i64::from_le_bytes(raw);
+            let inline = |r: &mut PtuReader| -> Result<Vec<u8>, RecordingError> {
+                if !(0..=MAX_TAG_BYTES as i64).contains(&int) {
+                    return Err(r.format(at + 40, format!("tag {name}: payload length {int} is not plausible")));
+                }
+                r.bytes(int as usize, &format!("the payload of tag {name}"))
+            };
+            let value = match typ {
+                TY_EMPTY8 => TagValue::Empty,
+                TY_BOOL8 => TagValue::Bool(int != 0),
+                TY_INT8 | TY_BITSET64 | TY_COLOR8 => TagValue::Int(int),
+                TY_FLOAT8 => TagValue::Float(f64::from_le_bytes(raw)),
+                TY_DATETIME => TagValue::DateTime(f64::from_le_bytes(raw)),
+                TY_FLOAT8_ARRAY => {
+                    let b = inline(r)?;
+                    TagValue::FloatArray(
+                        b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect(),
+                    )
+                }
+                TY_ANSI_STRING => {
+                    TagValue::Text(String::from_utf8_lossy(&inline(r)?).trim_end_matches('\0').to_string())
+                }
+                TY_WIDE_STRING => {
+                    let b = inline(r)?;
+                    let u: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+                    TagValue::Text(String::from_utf16_lossy(&u).trim_end_matches('\0').to_string())
+                }
+                TY_BLOB => TagValue::Blob(inline(r)?),
+                other => return Err(r.format(at + 36, format!("tag {name}: unknown tag type {other:#010x}"))),
+            };
+            let end = name == "Header_End";
+            r.tags.push(Tag { name, index, value });
+            if end {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn format(&self, offset: u64, reason: String) -> RecordingError {
@@ -323,7 +399,10 @@ impl PtuReader {
     ) -> Result<usize, RecordingError> {
         let mut buf = [0u8; 4];
         let mut n = 0;
-        if self.read == self.records && n < max && self.offset < self.file_len {
+        let tail = self.file_len.saturating_sub(self.offset);
+        if self.read == self.records && n < max && (1..4).contains(&tail) {
+            self.trailing = tail;
+        } else if self.read == self.records && n < max && self.offset < self.file_len {
             // More bytes than the header announces records: a header that lies (or records
             // appended), never a silent cut.
             return Err(self.format(
@@ -454,6 +533,22 @@ impl PtuReader {
                     return self.t3(self.overflow + nsync, dtime, chan, EventKind::Error);
                 }
                 self.t3(self.overflow + nsync, dtime, chan + 1, EventKind::Tag)
+            }
+            RecordType::TimeHarp200T3 => {
+                // PicoQuant's t3rdemo: TimeTag 16 bits, Data 12, Route 2, Valid 1, Reserved 1.
+                const WRAP: u64 = 65_536;
+                let (tag, data, route, valid) = (u64::from(r & 0xFFFF), (r >> 16) & 0xFFF, (r >> 28) & 3, r >> 30 & 1);
+                if valid == 1 {
+                    return self.t3(self.overflow + tag, data, route + 1, EventKind::Tag);
+                }
+                if data & 0x800 != 0 {
+                    self.overflow += WRAP;
+                    return self.t3(self.overflow, 0, 0, EventKind::Overflow);
+                }
+                // A special record that is no overflow carries marker bits (1-7); none is
+                // no record PicoQuant defines.
+                let kind = if data & 7 != 0 { EventKind::Marker } else { EventKind::Error };
+                self.t3(self.overflow + tag, 0, data & 7, kind)
             }
         }
     }
