@@ -176,9 +176,10 @@ impl KeyRateInput {
         (lo, hi)
     }
 
+    /// tau_n = sum_k p_k e^-mu_k mu_k^n / n!, for the n = 0 and 1 the bounds use (n! = 1).
     fn tau(&self, photons: i32) -> f64 {
-        let fact = (1..=photons).map(f64::from).product::<f64>();
-        (0..3).map(|k| self.p[k] * (-self.mu[k]).exp() * self.mu[k].powi(photons) / fact).sum()
+        debug_assert!((0..=1).contains(&photons), "tau_{photons}: only tau_0 and tau_1 are used");
+        (0..3).map(|k| self.p[k] * (-self.mu[k]).exp() * self.mu[k].powi(photons)).sum()
     }
 
     /// (s_0, s_1) lower bounds from one basis's counts, exactly as published (a bound may
