@@ -186,6 +186,41 @@ fn for_each_block(
     }
 }
 
+/// As [`for_each_block`] for the sources that are a recording's tag stream (a recording, a
+/// Photon-HDF5 file): whole batches of tags with their loss events, exactly as a recording
+/// holds them (a missed count stays one event with its count, an overflow keeps its begin and
+/// end). Counts the tags and events by kind into `summary`.
+fn for_each_batch(
+    input: &Path,
+    src: &mut EventSource,
+    summary: &mut ConvertSummary,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+    mut each: impl FnMut(&TagBatch) -> Result<(), RecordingError>,
+) -> Result<(), RecordingError> {
+    let total = src.records_total();
+    let (mut batch, mut read, mut events) = (TagBatch::with_capacity(1 << 16), 0u64, Vec::new());
+    loop {
+        batch.clear();
+        let n = src.read_batch(&mut batch, 1 << 16).expect("a recording-shaped source")?;
+        events.clear();
+        crate::reader::batch_events(&batch, &mut events);
+        for e in &events {
+            summary.events_in[kind_index(e.kind)] += 1;
+        }
+        each(&batch)?;
+        if n == 0 {
+            return Ok(());
+        }
+        read += n as u64;
+        if !progress(read, total) {
+            return Err(RecordingError::Refused {
+                path: input.into(),
+                reason: "conversion interrupted; the partial output was removed".into(),
+            });
+        }
+    }
+}
+
 fn to_recording(
     mut src: EventSource,
     input: &Path,
@@ -194,45 +229,41 @@ fn to_recording(
     strict: bool,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ConvertSummary, RecordingError> {
-    let (pattern, time_base) = match &src {
-        EventSource::Recording(r) => (r.pattern, (r.time_base.coarse_period_ps, r.time_base.fine_bins)),
+    // A recording, or a Photon-HDF5 export of one, carries its run on: pattern, time base,
+    // intensities, frame reference and settings (a replay of the copy analyses it the same
+    // way).
+    let run = src.run()?;
+    let base = RunMeta {
+        source: String::new(),
+        config_text: String::new(),
+        pattern: None,
+        pattern_mu: None,
+        frame_reference: None,
         // Imported times are integer picoseconds: a 1 ps time base.
-        _ => (None, (1, 1)),
+        time_base: (1, 1),
+        compression,
+        scenario_text: None,
+        pulse_rate_hz: src.pulse_rate_hz(),
+        config: Vec::new(),
     };
+    let carried = run.as_ref().map_or(base, |r| r.meta(compression));
+    let mut config = vec![
+        ("input".to_string(), ConfigValue::Text(input.display().to_string())),
+        ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
+    ];
+    config.extend(carried.config.into_iter().filter(|(k, _)| k != "input" && k != "compression"));
     let meta = RunMeta {
         source: format!("{}: {}", src.describe(), input.display()),
         config_text: std::env::args().collect::<Vec<_>>().join(" "),
-        pattern,
-        time_base,
-        compression,
         scenario_text: None,
-        pattern_mu: match &src {
-            EventSource::Recording(r) => r.pattern_mu.clone().map(|mu| (mu, r.mu_full_scale.unwrap_or(f64::NAN))),
-            _ => None,
-        },
-        pulse_rate_hz: src.pulse_rate_hz(),
-        // A converted recording keeps its frame reference (its pulses stay indexable).
-        frame_reference: match &src {
-            EventSource::Recording(r) => r.frame_reference,
-            _ => None,
-        },
-        config: {
-            let mut c = vec![
-                ("input".to_string(), ConfigValue::Text(input.display().to_string())),
-                ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
-            ];
-            // A recording's own settings come along (a replay of the copy analyses it the
-            // same way).
-            if let EventSource::Recording(r) = &src {
-                c.extend(r.config()?.into_iter().filter(|(k, _)| k != "input" && k != "compression"));
-            }
-            c
-        },
+        pulse_rate_hz: carried.pulse_rate_hz.or(src.pulse_rate_hz()),
+        config,
+        ..carried
     };
     // A source that did not complete (a crash: `running`; or `aborted: ...`) makes a copy
     // that says so.
-    let status = match &src {
-        EventSource::Recording(r) if r.run_status != "complete" => {
+    let status = match &run {
+        Some(r) if r.run_status != "complete" && !r.run_status.is_empty() => {
             RunStatus::Aborted(format!("converted from a recording whose run status is {:?}", r.run_status))
         }
         _ => RunStatus::Complete,
@@ -242,6 +273,16 @@ fn to_recording(
         w.write_source_header(&r.tags)?;
     }
     let mut summary = ConvertSummary::default();
+    if src.is_tag_stream() {
+        let mut rows = 0u64;
+        for_each_batch(input, &mut src, &mut summary, progress, |b| {
+            rows += b.len() as u64;
+            w.append(b)
+        })?;
+        summary.rows_out = rows;
+        w.finish(&status)?;
+        return Ok(summary);
+    }
     let mut batch = TagBatch::with_capacity(1 << 16);
     for_each_block(input, &mut src, &mut summary, strict, progress, false, |events, _, summary| {
         batch.clear();
@@ -292,35 +333,74 @@ fn to_photon_hdf5(
     };
     let mut w = PhotonHdf5Writer::create(tmp, tcspc)?;
     let mut summary = ConvertSummary::default();
-    for_each_block(input, &mut src, &mut summary, strict, progress, tcspc.is_some(), |events, raw, summary| {
-        for (i, e) in events.iter().enumerate() {
-            match (e.kind, crate::channels::to_recording(e)) {
-                (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => match raw.get(i) {
-                    Some(&(nsync, dtime)) => w.push(nsync as i64, dtime, c)?,
-                    None => w.push(e.time_ps, 0, c)?,
-                },
-                (_, Err(reason)) => return Err(unfit(input, e.time_ps, reason)),
-                _ => summary.left_out += 1,
+    if let Some(run) = src.run()? {
+        // A recording (or an export of one): its run and loss events go to /user/qkdbench.
+        w.set_run(run.meta(Compression::None), &run.run_status);
+    }
+    if src.is_tag_stream() {
+        for_each_batch(input, &mut src, &mut summary, progress, |b| {
+            let mut ev = b.events.iter().peekable();
+            for i in 0..b.len() {
+                while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
+                    w.push_event(*e);
+                }
+                match b.channel[i] {
+                    c if c >= crate::channels::MARKER_BASE => {
+                        w.push_marker(b.time_ps[i], c - crate::channels::MARKER_BASE)
+                    }
+                    c => w.push(b.time_ps[i], 0, c)?,
+                }
             }
-        }
-        Ok(())
-    })?;
+            for (_, e) in ev {
+                w.push_event(*e);
+            }
+            Ok(())
+        })?;
+    } else {
+        for_each_block(input, &mut src, &mut summary, strict, progress, tcspc.is_some(), |events, raw, summary| {
+            for (i, e) in events.iter().enumerate() {
+                let stamp = |e: &crate::event::Event| raw.get(i).map_or(e.time_ps, |&(nsync, _)| nsync as i64);
+                match (e.kind, crate::channels::to_recording(e)) {
+                    (EventKind::Tag | EventKind::Sync, Ok(Some(c))) => {
+                        w.push(stamp(e), raw.get(i).map_or(0, |&(_, dtime)| dtime), c)?
+                    }
+                    // Markers go to /user/markers (the photon arrays have no place for them).
+                    (EventKind::Marker, Ok(Some(_))) => w.push_marker(stamp(e), e.channel as u8),
+                    (_, Err(reason)) => return Err(unfit(input, e.time_ps, reason)),
+                    _ => summary.left_out += 1,
+                }
+            }
+            Ok(())
+        })?;
+    }
     summary.rows_out = w.photons() as u64;
     let [tags, syncs, markers, overflows, missed, errors] = summary.events_in;
     let description = format!(
         "Converted by qkdbench from {} ({}). {}; detector IDs as qkdbench numbers channels \
          (docs/recording-schema.md): 0-63 the instrument's inputs as the instrument numbers them (PicoQuant \
          from 1, timestamp7 inputs 1-4, a qkdbench recording's detectors 0-3 H V D A, 4 sync, 5 frame mark), \
-         64 the instrument's sync (PicoQuant T2), 65-127 inputs 64-126. {tags} detections and {syncs} syncs written; left out: {markers} markers, \
-         {overflows} overflow records, {missed} missed-event records, {errors} unreadable records.",
+         64 the instrument's sync (PicoQuant T2), 65-127 inputs 64-126. {tags} detections and {syncs} syncs written; \
+         {markers} markers in /user/markers (timestamps, ids = marker bits, photon_index = photons before each); {}",
         input.display(),
         src.describe(),
+        if w.has_run() {
+            format!(
+                "the recording's run (pattern, settings, time base) and its {} loss events in /user/qkdbench \
+                 (docs/recording-schema.md), so that it converts back whole and replays.",
+                overflows + missed + errors
+            )
+        } else {
+            format!(
+                "left out: {overflows} overflow records, {missed} missed-event records, {errors} unreadable records."
+            )
+        },
         match (&src, tcspc.is_some()) {
             (EventSource::Ptu(p), true) if p.record_type == RecordType::TimeHarp200T3 => {
                 "Timestamps in periods of the TimeHarp 200's macro clock (timestamps_unit; not the sync), with each \
                  photon's TCSPC micro-time in nanotimes"
             }
-            (_, true) => "Timestamps in sync periods (timestamps_unit), with each photon's TCSPC micro-time in nanotimes",
+            (_, true) =>
+                "Timestamps in sync periods (timestamps_unit), with each photon's TCSPC micro-time in nanotimes",
             _ => "Timestamps in ps",
         }
     );

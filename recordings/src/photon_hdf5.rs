@@ -25,6 +25,8 @@ const LASER_RATE_TITLE: &str = "Repetition rate of the pulsed excitation laser (
 const FORMAT: [(&str, &str); 3] =
     [("format_name", "Photon-HDF5"), ("format_version", "0.5"), ("format_url", "http://photon-hdf5.org/")];
 
+pub mod user;
+
 /// Rows per chunk of the photon arrays.
 const CHUNK: usize = 1 << 16;
 
@@ -57,6 +59,12 @@ pub struct PhotonHdf5Writer {
     /// First and last timestamp, in the timestamps' unit.
     first: Option<i64>,
     last: i64,
+    /// Marker records, for `/user/markers`.
+    markers: Vec<user::Marker>,
+    /// A recording's loss events (photons and markers before each), for `/user/qkdbench`.
+    events: Vec<(u64, drivers::stream::StreamEvent)>,
+    /// A recording's run metadata and status, for `/user/qkdbench`.
+    run: Option<(crate::writer::RunMeta, String)>,
 }
 
 /// A fixed-length ASCII string of capacity N (PyTables, and so phconvert's validator, does
@@ -157,6 +165,9 @@ impl PhotonHdf5Writer {
             counts: BTreeMap::new(),
             first: None,
             last: 0,
+            markers: Vec::new(),
+            events: Vec::new(),
+            run: None,
         })
     }
 
@@ -188,6 +199,33 @@ impl PhotonHdf5Writer {
         self.buf_d.clear();
         self.buf_n.clear();
         Ok(())
+    }
+
+    /// Appends a marker record at `timestamp` (the photons' unit) with marker bits `bits`,
+    /// for `/user/markers`.
+    pub fn push_marker(&mut self, timestamp: i64, bits: u8) {
+        self.markers.push(user::Marker { timestamp, bits, photon_index: self.photons() as u64 });
+    }
+
+    /// Appends an in-band loss event of an exported recording, after the photons and markers
+    /// so far (`/user/qkdbench/events`).
+    pub fn push_event(&mut self, e: drivers::stream::StreamEvent) {
+        self.events.push(((self.photons() + self.markers.len()) as u64, e));
+    }
+
+    /// Keeps an exported recording's run (metadata, and its run status) in `/user/qkdbench`.
+    pub fn set_run(&mut self, meta: crate::writer::RunMeta, run_status: &str) {
+        self.run = Some((meta, run_status.to_string()));
+    }
+
+    /// Whether a recording's run goes to `/user/qkdbench`.
+    pub fn has_run(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Marker records so far.
+    pub fn markers(&self) -> usize {
+        self.markers.len()
     }
 
     /// Photons written.
@@ -373,6 +411,7 @@ impl PhotonHdf5Writer {
             "File name (with full path) of the original data file before conversion to Photon-HDF5.",
         )
         .map_err(e("provenance/filename_full"))?;
+        user::write(path, f, &self.markers, &self.events, self.run.as_ref().map(|(m, st)| (m, st.as_str())))?;
         self.file.flush().map_err(e("flush"))
     }
 }

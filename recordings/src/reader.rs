@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use drivers::protocol::tag_stream::TimeBase;
-use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
+use drivers::stream::{StreamEvent, TagBatch};
 use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File};
 use rtl::model::pattern_gen::PatternSettings;
@@ -102,10 +102,11 @@ fn crashed_tail(time_ps: &Dataset, channel: &Dataset, len: usize) -> usize {
     len
 }
 
-/// Every attribute of `/config` (none when the group is absent), in name order.
-fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
+/// Every attribute of the `config` group of `loc` (none when the group is absent), in name
+/// order.
+pub(crate) fn read_config(loc: &hdf5::Group) -> hdf5::Result<Vec<(String, ConfigValue)>> {
     use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
-    let Ok(g) = file.group("config") else { return Ok(Vec::new()) };
+    let Ok(g) = loc.group("config") else { return Ok(Vec::new()) };
     let mut names = g.attr_names()?;
     names.sort();
     let mut out = Vec::with_capacity(names.len());
@@ -126,6 +127,109 @@ fn read_config(file: &File) -> hdf5::Result<Vec<(String, ConfigValue)>> {
         out.push((name, v));
     }
     Ok(out)
+}
+
+/// A run's metadata as a recording keeps it: on its root, and on `/user/qkdbench` of a
+/// Photon-HDF5 export of it (the writer's `write_run_metadata`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The tagger's time base.
+    pub time_base: TimeBase,
+    /// The generator's settings, if recorded.
+    pub pattern: Option<PatternSettings>,
+    /// The transmitter's nominal pulse rate, Hz, if recorded.
+    pub pulse_rate_hz: Option<f64>,
+    /// The intensities as set (`pattern/mu`).
+    pub pattern_mu: Option<Vec<f64>>,
+    /// The modulator calibration (`pattern/mu_full_scale`).
+    pub mu_full_scale: Option<f64>,
+    /// A frame mark's device time (ps) and absolute pulse index (`pattern/frame_reference_*`).
+    pub frame_reference: Option<(f64, i64)>,
+}
+
+/// A recorded run whole: its metadata, its structured configuration, how it ended and the
+/// texts that describe it. What a recording keeps on its root and a Photon-HDF5 export of
+/// it in `/user/qkdbench`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRun {
+    /// Time base, pattern, pulse rate, intensities, frame reference.
+    pub info: RunInfo,
+    /// The structured configuration (`config`).
+    pub config: Vec<(String, ConfigValue)>,
+    /// How the run ended.
+    pub run_status: String,
+    /// Where its tags came from.
+    pub source: String,
+    /// The configuration as given.
+    pub config_text: String,
+    /// The scenario it belonged to (TOML), or empty.
+    pub scenario: String,
+}
+
+impl RecordedRun {
+    /// The writer's metadata for a file that carries this run on (a converted copy).
+    pub fn meta(&self, compression: crate::writer::Compression) -> crate::writer::RunMeta {
+        crate::writer::RunMeta {
+            source: self.source.clone(),
+            config_text: self.config_text.clone(),
+            pattern: self.info.pattern,
+            pattern_mu: self.info.pattern_mu.clone().map(|mu| (mu, self.info.mu_full_scale.unwrap_or(f64::NAN))),
+            frame_reference: self.info.frame_reference,
+            time_base: (self.info.time_base.coarse_period_ps, self.info.time_base.fine_bins),
+            compression,
+            scenario_text: (!self.scenario.is_empty()).then(|| self.scenario.clone()),
+            pulse_rate_hz: self.info.pulse_rate_hz,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The text attributes of a run on `loc` (empty when absent).
+pub(crate) fn text_attr(loc: &hdf5::Group, name: &str) -> String {
+    loc.attr(name).and_then(|a| a.read_scalar::<VarLenUnicode>()).map(|v| v.as_str().to_string()).unwrap_or_default()
+}
+
+/// Reads a run's metadata from `loc`, the group `at` ("/" or "/user/qkdbench/"), in `path`.
+pub(crate) fn read_run_info(path: &Path, loc: &hdf5::Group, at: &str) -> Result<RunInfo, RecordingError> {
+    let num = |name: &str| -> Result<u64, RecordingError> {
+        let a = loc.attr(name).map_err(|e| fmt(path, &format!("attribute {at}{name}"), e))?;
+        a.read_scalar::<u64>()
+            .or_else(|_| a.read_scalar::<u32>().map(u64::from))
+            .or_else(|_| a.read_scalar::<u16>().map(u64::from))
+            .map_err(|e| fmt(path, &format!("attribute {at}{name}"), e))
+    };
+    let time_base = TimeBase { coarse_period_ps: num("coarse_period_ps")? as u32, fine_bins: num("fine_bins")? as u16 };
+    let pattern_group = loc.group("pattern").ok();
+    let pattern = pattern_group.as_ref().and_then(|g| {
+        let v = |name: &str| g.attr(name).and_then(|a| a.read_raw::<u64>()).ok();
+        let thr = v("class_thr")?;
+        let dac = v("dac_code")?;
+        Some(PatternSettings {
+            seed: *v("seed")?.first()?,
+            class_thr: [*thr.first()? as u32, *thr.get(1)? as u32, *thr.get(2)? as u32],
+            basis_thr: *v("basis_thr")?.first()? as u32,
+            dac_code: [*dac.first()? as u16, *dac.get(1)? as u16, *dac.get(2)? as u16, *dac.get(3)? as u16],
+            pol_map: *v("pol_map")?.first()? as u16,
+            sync_period: *v("sync_period")?.first()? as u32,
+            frame_period: *v("frame_period")?.first()? as u32,
+        })
+    });
+    let pattern_mu = pattern_group.as_ref().and_then(|g| g.attr("mu").and_then(|a| a.read_raw::<f64>()).ok());
+    let mu_full_scale =
+        pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
+    let frame_reference = pattern_group.as_ref().and_then(|g| {
+        let t = g.attr("frame_reference_time_ps").and_then(|a| a.read_scalar::<f64>()).ok()?;
+        let pulse = g.attr("frame_reference_pulse").and_then(|a| a.read_scalar::<i64>()).ok()?;
+        (t.is_finite() && pulse >= 0).then_some((t, pulse))
+    });
+    Ok(RunInfo {
+        time_base,
+        pattern,
+        pulse_rate_hz: loc.attr("pulse_rate_hz").and_then(|a| a.read_scalar::<f64>()).ok().filter(|r| *r > 0.0),
+        pattern_mu,
+        mu_full_scale,
+        frame_reference,
+    })
 }
 
 impl Recording {
@@ -164,15 +268,7 @@ impl Recording {
                 format!("{version} is newer than this qkdbench reads ({SCHEMA_VERSION}); update qkdbench"),
             ));
         }
-        let num = |name: &str| -> Result<u64, RecordingError> {
-            let a = file.attr(name).map_err(|e| fmt(path, &format!("attribute /{name}"), e))?;
-            a.read_scalar::<u64>()
-                .or_else(|_| a.read_scalar::<u32>().map(u64::from))
-                .or_else(|_| a.read_scalar::<u16>().map(u64::from))
-                .map_err(|e| fmt(path, &format!("attribute /{name}"), e))
-        };
-        let time_base =
-            TimeBase { coarse_period_ps: num("coarse_period_ps")? as u32, fine_bins: num("fine_bins")? as u16 };
+        let run = read_run_info(path, &file, "/")?;
         let ds = |name: &str| file.dataset(name).map_err(|e| fmt(path, &format!("dataset /{name}"), e));
         let (time_ps, channel) = (ds("tags/time_ps")?, ds("tags/channel")?);
         // The rows the run says it wrote (`tag_count`, written when it ended): both columns
@@ -260,46 +356,15 @@ impl Recording {
         }
         let mut events = Vec::with_capacity(n);
         for i in 0..n {
-            let e = match kind[i] {
-                event_kind::OVERFLOW_BEGIN => StreamEvent::OverflowBegin { time_ps: t[i] },
-                event_kind::OVERFLOW_END => StreamEvent::OverflowEnd { time_ps: t[i] },
-                event_kind::MISSED => StreamEvent::Missed { channel: ch[i], count: count[i] },
-                event_kind::ERROR => StreamEvent::Error {
-                    byte_offset: t[i] as u64,
-                    word: count[i] as u32,
-                    kind: StreamErrorKind::UnknownRecord,
-                },
-                k => return Err(fmt(path, "dataset /events/kind", format!("row {i}: unknown kind {k}"))),
+            let Some(e) = event_kind::decode(kind[i], t[i], ch[i], count[i]) else {
+                return Err(fmt(path, "dataset /events/kind", format!("row {i}: unknown kind {}", kind[i])));
             };
             events.push((idx[i], e));
         }
-        let pattern = file.group("pattern").ok().and_then(|g| {
-            let v = |name: &str| g.attr(name).and_then(|a| a.read_raw::<u64>()).ok();
-            let thr = v("class_thr")?;
-            let dac = v("dac_code")?;
-            Some(PatternSettings {
-                seed: *v("seed")?.first()?,
-                class_thr: [*thr.first()? as u32, *thr.get(1)? as u32, *thr.get(2)? as u32],
-                basis_thr: *v("basis_thr")?.first()? as u32,
-                dac_code: [*dac.first()? as u16, *dac.get(1)? as u16, *dac.get(2)? as u16, *dac.get(3)? as u16],
-                pol_map: *v("pol_map")?.first()? as u16,
-                sync_period: *v("sync_period")?.first()? as u32,
-                frame_period: *v("frame_period")?.first()? as u32,
-            })
-        });
-        let pattern_group = file.group("pattern").ok();
-        let pattern_mu = pattern_group.as_ref().and_then(|g| g.attr("mu").and_then(|a| a.read_raw::<f64>()).ok());
-        let mu_full_scale =
-            pattern_group.as_ref().and_then(|g| g.attr("mu_full_scale").and_then(|a| a.read_scalar::<f64>()).ok());
-        let frame_reference = pattern_group.as_ref().and_then(|g| {
-            let t = g.attr("frame_reference_time_ps").and_then(|a| a.read_scalar::<f64>()).ok()?;
-            let pulse = g.attr("frame_reference_pulse").and_then(|a| a.read_scalar::<i64>()).ok()?;
-            (t.is_finite() && pulse >= 0).then_some((t, pulse))
-        });
         Ok(Recording {
-            pattern_mu,
-            mu_full_scale,
-            frame_reference,
+            pattern_mu: run.pattern_mu,
+            mu_full_scale: run.mu_full_scale,
+            frame_reference: run.frame_reference,
             path: path.into(),
             time_ps,
             channel,
@@ -308,9 +373,9 @@ impl Recording {
             pos: 0,
             len,
             run_status,
-            time_base,
-            pattern,
-            pulse_rate_hz: file.attr("pulse_rate_hz").and_then(|a| a.read_scalar::<f64>()).ok().filter(|r| *r > 0.0),
+            time_base: run.time_base,
+            pattern: run.pattern,
+            pulse_rate_hz: run.pulse_rate_hz,
             file: file.clone(),
         })
     }
@@ -322,11 +387,26 @@ impl Recording {
 
     /// A text attribute of the root (`source`, `scenario`, `verdict`), empty when absent.
     pub fn text_attr(&self, name: &str) -> String {
-        self.file
-            .attr(name)
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map(|v| v.as_str().to_string())
-            .unwrap_or_default()
+        text_attr(&self.file, name)
+    }
+
+    /// The run whole (reads the configuration and the texts).
+    pub fn run(&self) -> Result<RecordedRun, RecordingError> {
+        Ok(RecordedRun {
+            info: RunInfo {
+                time_base: self.time_base,
+                pattern: self.pattern,
+                pulse_rate_hz: self.pulse_rate_hz,
+                pattern_mu: self.pattern_mu.clone(),
+                mu_full_scale: self.mu_full_scale,
+                frame_reference: self.frame_reference,
+            },
+            config: self.config()?,
+            run_status: self.run_status.clone(),
+            source: self.text_attr("source"),
+            config_text: self.text_attr("config_text"),
+            scenario: self.text_attr("scenario"),
+        })
     }
 
     /// Tags in the file.
@@ -372,20 +452,25 @@ impl Recording {
     pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
         let mut b = TagBatch::default();
         let n = self.read_batch(&mut b, max)?;
-        let mut ev = b.events.iter().peekable();
-        let mut last_t = 0;
-        for (i, (&t, &c)) in b.time_ps.iter().zip(&b.channel).enumerate() {
-            while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
-                out.push(normalised(e, last_t));
-            }
-            let (kind, channel) = crate::channels::from_recording(c);
-            out.push(Event { time_ps: t, channel, kind });
-            last_t = t;
-        }
-        for (_, e) in ev {
+        batch_events(&b, out);
+        Ok(n)
+    }
+}
+
+/// A batch of a recording's tags and events as normalised events, in stream order.
+pub(crate) fn batch_events(b: &TagBatch, out: &mut Vec<Event>) {
+    let mut ev = b.events.iter().peekable();
+    let mut last_t = 0;
+    for (i, (&t, &c)) in b.time_ps.iter().zip(&b.channel).enumerate() {
+        while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
             out.push(normalised(e, last_t));
         }
-        Ok(n)
+        let (kind, channel) = crate::channels::from_recording(c);
+        out.push(Event { time_ps: t, channel, kind });
+        last_t = t;
+    }
+    for (_, e) in ev {
+        out.push(normalised(e, last_t));
     }
 }
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use drivers::stream::{StreamErrorKind, StreamEvent, TagBatch};
+use drivers::stream::TagBatch;
 use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File};
 
@@ -158,6 +158,36 @@ pub mod event_kind {
     pub const MISSED: u8 = 3;
     /// Stream error (the word in `count`, its byte offset in `time_ps`).
     pub const ERROR: u8 = 4;
+
+    use drivers::stream::{StreamErrorKind, StreamEvent};
+
+    /// An event as the `/events` columns hold it: (kind, time_ps, channel, count).
+    pub fn encode(e: &StreamEvent) -> (u8, i64, u8, u64) {
+        match *e {
+            StreamEvent::OverflowBegin { time_ps } => (OVERFLOW_BEGIN, time_ps, 0, 0),
+            StreamEvent::OverflowEnd { time_ps } => (OVERFLOW_END, time_ps, 0, 0),
+            StreamEvent::Missed { channel, count } => (MISSED, -1, channel, count),
+            StreamEvent::Error { byte_offset, word, kind } => {
+                let _: StreamErrorKind = kind;
+                (ERROR, byte_offset as i64, 0, u64::from(word))
+            }
+        }
+    }
+
+    /// The event of one `/events` row, None for an unknown kind.
+    pub fn decode(kind: u8, time_ps: i64, channel: u8, count: u64) -> Option<StreamEvent> {
+        Some(match kind {
+            OVERFLOW_BEGIN => StreamEvent::OverflowBegin { time_ps },
+            OVERFLOW_END => StreamEvent::OverflowEnd { time_ps },
+            MISSED => StreamEvent::Missed { channel, count },
+            ERROR => StreamEvent::Error {
+                byte_offset: time_ps as u64,
+                word: count as u32,
+                kind: StreamErrorKind::UnknownRecord,
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// The /metrics columns.
@@ -266,6 +296,74 @@ fn attr_text(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> 
     loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value))
 }
 
+/// The run's metadata on `loc` (the root of a recording; `/user/qkdbench` of a Photon-HDF5
+/// export of one): the `source`, `config_text`, `scenario` and `verdict` attributes, the
+/// `/pattern` and `/config` groups, the time base and the pulse rate
+/// (docs/recording-schema.md). One function, so that both carry the same fields.
+pub(crate) fn write_run_metadata(path: &Path, loc: &hdf5::Group, meta: &RunMeta) -> Result<(), RecordingError> {
+    let e = |what: &'static str| move |err| h5(path, what, err);
+    attr_text(loc, "source", &meta.source).map_err(e("source"))?;
+    attr_text(loc, "config_text", &meta.config_text).map_err(e("config_text"))?;
+    attr_text(loc, "scenario", meta.scenario_text.as_deref().unwrap_or("")).map_err(e("scenario"))?;
+    attr_text(loc, "verdict", "").map_err(e("verdict"))?;
+    if let Some(p) = &meta.pattern {
+        let g = loc.create_group("pattern").map_err(e("group pattern"))?;
+        let w =
+            |name: &str, v: &[u64]| -> hdf5::Result<()> { g.new_attr::<u64>().shape(v.len()).create(name)?.write(v) };
+        let u = |x: &[u32]| x.iter().map(|&v| u64::from(v)).collect::<Vec<u64>>();
+        w("seed", &[p.seed]).map_err(e("pattern/seed"))?;
+        w("class_thr", &u(&p.class_thr)).map_err(e("pattern/class_thr"))?;
+        w("basis_thr", &[u64::from(p.basis_thr)]).map_err(e("pattern/basis_thr"))?;
+        w("dac_code", &p.dac_code.map(u64::from)).map_err(e("pattern/dac_code"))?;
+        w("pol_map", &[u64::from(p.pol_map)]).map_err(e("pattern/pol_map"))?;
+        w("sync_period", &[u64::from(p.sync_period)]).map_err(e("pattern/sync_period"))?;
+        w("frame_period", &[u64::from(p.frame_period)]).map_err(e("pattern/frame_period"))?;
+        if let Some((mu, full_scale)) = &meta.pattern_mu {
+            g.new_attr::<f64>().shape(mu.len()).create("mu").and_then(|a| a.write(mu)).map_err(e("pattern/mu"))?;
+            g.new_attr::<f64>()
+                .create("mu_full_scale")
+                .and_then(|a| a.write_scalar(full_scale))
+                .map_err(e("pattern/mu_full_scale"))?;
+        }
+        if let Some((t, pulse)) = meta.frame_reference {
+            g.new_attr::<f64>()
+                .create("frame_reference_time_ps")
+                .and_then(|a| a.write_scalar(&t))
+                .map_err(e("pattern/frame_reference_time_ps"))?;
+            g.new_attr::<i64>()
+                .create("frame_reference_pulse")
+                .and_then(|a| a.write_scalar(&pulse))
+                .map_err(e("pattern/frame_reference_pulse"))?;
+        }
+    }
+    loc.new_attr::<u32>()
+        .create("coarse_period_ps")
+        .and_then(|a| a.write_scalar(&meta.time_base.0))
+        .map_err(e("coarse_period_ps"))?;
+    loc.new_attr::<f64>()
+        .create("pulse_rate_hz")
+        .and_then(|a| a.write_scalar(&meta.pulse_rate_hz.unwrap_or(f64::NAN)))
+        .map_err(e("pulse_rate_hz"))?;
+    loc.new_attr::<u16>()
+        .create("fine_bins")
+        .and_then(|a| a.write_scalar(&meta.time_base.1))
+        .map_err(e("fine_bins"))?;
+
+    let config = loc.create_group("config").map_err(e("group config"))?;
+    for (name, value) in &meta.config {
+        let r = match value {
+            ConfigValue::Int(v) => config.new_attr::<i64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
+            ConfigValue::Float(v) => config.new_attr::<f64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
+            ConfigValue::Bool(v) => {
+                config.new_attr::<u8>().create(name.as_str()).and_then(|a| a.write_scalar(&u8::from(*v)))
+            }
+            ConfigValue::Text(v) => attr_text(&config, name, v),
+        };
+        r.map_err(|err| h5(path, &format!("config/{name}"), err))?;
+    }
+    Ok(())
+}
+
 impl RecordingWriter {
     /// Creates `path` (replacing it) with the schema's groups, datasets and attributes.
     pub fn create(path: &Path, meta: &RunMeta) -> Result<Self, RecordingError> {
@@ -279,66 +377,7 @@ impl RecordingWriter {
         attr_text(&file, "format", "qkdbench recording").map_err(e("format"))?;
         attr_text(&file, "tool", concat!("qkdbench ", env!("CARGO_PKG_VERSION"))).map_err(e("tool"))?;
         attr_text(&file, "run_status", "running").map_err(e("run_status"))?;
-        attr_text(&file, "source", &meta.source).map_err(e("source"))?;
-        attr_text(&file, "config_text", &meta.config_text).map_err(e("config_text"))?;
-        attr_text(&file, "scenario", meta.scenario_text.as_deref().unwrap_or("")).map_err(e("scenario"))?;
-        attr_text(&file, "verdict", "").map_err(e("verdict"))?;
-        if let Some(p) = &meta.pattern {
-            let g = file.create_group("pattern").map_err(e("group pattern"))?;
-            let w = |name: &str, v: &[u64]| -> hdf5::Result<()> {
-                g.new_attr::<u64>().shape(v.len()).create(name)?.write(v)
-            };
-            let u = |x: &[u32]| x.iter().map(|&v| u64::from(v)).collect::<Vec<u64>>();
-            w("seed", &[p.seed]).map_err(e("pattern/seed"))?;
-            w("class_thr", &u(&p.class_thr)).map_err(e("pattern/class_thr"))?;
-            w("basis_thr", &[u64::from(p.basis_thr)]).map_err(e("pattern/basis_thr"))?;
-            w("dac_code", &p.dac_code.map(u64::from)).map_err(e("pattern/dac_code"))?;
-            w("pol_map", &[u64::from(p.pol_map)]).map_err(e("pattern/pol_map"))?;
-            w("sync_period", &[u64::from(p.sync_period)]).map_err(e("pattern/sync_period"))?;
-            w("frame_period", &[u64::from(p.frame_period)]).map_err(e("pattern/frame_period"))?;
-            if let Some((mu, full_scale)) = &meta.pattern_mu {
-                g.new_attr::<f64>().shape(mu.len()).create("mu").and_then(|a| a.write(mu)).map_err(e("pattern/mu"))?;
-                g.new_attr::<f64>()
-                    .create("mu_full_scale")
-                    .and_then(|a| a.write_scalar(full_scale))
-                    .map_err(e("pattern/mu_full_scale"))?;
-            }
-            if let Some((t, pulse)) = meta.frame_reference {
-                g.new_attr::<f64>()
-                    .create("frame_reference_time_ps")
-                    .and_then(|a| a.write_scalar(&t))
-                    .map_err(e("pattern/frame_reference_time_ps"))?;
-                g.new_attr::<i64>()
-                    .create("frame_reference_pulse")
-                    .and_then(|a| a.write_scalar(&pulse))
-                    .map_err(e("pattern/frame_reference_pulse"))?;
-            }
-        }
-        file.new_attr::<u32>()
-            .create("coarse_period_ps")
-            .and_then(|a| a.write_scalar(&meta.time_base.0))
-            .map_err(e("coarse_period_ps"))?;
-        file.new_attr::<f64>()
-            .create("pulse_rate_hz")
-            .and_then(|a| a.write_scalar(&meta.pulse_rate_hz.unwrap_or(f64::NAN)))
-            .map_err(e("pulse_rate_hz"))?;
-        file.new_attr::<u16>()
-            .create("fine_bins")
-            .and_then(|a| a.write_scalar(&meta.time_base.1))
-            .map_err(e("fine_bins"))?;
-
-        let config = file.create_group("config").map_err(e("group config"))?;
-        for (name, value) in &meta.config {
-            let r = match value {
-                ConfigValue::Int(v) => config.new_attr::<i64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
-                ConfigValue::Float(v) => config.new_attr::<f64>().create(name.as_str()).and_then(|a| a.write_scalar(v)),
-                ConfigValue::Bool(v) => {
-                    config.new_attr::<u8>().create(name.as_str()).and_then(|a| a.write_scalar(&u8::from(*v)))
-                }
-                ConfigValue::Text(v) => attr_text(&config, name, v),
-            };
-            r.map_err(|err| h5(path, &format!("config/{name}"), err))?;
-        }
+        write_run_metadata(path, &file, meta)?;
         let tags = file.create_group("tags").map_err(e("group tags"))?;
         let events = file.create_group("events").map_err(e("group events"))?;
         let gzip = meta.compression == Compression::Gzip;
@@ -420,15 +459,7 @@ impl RecordingWriter {
             );
             for (i, e) in &b.events {
                 idx.push((base + i) as u64);
-                let (k, t, c, cnt) = match *e {
-                    StreamEvent::OverflowBegin { time_ps } => (event_kind::OVERFLOW_BEGIN, time_ps, 0, 0),
-                    StreamEvent::OverflowEnd { time_ps } => (event_kind::OVERFLOW_END, time_ps, 0, 0),
-                    StreamEvent::Missed { channel, count } => (event_kind::MISSED, -1, channel, count),
-                    StreamEvent::Error { byte_offset, word, kind } => {
-                        let _: StreamErrorKind = kind;
-                        (event_kind::ERROR, byte_offset as i64, 0, u64::from(word))
-                    }
-                };
+                let (k, t, c, cnt) = event_kind::encode(e);
                 kind.push(k);
                 time.push(t);
                 ch.push(c);

@@ -64,8 +64,9 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         ..ReplayPlan::new(&args.file)
     };
     plan.engine.check().map_err(|e| Exit::bad_input(super::settings_args::in_flag_terms(&e)))?;
-    let recorded_status =
-        recordings::Recording::open(&args.file).map(|r| r.run_status).map_err(|e| Exit::bad_input(e.to_string()))?;
+    let recorded_status = recordings::replay::open_run(&args.file)
+        .map(|(_, run)| run.run_status)
+        .map_err(|e| Exit::bad_input(e.to_string()))?;
     if args.tui && std::io::stdout().is_terminal() {
         return tui(&args, plan);
     }
@@ -123,8 +124,9 @@ pub fn run(args: ReplayArgs) -> Result<()> {
 
 /// `replay --tui`: the replay in the live view, with the recording's own settings.
 fn tui(args: &ReplayArgs, plan: ReplayPlan) -> Result<()> {
-    let rec = recordings::Recording::open(&args.file).map_err(|e| Exit::bad_input(e.to_string()))?;
-    let config = rec.config().unwrap_or_default();
+    let (src, run) = recordings::replay::open_run(&args.file).map_err(|e| Exit::bad_input(e.to_string()))?;
+    drop(src);
+    let config = &run.config;
     let float = |name: &str| {
         config.iter().find(|(k, _)| k == name).and_then(|(_, v)| match v {
             recordings::ConfigValue::Float(x) => Some(*x),
@@ -139,15 +141,14 @@ fn tui(args: &ReplayArgs, plan: ReplayPlan) -> Result<()> {
             .file
             .file_name()
             .map_or_else(|| args.file.display().to_string(), |n| n.to_string_lossy().into_owned()),
-        pulse_rate_hz: plan.pulse_rate_hz.or(rec.pulse_rate_hz).unwrap_or(drivers::DEFAULT_PULSE_RATE_HZ),
-        mu: rec.pattern_mu.clone().unwrap_or_default(),
+        pulse_rate_hz: plan.pulse_rate_hz.or(run.info.pulse_rate_hz).unwrap_or(drivers::DEFAULT_PULSE_RATE_HZ),
+        mu: run.info.pattern_mu.clone().unwrap_or_default(),
         gate_width_ps: gate,
         pass: None,
         can_record: false,
         record_path: None,
         duration_s: None,
     };
-    drop(rec);
     let ended = super::live::show(info, None, plan.pipeline.clone(), move |observer, pipeline, stop| {
         session::replay(&ReplayPlan { pipeline, ..plan }, observer, stop)
     })?;

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use recordings::replay::ReplayTagger;
-use recordings::{Recording, RecordingError};
+use recordings::RecordingError;
 
 use super::{Drive, Outcome, SessionError};
 use crate::pipeline::{Observer, PipelineConfig};
@@ -44,8 +44,8 @@ impl ReplayPlan {
 /// Replays a recording. The engine runs with the settings recorded in the file; the plan's
 /// overrides replace single fields and are listed in the outcome's notes.
 pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBool>) -> Result<Outcome, SessionError> {
-    let rec = Recording::open(&plan.path).map_err(SessionError::Input)?;
-    let pattern = rec.pattern.ok_or_else(|| {
+    let (src, run) = recordings::replay::open_run(&plan.path).map_err(SessionError::Input)?;
+    let pattern = run.info.pattern.ok_or_else(|| {
         SessionError::Input(RecordingError::Unsupported {
             path: plan.path.clone(),
             reason: "no /pattern group: the generator's settings were not recorded, so the engine cannot \
@@ -54,7 +54,7 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
         })
     })?;
     let mut notes = Vec::new();
-    let recorded_rate = rec.pulse_rate_hz;
+    let recorded_rate = run.info.pulse_rate_hz;
     let pulse_rate_hz = match (plan.pulse_rate_hz, recorded_rate) {
         (Some(r), Some(f)) if r != f => {
             notes.push(format!("pulse rate {r} Hz from the flag (the recording says {f} Hz)"));
@@ -76,7 +76,7 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
             SettingError::new(format!("{}: pulse_rate_hz", plan.path.display()), e.reason)
         }
     })?;
-    let config = rec.config().map_err(SessionError::Input)?;
+    let config = run.config.clone();
     let in_file = |e: SettingError| SettingError::new(format!("{}: {}", plan.path.display(), e.field), e.reason);
     let (mut engine, found) = EngineSettings::from_config_values(&config, pulse_rate_hz).map_err(in_file)?;
     if found.is_empty() {
@@ -90,7 +90,7 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
     }
     settings.engine = engine;
     // The intensities the key is computed with: as set, else from the DAC codes.
-    let mu = match (&rec.pattern_mu, rec.mu_full_scale) {
+    let mu = match (&run.info.pattern_mu, run.info.mu_full_scale) {
         (Some(mu), _) => std::array::from_fn(|k| mu.get(k).copied().unwrap_or(0.0)),
         (None, full_scale) => {
             let cal = drivers::pattern_gen::IntensityCalibration { mu_full_scale: full_scale.unwrap_or(1.0) };
@@ -100,9 +100,10 @@ pub fn replay(plan: &ReplayPlan, observer: &mut dyn Observer, stop: Arc<AtomicBo
     settings.generator.mu = mu.to_vec();
     let mut engine_cfg = settings.engine.engine_config(pattern, pulse_rate_hz, mu)?;
     // A recording opened in the middle of a run carries the pulse index of a frame mark.
-    engine_cfg.clock.index_reference = rec.frame_reference;
-    let source = format!("recording {} ({})", plan.path.display(), rec.run_status);
-    let mut tagger = ReplayTagger::new(rec);
+    engine_cfg.clock.index_reference = run.info.frame_reference;
+    let kind = if matches!(src, recordings::EventSource::PhotonHdf5(_)) { "Photon-HDF5 export" } else { "recording" };
+    let source = format!("{kind} {} ({})", plan.path.display(), run.run_status);
+    let mut tagger = ReplayTagger::from_source(src, run.info.time_base);
     tagger.realtime = plan.realtime;
     let drive = Drive { settings, engine_cfg, source, meta: None, pipeline: &plan.pipeline, notes };
     drive.go(tagger, observer, stop, || {})

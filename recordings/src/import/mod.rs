@@ -65,6 +65,36 @@ impl EventSource {
         }
     }
 
+    /// The next up to `max` tags with their loss events as a recording holds them, for the
+    /// sources that are a recording's tag stream (a recording, a Photon-HDF5 file); None for
+    /// the others (their records are read as events).
+    pub fn read_batch(
+        &mut self,
+        out: &mut drivers::stream::TagBatch,
+        max: usize,
+    ) -> Option<Result<usize, RecordingError>> {
+        match self {
+            EventSource::Recording(r) => Some(r.read_batch(out, max)),
+            EventSource::PhotonHdf5(r) => Some(r.read_batch(out, max)),
+            _ => None,
+        }
+    }
+
+    /// Whether the source is a recording's tag stream, read with [`read_batch`](Self::read_batch).
+    pub fn is_tag_stream(&self) -> bool {
+        matches!(self, EventSource::Recording(_) | EventSource::PhotonHdf5(_))
+    }
+
+    /// The recorded run the source carries: a recording's, or a Photon-HDF5 export's
+    /// (`/user/qkdbench`); None for other files.
+    pub fn run(&self) -> Result<Option<crate::reader::RecordedRun>, RecordingError> {
+        match self {
+            EventSource::Recording(r) => r.run().map(Some),
+            EventSource::PhotonHdf5(r) => Ok(r.run().cloned()),
+            _ => Ok(None),
+        }
+    }
+
     /// Appends the events of up to `max` records; returns the records read (0 at the end).
     pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
         match self {

@@ -1,15 +1,22 @@
 //! Photon-HDF5 files as input (qkdbench's own export and phconvert's): `/photon_data`
 //! timestamps times `timestamps_unit`, plus nanotimes times `tcspc_unit` where the file has
 //! them (TCSPC), in picoseconds by the one rounding rule (exact, nearest, ties to even);
-//! detector IDs as qkdbench numbers channels (docs/recording-schema.md).
+//! detector IDs as qkdbench numbers channels (docs/recording-schema.md). What qkdbench puts
+//! in `/user` comes back too: the markers, in their original place among the photons, and
+//! for an export of a recording its loss events and run (so that it converts back whole
+//! and `replay` can sift it).
 
 use std::path::{Path, PathBuf};
 
 use hdf5::{Dataset, File};
 
+use drivers::stream::TagBatch;
+
 use super::exact_time::{time_ps, ExactPs};
 use crate::error::RecordingError;
 use crate::event::Event;
+use crate::photon_hdf5::user::{self, UserData};
+use crate::reader::RecordedRun;
 
 /// A Photon-HDF5 file being read.
 #[derive(Debug)]
@@ -24,6 +31,12 @@ pub struct PhotonHdf5Reader {
     pos: usize,
     /// The laser's repetition rate, Hz, where the file gives one.
     pub laser_rate_hz: Option<f64>,
+    /// Markers and, for an export of a recording, its loss events and run.
+    user: UserData,
+    next_marker: usize,
+    next_event: usize,
+    /// Photons and markers handed out so far (the tag index of a recording).
+    emitted: u64,
 }
 
 fn unsupported(path: &Path, reason: String) -> RecordingError {
@@ -81,6 +94,7 @@ impl PhotonHdf5Reader {
             .and_then(|d| d.read_scalar::<f64>())
             .ok()
             .filter(|r| r.is_finite() && *r > 0.0);
+        let user = user::read(path, &file)?;
         Ok(PhotonHdf5Reader {
             path: path.into(),
             timestamps,
@@ -91,7 +105,21 @@ impl PhotonHdf5Reader {
             len,
             pos: 0,
             laser_rate_hz,
+            user,
+            next_marker: 0,
+            next_event: 0,
+            emitted: 0,
         })
+    }
+
+    /// The run of an exported qkdbench recording (`/user/qkdbench`), if the file has one.
+    pub fn run(&self) -> Option<&RecordedRun> {
+        self.user.run.as_ref()
+    }
+
+    /// Marker records in `/user/markers`.
+    pub fn markers(&self) -> usize {
+        self.user.markers.len()
     }
 
     /// Photons in the file.
@@ -99,36 +127,84 @@ impl PhotonHdf5Reader {
         self.len as u64
     }
 
-    /// Appends up to `max` photons as events; returns how many were read (0 at the end).
-    pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+    /// Appends up to `max` photons, with the markers and loss events among them, as a
+    /// recording's tags (channels as docs/recording-schema.md numbers them, markers 128 +
+    /// bits); returns the photons read (0 at the end, once the markers and events after the
+    /// last photon are out too).
+    pub fn read_batch(&mut self, out: &mut TagBatch, max: usize) -> Result<usize, RecordingError> {
         let end = (self.pos + max).min(self.len);
-        if end == self.pos {
-            return Ok(0);
-        }
         let h5 = |what: &'static str| {
             let path = self.path.clone();
             move |e: hdf5::Error| RecordingError::Hdf5 { path, reason: format!("{what}: {e}") }
         };
-        let t = self.timestamps.read_slice_1d::<i64, _>(self.pos..end).map_err(h5("/photon_data/timestamps"))?;
-        let d = self.detectors.read_slice_1d::<u8, _>(self.pos..end).map_err(h5("/photon_data/detectors"))?;
-        let n = match &self.nanotimes {
-            Some(n) => Some(n.read_slice_1d::<u16, _>(self.pos..end).map_err(h5("/photon_data/nanotimes"))?),
-            None => None,
-        };
-        for i in 0..t.len() {
-            let Ok(ts) = u64::try_from(t[i]) else {
-                return Err(RecordingError::Format {
-                    path: self.path.clone(),
-                    offset: (self.pos + i) as u64,
-                    reason: format!("photon {} has a negative timestamp ({})", self.pos + i, t[i]),
-                });
+        let (t, d, n) = if end > self.pos {
+            let t = self.timestamps.read_slice_1d::<i64, _>(self.pos..end).map_err(h5("/photon_data/timestamps"))?;
+            let d = self.detectors.read_slice_1d::<u8, _>(self.pos..end).map_err(h5("/photon_data/detectors"))?;
+            let n = match &self.nanotimes {
+                Some(n) => Some(n.read_slice_1d::<u16, _>(self.pos..end).map_err(h5("/photon_data/nanotimes"))?),
+                None => None,
             };
+            (t.to_vec(), d.to_vec(), n.map(|n| n.to_vec()))
+        } else {
+            (Vec::new(), Vec::new(), None)
+        };
+        let path = self.path.clone();
+        let unsigned = |row: usize, v: i64, what: &str| {
+            u64::try_from(v).map_err(|_| RecordingError::Format {
+                path: path.clone(),
+                offset: row as u64,
+                reason: format!("{what} {row} has a negative timestamp ({v})"),
+            })
+        };
+        let last = end == self.len;
+        for i in 0..=t.len() {
+            // Before photon `pos + i` (or, after the last, everything left): the markers
+            // placed before it, and the events before each tag.
+            let photon = (self.pos + i) as u64;
+            while let Some(m) =
+                self.user.markers.get(self.next_marker).filter(|m| m.photon_index <= photon || last && i == t.len())
+            {
+                let m = *m;
+                self.events_before(out);
+                let ts = unsigned(self.next_marker, m.timestamp, "marker")?;
+                out.push(time_ps(ts, self.unit, 0, self.tcspc), crate::channels::MARKER_BASE + m.bits.min(127));
+                self.emitted += 1;
+                self.next_marker += 1;
+            }
+            if i == t.len() {
+                break;
+            }
+            self.events_before(out);
+            let ts = unsigned(self.pos + i, t[i], "photon")?;
             let nano = n.as_ref().map_or(0, |n| u64::from(n[i]));
-            let (kind, channel) = crate::channels::from_recording(d[i]);
-            out.push(Event { time_ps: time_ps(ts, self.unit, nano, self.tcspc), channel, kind });
+            out.push(time_ps(ts, self.unit, nano, self.tcspc), d[i]);
+            self.emitted += 1;
+        }
+        if last {
+            while let Some((_, e)) = self.user.events.get(self.next_event) {
+                out.events.push((out.len(), *e));
+                self.next_event += 1;
+            }
         }
         let read = end - self.pos;
         self.pos = end;
         Ok(read)
+    }
+
+    /// The loss events due before the next tag.
+    fn events_before(&mut self, out: &mut TagBatch) {
+        while let Some((_, e)) = self.user.events.get(self.next_event).filter(|(at, _)| *at <= self.emitted) {
+            out.events.push((out.len(), *e));
+            self.next_event += 1;
+        }
+    }
+
+    /// Appends up to `max` photons as events, with the markers and loss events among them;
+    /// returns how many photons were read (0 at the end).
+    pub fn read_events(&mut self, out: &mut Vec<Event>, max: usize) -> Result<usize, RecordingError> {
+        let mut b = TagBatch::default();
+        let n = self.read_batch(&mut b, max)?;
+        crate::reader::batch_events(&b, out);
+        Ok(n)
     }
 }
