@@ -387,6 +387,7 @@ fn every_example_in_the_scenario_format_document_is_accepted() {
     let mut checked = 0;
     let mut skipped = 0;
     let total = blocks.len();
+    let replay_dir = scratch("doc-replay");
     for b in blocks {
         if b.contains("# required") {
             skipped += 1;
@@ -402,6 +403,21 @@ fn every_example_in_the_scenario_format_document_is_accepted() {
         if !has_main && !has_fragment_measure {
             s.push('\n');
             s.push_str(GOOD_MAIN);
+        }
+        // A replay example's recording: a real one, made here (the example's name stands for
+        // the reader's own file).
+        if s.contains("device = \"replay\"") {
+            let rec = replay_dir.join("example.h5");
+            if !rec.exists() {
+                let o = Command::new(bin())
+                    .args(["record", "--duration", "200ms", "-o", rec.to_str().unwrap()])
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}", text(&o));
+            }
+            let at = s.find("recording = \"").expect("a replay example names its recording");
+            let end = at + s[at + 13..].find('"').unwrap() + 14;
+            s.replace_range(at..end, &format!("recording = {:?}", rec.to_str().unwrap()));
         }
         // As if the file were in scenarios/ (its relative pass paths resolve from there).
         let path = root().join("scenarios/doc-example.toml");
@@ -723,4 +739,133 @@ print("phconvert-valid")
     let (a, b) = (replay(&rec), replay(ph.to_str().unwrap()));
     assert_eq!(a, b, "replay of the recording and of its Photon-HDF5 export");
     assert!(a["snapshot"]["missed_tags"].as_u64().unwrap() > 0, "{a}");
+}
+
+/// The replay bench (docs/scenario-format.md, "Replay bench"): a scenario on a recording
+/// and on its Photon-HDF5 export measures what `qkdbench replay` reports; a sweep of the
+/// gate width replays with each width (more gated tags for a wider gate) and the scenario's
+/// `[engine]` fields replace the recorded ones; what the recording decides, phases that need
+/// devices, spans and files that cannot be replayed are refused before anything runs (exit
+/// 2, file and line named).
+#[test]
+fn the_replay_bench_measures_what_replay_reports_and_refuses_what_the_recording_decides() {
+    let dir = scratch("replay-bench");
+    let rec = dir.join("r.h5");
+    let o = Command::new(bin()).args(["record", "--duration", "1s", "-o", rec.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let ph = dir.join("r.photon.h5");
+    let o = Command::new(bin())
+        .args(["convert", "--to", "photon-hdf5", rec.to_str().unwrap(), ph.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = Command::new(bin()).args(["replay", "--json", rec.to_str().unwrap()]).output().unwrap();
+    let replayed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let qber_z = replayed["snapshot"]["qber"][0].as_f64().unwrap();
+    let gated = replayed["snapshot"]["gated"].as_u64().unwrap();
+    let scenario = |recording: &str, extra: &str| {
+        format!(
+            r#"[scenario]
+name = "replay_bench"
+
+[bench]
+device = "replay"
+recording = "{recording}"
+{extra}
+[[main]]
+kind = "acquire"
+name = "whole"
+
+[[main.measure]]
+metric = "qber_z"
+max = 0.5
+
+[[main]]
+kind = "sweep"
+parameter = "engine.gate_width_ps"
+values = [300.0, 3000.0]
+
+[[main.measure]]
+metric = "snapshot.gated"
+min = 1
+"#
+        )
+    };
+    for file in ["r.h5", "r.photon.h5"] {
+        let path = dir.join(format!("{file}.toml"));
+        std::fs::write(&path, scenario(file, "")).unwrap();
+        let json = dir.join(format!("{file}.json"));
+        let out = run(&[path.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let phases = &v["scenarios"][0]["phases"];
+        let whole = &phases[0]["steps"][0];
+        assert_eq!(whole["measurements"][0]["value"].as_f64(), Some(qber_z), "{file}: the replay's QBER");
+        assert!(whole["recording"].is_null(), "a replay bench writes no recording");
+        let steps: Vec<f64> = phases[1]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["measurements"][0]["value"].as_f64().unwrap())
+            .collect();
+        assert!(steps[0] < gated as f64 && (gated as f64) < steps[1], "{file}: gated {steps:?} around {gated}");
+    }
+    // The scenario's [engine] replaces the recorded setting: a 300 ps gate in [engine] gates
+    // what the 300 ps sweep step gated.
+    let path = dir.join("engine.toml");
+    std::fs::write(&path, scenario("r.h5", "\n[engine]\ngate_width_ps = 300.0\n")).unwrap();
+    let json = dir.join("engine.json");
+    let out = run(&[path.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let phases = &v["scenarios"][0]["phases"];
+    assert_eq!(phases[0]["steps"][0]["metrics"]["tags"], phases[1]["steps"][0]["metrics"]["tags"]);
+    let o = Command::new(bin())
+        .args(["replay", "--json", "--gate-width-ps", "300", rec.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let narrow: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(phases[1]["steps"][0]["measurements"][0]["value"].as_f64(), narrow["snapshot"]["gated"].as_f64());
+    // Refused before anything runs: exit 2, the file and the line of the field.
+    let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ptu/picoharp300_t2.ptu");
+    let mut cases = vec![
+        ("generator", scenario("r.h5", "\n[generator]\nmu = [0.5, 0.1, 0.0]\n"), "generator.mu"),
+        ("optics", scenario("r.h5", "background_rate_hz = 5.0\n"), "bench.background_rate_hz"),
+        (
+            "channels",
+            scenario("r.h5", "\n[engine]\nchannels = { detectors_hvda = [0, 1, 2, 3], sync = 7, frame = 5 }\n"),
+            "engine.channels",
+        ),
+        (
+            "span",
+            scenario("r.h5", "").replace("name = \"whole\"", "name = \"whole\"\nduration_s = 1.0"),
+            "no duration_s",
+        ),
+        (
+            "wait_lock",
+            scenario("r.h5", "").replace("kind = \"acquire\"", "kind = \"wait_lock\"\ntimeout_s = 1.0"),
+            "needs devices",
+        ),
+        (
+            "bench sweep",
+            scenario("r.h5", "").replace("engine.gate_width_ps", "bench.channel.loss_db"),
+            "only engine settings",
+        ),
+        ("missing", scenario("nothere.h5", ""), "no such file"),
+        ("no recording", scenario("r.h5", "").replace("recording = \"r.h5\"\n", ""), "needs bench.recording"),
+    ];
+    if other.exists() {
+        cases.push(("another instrument", scenario(other.to_str().unwrap(), ""), "cannot replay a PicoQuant PTU"));
+    }
+    for (what, text_of, needle) in cases {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, &text_of).unwrap();
+        let out = run(&[path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out));
+        let err = text(&out);
+        assert!(
+            err.contains("bad scenario, nothing was run") && err.contains("bad.toml:") && err.contains(needle),
+            "{what}: {err}"
+        );
+    }
 }

@@ -79,6 +79,8 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
         harness::settings::DeviceKind::Sim => format!("sim bench ({:?})", args.bench.fidelity).to_lowercase(),
         harness::settings::DeviceKind::Served => "served bench".into(),
         harness::settings::DeviceKind::Hardware => "boards".into(),
+        // Not a value of --device (clap skips it).
+        harness::settings::DeviceKind::Replay => "replay".into(),
     };
     let info = RunInfo {
         title: "live".into(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{ChannelSettings, EngineSettings, FaultSettings, GeneratorSettings, Settings};
+use crate::settings::{ChannelSettings, DeviceKind, EngineSettings, FaultSettings, GeneratorSettings, Settings};
 
 /// A scenario as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,10 +314,17 @@ impl Scenario {
     /// The settings the scenario starts from, with its seed (or `seed` when given) and its
     /// paths resolved.
     pub fn settings(&self, seed: Option<u64>) -> Settings {
+        // The `[engine]` fields the file gives (a replay bench overrides the recording's own
+        // settings with these only).
+        let engine_given = toml::from_str::<toml::Table>(&self.text)
+            .ok()
+            .and_then(|t| t.get("engine").and_then(|e| e.as_table()).map(|e| e.keys().cloned().collect()))
+            .unwrap_or_default();
         let mut s = Settings {
             bench: self.file.bench.clone(),
             generator: self.file.generator.clone(),
             engine: self.file.engine.clone(),
+            engine_given,
         };
         if let Some(seed) = seed.or(self.file.scenario.seed) {
             s.bench.seed = seed;
@@ -381,6 +388,9 @@ impl Scenario {
         if f.main.is_empty() {
             return Err(self.err("[scenario]", "a scenario needs at least one [[main]] phase".into()));
         }
+        if settings.bench.device == DeviceKind::Replay {
+            self.check_replay(&settings)?;
+        }
         // Settings as they stand when each phase runs: configure phases change them.
         let mut current = settings.clone();
         for (list, phases) in [("setup", &f.setup), ("main", &f.main), ("teardown", &f.teardown)] {
@@ -389,6 +399,61 @@ impl Scenario {
                 let from = self.phase_offset(list, i);
                 self.check_phase(&at, from, p, &mut current)?;
             }
+        }
+        Ok(())
+    }
+
+    /// A replay bench: a recording that exists, and nothing set that the recording decides
+    /// (the generator, the optics, the devices, the channel map).
+    fn check_replay(&self, settings: &Settings) -> Result<(), ScenarioError> {
+        let Some(path) = &settings.bench.recording else {
+            return Err(self.err(
+                "device",
+                "bench.device = \"replay\" needs bench.recording = \"FILE.h5\" (relative to the scenario)".into(),
+            ));
+        };
+        if !path.is_file() {
+            return Err(self.err("recording", format!("bench.recording: {}: no such file", path.display())));
+        }
+        // Opened now (its run is read, not its tags): a file that cannot be replayed is a bad
+        // scenario, found before anything runs.
+        recordings::replay::open_run(path).map_err(|e| self.err("recording", format!("bench.recording: {e}")))?;
+        // The first field that differs from its default, as a TOML path.
+        fn first_set(a: &toml::Value, b: &toml::Value, at: &str) -> Option<String> {
+            match (a, b) {
+                (toml::Value::Table(x), toml::Value::Table(y)) => x.iter().find_map(|(k, v)| match y.get(k) {
+                    Some(w) => first_set(v, w, &format!("{at}.{k}")),
+                    None => Some(format!("{at}.{k}")),
+                }),
+                _ if a != b => Some(at.to_string()),
+                _ => None,
+            }
+        }
+        let default_bench = crate::settings::BenchSettings {
+            device: DeviceKind::Replay,
+            recording: settings.bench.recording.clone(),
+            seed: settings.bench.seed,
+            ..Default::default()
+        };
+        let generator = crate::settings::GeneratorSettings { seed: settings.generator.seed, ..Default::default() };
+        for (table, set, default) in [
+            ("bench", toml::Value::try_from(&settings.bench), toml::Value::try_from(&default_bench)),
+            ("generator", toml::Value::try_from(&settings.generator), toml::Value::try_from(&generator)),
+        ] {
+            if let (Ok(set), Ok(default)) = (set, default) {
+                if let Some(field) = first_set(&set, &default, table) {
+                    return Err(self.err(
+                        field.rsplit('.').next().unwrap_or(table),
+                        format!(
+                            "{field}: a replay bench takes the generator, the optics and the devices from the \
+                             recording; only bench.device, bench.recording and [engine] are read"
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(f) = settings.engine_given.iter().find(|f| f.starts_with("channels")) {
+            return Err(self.err("channels", format!("engine.{f}: a replay takes the channel map from the recording")));
         }
         Ok(())
     }
@@ -409,7 +474,53 @@ impl Scenario {
                 _ => Ok(()),
             }
         };
+        if settings.bench.device == DeviceKind::Replay {
+            // A replay runs the whole recording through the engine: no span, no devices, and
+            // only the engine's settings can change.
+            let engine_only = |key: &str| -> Result<(), ScenarioError> {
+                if key.starts_with("engine.") && !key.starts_with("engine.channels") {
+                    Ok(())
+                } else {
+                    bad(
+                        key,
+                        format!(
+                            "{key}: on a replay bench only engine settings (not engine.channels) can change: the \
+                             generator, the optics and the devices are the recording's"
+                        ),
+                    )
+                }
+            };
+            let no_span = |d: &Option<f64>, n: &Option<f64>| -> Result<(), ScenarioError> {
+                match (d, n) {
+                    (None, None) => Ok(()),
+                    (Some(_), _) => {
+                        bad("duration_s", "a replay bench replays the whole recording: no duration_s".into())
+                    }
+                    (_, Some(_)) => bad("pulses", "a replay bench replays the whole recording: no pulses".into()),
+                }
+            };
+            match &p.kind {
+                PhaseKind::Configure { set } => set.keys().try_for_each(|k| engine_only(k))?,
+                PhaseKind::Acquire { duration_s, pulses } => no_span(duration_s, pulses)?,
+                PhaseKind::Sweep { parameter, duration_s, pulses, .. } => {
+                    engine_only(parameter)?;
+                    no_span(duration_s, pulses)?;
+                }
+                other => {
+                    return bad(
+                        other.name(),
+                        format!("a {} phase needs devices; a replay bench has acquire, configure and sweep (of engine settings)", other.name()),
+                    )
+                }
+            }
+            if let PhaseKind::Sweep { values, from: a, to, step, .. } = &p.kind {
+                sweep_values(values, *a, *to, *step)
+                    .map_err(|m| self.err_after(from, "sweep", format!("{at}: {m}")))?;
+            }
+        }
         match &p.kind {
+            _ if settings.bench.device == DeviceKind::Replay
+                && !matches!(p.kind, PhaseKind::Configure { .. } | PhaseKind::Sweep { .. }) => {}
             PhaseKind::Configure { set } => {
                 let mut s = settings.clone();
                 for (k, v) in set {
@@ -438,7 +549,7 @@ impl Scenario {
                 }
             }
             PhaseKind::Sweep { parameter, values, from: a, to, step, duration_s, pulses } => {
-                span(*duration_s, *pulses, true)?;
+                span(*duration_s, *pulses, settings.bench.device != DeviceKind::Replay)?;
                 let vals = sweep_values(values, *a, *to, *step)
                     .map_err(|m| self.err_after(from, "sweep", format!("{at}: {m}")))?;
                 if !(parameter.starts_with("bench.")

@@ -14,7 +14,7 @@ use super::metrics;
 use super::record::{MeasurementRecord, PhaseRecord, ScenarioRecord, StepRecord};
 use crate::pipeline::{Flow, Observer, Update};
 use crate::session::{self, OutputPlan, RunPlan};
-use crate::settings::Settings;
+use crate::settings::{DeviceKind, EngineOverrides, SettingError, Settings};
 
 /// Where a run's progress goes (a progress bar, or nowhere). Called from the thread that
 /// runs the scenario.
@@ -101,7 +101,9 @@ impl Ctx<'_> {
     ) -> (StepRecord, Option<String>, bool) {
         let name = &self.scenario.file.scenario.name;
         self.progress.phase(name, label, duration_s);
-        let output = self.opts.record_dir.as_ref().map(|dir| OutputPlan {
+        let replay = settings.bench.device == DeviceKind::Replay;
+        // A replay bench writes no recording: the recording is its input.
+        let output = self.opts.record_dir.as_ref().filter(|_| !replay).map(|dir| OutputPlan {
             path: dir.join(slug(name)).join(format!("{}.h5", slug(file_stem))),
             compression: recordings::Compression::Gzip,
             config_text: self.scenario.text.clone(),
@@ -128,7 +130,9 @@ impl Ctx<'_> {
             measurements: Vec::new(),
             metrics: Default::default(),
         };
-        let outcome = match session::run(&plan, &mut obs, stop.clone()) {
+        let result =
+            if replay { replay_step(settings, &mut obs, stop) } else { session::run(&plan, &mut obs, stop.clone()) };
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => {
                 step.status = format!("error: {e}");
@@ -353,6 +357,24 @@ impl Ctx<'_> {
         }
         rec
     }
+}
+
+/// One step on a replay bench: the whole recording through the engine, with its own
+/// settings but the engine fields the scenario gives.
+fn replay_step(
+    settings: &Settings,
+    obs: &mut dyn Observer,
+    stop: &Arc<AtomicBool>,
+) -> Result<session::Outcome, session::SessionError> {
+    let path = settings
+        .bench
+        .recording
+        .clone()
+        .ok_or_else(|| SettingError::new("bench.recording", "device replay needs the recording to replay"))?;
+    let engine = EngineOverrides::from_given(&settings.engine, &settings.engine_given)
+        .map_err(|m| SettingError::new("engine", m))?;
+    let plan = session::ReplayPlan { engine, ..session::ReplayPlan::new(path) };
+    session::replay(&plan, obs, stop.clone())
 }
 
 /// A sweep measurement over its steps.

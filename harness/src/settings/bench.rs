@@ -23,6 +23,11 @@ pub enum DeviceKind {
     Served,
     /// The boards: the pattern generator on a serial port, the tagger on USB.
     Hardware,
+    /// A recording replayed (`bench.recording`): scenarios only; the generator's settings
+    /// and the optics are the recording's (`qkdbench replay` replays one from the command
+    /// line).
+    #[value(skip)]
+    Replay,
 }
 
 /// Which implementation of the FPGA designs the simulated bench runs.
@@ -538,6 +543,10 @@ pub struct BenchSettings {
     pub tagger_socket_dir: Option<PathBuf>,
     /// hardware: the USB tagger's serial number (default: the first one found).
     pub tagger_serial: Option<String>,
+    /// replay: the recording (or Photon-HDF5 export of one) to replay, relative to the
+    /// scenario file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<PathBuf>,
     /// sim: fast (golden models) or rtl (Verilator).
     pub fidelity: FidelityKind,
     /// sim: seed of every random draw of the optics.
@@ -571,6 +580,7 @@ impl Default for BenchSettings {
             pattern_gen_port: None,
             tagger_socket_dir: None,
             tagger_serial: None,
+            recording: None,
             fidelity: FidelityKind::Fast,
             seed: o.seed,
             tagger_clock_ppm: o.tagger_clock_ppm,
@@ -631,6 +641,13 @@ impl BenchSettings {
             },
             DeviceKind::Hardware => {
                 DeviceSelection::Hardware { pattern_gen_port: port()?, tagger_serial: self.tagger_serial.clone() }
+            }
+            DeviceKind::Replay => {
+                return Err(SettingError::new(
+                    "bench.device",
+                    "replay opens no devices: it replays bench.recording (a scenario runs it as such; `qkdbench \
+                     replay` from the command line)",
+                ))
             }
         })
     }
@@ -700,6 +717,10 @@ impl BenchSettings {
 
     /// Checks the fields a run on this device uses; the error names the field.
     pub fn validate(&self) -> Result<(), SettingError> {
+        if self.device == DeviceKind::Replay {
+            // The scenario checks the recording (docs/scenario-format.md, "Replay bench").
+            return Ok(());
+        }
         self.selection()?;
         if self.device != DeviceKind::Sim {
             return Ok(());
@@ -819,6 +840,7 @@ impl BenchSettings {
         fix(&mut self.channel.track_csv);
         fix(&mut self.channel.link_csv);
         fix(&mut self.tagger_socket_dir);
+        fix(&mut self.recording);
     }
 
     /// A description of the source for reports and the recording.
@@ -832,6 +854,9 @@ impl BenchSettings {
             ),
             DeviceKind::Hardware => {
                 format!("boards: pattern generator {}, USB tagger", self.pattern_gen_port.as_deref().unwrap_or("?"))
+            }
+            DeviceKind::Replay => {
+                format!("replay of {}", self.recording.as_deref().map_or("?".into(), |p| p.display().to_string()))
             }
         }
     }

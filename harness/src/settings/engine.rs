@@ -303,6 +303,30 @@ impl EngineOverrides {
         put!(sync);
         changed
     }
+
+    /// The fields of `s` named in `given` as overrides (a replay bench's scenario settings);
+    /// Err names a given field that a replay cannot change (the channel map is the
+    /// recording's).
+    pub fn from_given(
+        s: &EngineSettings,
+        given: &std::collections::BTreeSet<String>,
+    ) -> Result<EngineOverrides, String> {
+        let mut o = EngineOverrides::default();
+        for field in given {
+            match field.as_str() {
+                "gate_width_ps" => o.gate_width_ps = Some(s.gate_width_ps),
+                "window_ms" => o.window_ms = Some(s.window_ms),
+                "eps_sec" => o.eps_sec = Some(s.eps_sec),
+                "eps_cor" => o.eps_cor = Some(s.eps_cor),
+                "f_ec" => o.f_ec = Some(s.f_ec),
+                "key_basis" => o.key_basis = Some(s.key_basis),
+                "bound" => o.bound = Some(s.bound),
+                "sync" => o.sync = Some(s.sync),
+                other => return Err(format!("engine.{other}: a replay takes it from the recording")),
+            }
+        }
+        Ok(o)
+    }
 }
 
 impl EngineSettings {

@@ -75,6 +75,10 @@ pub struct Settings {
     pub generator: GeneratorSettings,
     /// The engine: gate, windows, sync source, finite key.
     pub engine: EngineSettings,
+    /// The engine fields given explicitly (a scenario's `[engine]`, a `set`, a sweep), by
+    /// name: a replay bench keeps the recording's own engine settings but these.
+    #[serde(skip)]
+    pub engine_given: std::collections::BTreeSet<String>,
 }
 
 impl Settings {
@@ -115,8 +119,12 @@ impl Settings {
             // Optional tables (e.g. bench.scintillation) appear when a field of theirs is set.
             node = table.entry((*part).to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
         }
-        let new: Settings =
+        let mut new: Settings =
             tree.try_into().map_err(|e: toml::de::Error| SettingError::new(path, e.message().trim().to_string()))?;
+        new.engine_given = std::mem::take(&mut self.engine_given);
+        if let Some(field) = path.strip_prefix("engine.") {
+            new.engine_given.insert(field.to_string());
+        }
         *self = new;
         Ok(())
     }
