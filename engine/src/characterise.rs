@@ -325,4 +325,143 @@ mod tests {
         let leak = ch.vacuum_leakage_per_pulse.expect("leakage");
         assert!((leak - (1e-5 - 2e-6)).abs() < 1e-7, "{leak}");
     }
+
+    #[test]
+    fn clicks_by_key_bins_each_detectors_intervals_by_hand() {
+        let mut data = CharacterisationData::default();
+        // Keys & 3 -> detectors 0, 0, 1, 0, 1. Detector 0 at 0, 1,500 and 5,000 ps:
+        // intervals 1,500 (bin 1) and 3,500 (bin 3); detector 1 at 2,000 and 9,999 ps:
+        // 7,999 (bin 7).
+        data.clicks_by_key(&[0, 4, 1, 8, 5], &[0, 1_500, 2_000, 5_000, 9_999]);
+        assert_eq!(data.clicks, [3, 2, 0, 0]);
+        let filled: Vec<(usize, [u64; 4])> =
+            data.intervals.iter().enumerate().filter(|(_, h)| h.iter().any(|&n| n > 0)).map(|(i, h)| (i, *h)).collect();
+        assert_eq!(filled, vec![(1, [1, 0, 0, 0]), (3, [1, 0, 0, 0]), (7, [0, 1, 0, 0])]);
+        // The state carries on into single clicks: detector 0 again 1,000 ps later (bin 1).
+        data.click(0, 6_000);
+        assert_eq!((data.clicks[0], data.intervals[1][0]), (4, 2));
+    }
+
+    #[test]
+    fn fwhm_interpolates_the_half_maximum_crossings_by_hand() {
+        // Peak 40 in bin 2, half 20: below, 10 (bin 1) to 40 crosses at 1 + 10/30; above,
+        // 20 (bin 3) to 0 (bin 4) crosses at 3 + 0/20. (3 - 1.3333) x 10 ps = 16.667 ps.
+        let hist = |v: [u64; 5]| v.iter().map(|&n| [n, 0, 0, 0]).collect::<Vec<_>>();
+        let w = fwhm(&hist([0, 10, 40, 20, 0]), 0, 10.0).expect("a peak");
+        assert!((w - 50.0 / 3.0).abs() < 1e-9, "{w}");
+        // A peak needs 20 counts.
+        assert_eq!(fwhm(&hist([0, 5, 19, 5, 0]), 0, 10.0), None);
+        assert!(fwhm(&hist([0, 5, 20, 5, 0]), 0, 10.0).is_some());
+    }
+
+    /// Counts built by hand: class probabilities 0.5, 0.3, 0.2 (class 3 unused), DAC codes
+    /// with class 2 the vacuum (code 0).
+    fn counts() -> SiftCounts {
+        let mut c = SiftCounts::default();
+        c.detected_pulses = [1000, 600, 400, 0];
+        // Clicks [class][basis][bit][detector]: Z0 sent -> H 100 right, V 0 wrong; Z1 ->
+        // V 240 right, H 20 wrong; X0 -> D 30, A 0; X1 -> A 40 right, D 60 wrong.
+        c.clicks[0][0][0][0] = 100;
+        c.clicks[0][0][1][1] = 240;
+        c.clicks[1][0][1][0] = 20;
+        c.clicks[0][1][0][2] = 30;
+        c.clicks[1][1][1][3] = 40;
+        c.clicks[2][1][1][2] = 60;
+        c
+    }
+
+    #[test]
+    fn contrast_patterning_and_relative_efficiency_by_hand() {
+        let mut data = CharacterisationData::default();
+        data.after_class[0][1] = 150;
+        data.after_class[2][0] = 40;
+        data.after_class[3][0] = 5;
+        let ch = characterise(&counts(), &data, &[[0; 4]], 10.0, &facts(1e6));
+        // (right - wrong) / (right + wrong) per sent state.
+        assert_eq!(ch.contrast, [Some(1.0), Some(220.0 / 260.0), Some(1.0), Some(-20.0 / 100.0)]);
+        // Mean gain per class: detected / p = 2000 for classes 0-2. After class 0, class 1:
+        // 150 / (0.5 x 0.3) = 1000: half its mean. After class 2, class 0: 40 / 0.1 = 400.
+        let p = ch.patterning;
+        assert!((p[0][1].unwrap() - 0.5).abs() < 1e-12 && (p[2][0].unwrap() - 0.2).abs() < 1e-12, "{p:?}");
+        // No pulses after that pair, or a class never sent: no figure.
+        assert_eq!((p[1][1], p[3][0], p[0][3]), (None, None, None));
+        // Matching clicks: H 100 + 20 = 120, V 240, D 30 + 60 = 90, A 40; relative to H.
+        let eff: Vec<Option<f64>> = ch.detectors.iter().map(|d| d.relative_efficiency).collect();
+        assert_eq!(eff, vec![Some(1.0), Some(2.0), Some(0.75), Some(40.0 / 120.0)]);
+        // Nothing detected at all: no patterning, no efficiency.
+        let none = characterise(&SiftCounts::default(), &data, &[[0; 4]], 10.0, &facts(1e6));
+        assert!(none.patterning.iter().flatten().all(Option::is_none));
+        assert!(none.detectors.iter().all(|d| d.relative_efficiency.is_none()));
+        assert!(none.contrast.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn intensity_ratios_take_out_the_vacuum_yield_and_need_counts() {
+        // A large vacuum yield (1e-2) so that its correction shows: eta mu 0.1 and 0.02.
+        let (pulses, y0) = (1e8, 1e-2);
+        let f = facts(pulses);
+        let mut c = SiftCounts::default();
+        let mut gains = [0.0; 3];
+        for (k, eta_mu) in [(0usize, 0.1f64), (1, 0.02), (2, 0.0)] {
+            gains[k] = 1.0 - (1.0 - y0) * (-eta_mu).exp();
+            c.detected_pulses[k] = (gains[k] * pulses * f.class_p[k]).round() as u64;
+        }
+        let ch = characterise(&c, &CharacterisationData::default(), &[[0; 4]], 10.0, &f);
+        // From the rounded counts: within 1e-6 of 0.2 (0.33 without the correction).
+        let r = ch.intensity_ratio[1].expect("ratio");
+        assert!((r - 0.2).abs() < 1e-6, "{r}");
+        assert_eq!(ch.intensity_ratio[0], Some(1.0));
+        assert_eq!(ch.intensity_ratio[3], None, "class 3 is never sent");
+        // The vacuum class is the one with DAC code 0; with none at 0 there is no vacuum
+        // yield: the ratios are taken without it, and there is no leakage figure.
+        let g = RunFacts { dac_code: [3000, 1000, 500, 0], ..f };
+        let ch = characterise(&c, &CharacterisationData::default(), &[[0; 4]], 10.0, &g);
+        let ln = |q: f64| -(1.0 - q).ln();
+        let (q0, q1) = (c.detected_pulses[0] as f64 / (pulses * 0.5), c.detected_pulses[1] as f64 / (pulses * 0.3));
+        assert!((ch.intensity_ratio[1].unwrap() - ln(q1) / ln(q0)).abs() < 1e-12);
+        assert_eq!(ch.vacuum_leakage_per_pulse, None);
+        // No detections of class 0: no ratio (its log is 0).
+        let mut empty = c.clone();
+        empty.detected_pulses = [0, 600, 0, 0];
+        let ch = characterise(&empty, &CharacterisationData::default(), &[[0; 4]], 10.0, &f);
+        assert_eq!(ch.intensity_ratio, [None; 4]);
+        // No pulses: no gains, no noise.
+        let ch = characterise(&c, &CharacterisationData::default(), &[[0; 4]], 10.0, &facts(0.0));
+        assert_eq!((ch.intensity_ratio, ch.noise_per_pulse, ch.vacuum_leakage_per_pulse), ([None; 4], None, None));
+        // A gate as wide as the period leaves no time outside it to measure the noise in.
+        let wide = RunFacts { gate_width_ps: 10_000.0, ..f };
+        assert_eq!(characterise(&c, &CharacterisationData::default(), &[[0; 4]], 10.0, &wide).noise_per_pulse, None);
+    }
+
+    /// An interval histogram built so that the estimator's steps come out in round numbers:
+    /// the dead time at bin 20 (20 ns), `short` intervals there, then `mid` at 7 µs and
+    /// `tail` at 15 µs past it.
+    fn afterpulse_of(short: u64, mid: u64, tail: u64, extra_clicks: u64) -> Option<f64> {
+        let mut data = CharacterisationData::default();
+        data.intervals[20][0] = short;
+        data.intervals[20 + 7_000][0] = mid;
+        data.intervals[20 + 15_000][0] = tail;
+        data.clicks[0] = short + mid + tail + 1 + extra_clicks;
+        let ch = characterise(&SiftCounts::default(), &data, &[[0; 4]], 10.0, &facts(1e9));
+        assert_eq!(ch.detectors[0].dead_time_ps, Some(20_000.0));
+        ch.detectors[0].afterpulse_probability
+    }
+
+    #[test]
+    fn afterpulse_probability_by_hand_and_its_limits() {
+        // 10,000 intervals; 4,000 longer than dead + 5 us, 2,000 longer than dead + 10 us:
+        // an exponential halving every 5 us, which extrapolated back to the dead time gives
+        // 8,000 intervals. The other 2,000 are afterpulses: 0.2.
+        let ap = afterpulse_of(6_000, 2_000, 2_000, 0).expect("an estimate");
+        assert!((ap - 0.2).abs() < 1e-12, "{ap}");
+        // At least 1,000 intervals: 600 + 200 + 200 is enough, one fewer is not.
+        assert!((afterpulse_of(600, 200, 200, 0).unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(afterpulse_of(599, 200, 200, 0), None);
+        // A tail of at least 50 intervals: 50 gives an estimate (the exponential then
+        // explains more than all the intervals: 0, not negative), 49 does not.
+        assert_eq!(afterpulse_of(600, 350, 50, 0), Some(0.0));
+        assert_eq!(afterpulse_of(601, 350, 49, 0), None);
+        // A tail that does not fall: no exponential to fit.
+        assert_eq!(afterpulse_of(600, 0, 400, 0), None);
+    }
 }
