@@ -357,8 +357,7 @@ mod tests {
     /// Counts built by hand: class probabilities 0.5, 0.3, 0.2 (class 3 unused), DAC codes
     /// with class 2 the vacuum (code 0).
     fn counts() -> SiftCounts {
-        let mut c = SiftCounts::default();
-        c.detected_pulses = [1000, 600, 400, 0];
+        let mut c = SiftCounts { detected_pulses: [1000, 600, 400, 0], ..Default::default() };
         // Clicks [class][basis][bit][detector]: Z0 sent -> H 100 right, V 0 wrong; Z1 ->
         // V 240 right, H 20 wrong; X0 -> D 30, A 0; X1 -> A 40 right, D 60 wrong.
         c.clicks[0][0][0][0] = 100;
