@@ -154,15 +154,29 @@ impl Engine {
 
     /// Processes one batch, in stream order.
     pub fn process(&mut self, batch: &TagBatch) {
-        let mut from = 0;
+        self.process_part(batch, 0, batch.len(), true);
+    }
+
+    /// Processes tags `from..to` of `batch` with the events before them (`with_end`: also
+    /// the events after the last tag), in stream order: a batch processed in parts gives the
+    /// state of the whole (the pipeline samples the state at device-time boundaries inside
+    /// batches).
+    pub fn process_part(&mut self, batch: &TagBatch, from: usize, to: usize, with_end: bool) {
+        let mut from = from.min(batch.len());
+        let to = to.clamp(from, batch.len());
+        let start = from;
         for (at, e) in &batch.events {
             // Positions out of order (a damaged file) are taken as "here": never a panic.
-            let at = (*at).min(batch.len()).max(from);
+            let at = (*at).min(batch.len());
+            if at < start || at > to || (at == to && !(with_end && to == batch.len())) {
+                continue;
+            }
+            let at = at.max(from);
             self.tags(&batch.time_ps[from..at], &batch.channel[from..at]);
             self.event(e);
             from = at.max(from);
         }
-        self.tags(&batch.time_ps[from..], &batch.channel[from..]);
+        self.tags(&batch.time_ps[from..to], &batch.channel[from..to]);
     }
 
     /// Tags without events among them: runs of detections between clock updates through

@@ -90,8 +90,9 @@ pub enum EndReason {
 pub enum RecordItem {
     /// A batch of tags and events, after the engine processed it.
     Batch(TagBatch),
-    /// A snapshot of the engine (metrics time series).
-    Snapshot(Box<Snapshot>),
+    /// A snapshot of the engine (metrics time series), taken at this device time (ps): every
+    /// 100 ms of device time ([`METRICS_INTERVAL_PS`]) and at the last tag.
+    Snapshot(Box<Snapshot>, i64),
     /// Metric windows closed since the previous `Windows` item, oldest first (sent before
     /// the snapshot that counts them).
     Windows(Vec<WindowRecord>),
@@ -116,6 +117,10 @@ pub enum Command {
     /// Close the open recording as complete; the run goes on.
     StopRecording,
 }
+
+/// Device time between two rows of a recording's `/metrics`, ps: sampled on the tags' own
+/// time, so that a paced run, a fast run and a replay of the same stream give the same rows.
+pub const METRICS_INTERVAL_PS: i64 = 100_000_000_000;
 
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
@@ -234,10 +239,6 @@ where
         let s = engine.snapshot();
         let new: Vec<WindowRecord> = engine.windows_after(*windows_sent).cloned().collect();
         *windows_sent = s.windows_closed;
-        if let Some(r) = &recorder {
-            let _ = r.send(RecordItem::Windows(new.clone()));
-            let _ = r.send(RecordItem::Snapshot(Box::new(s.clone())));
-        }
         updates += 1;
         let histogram = observer.wants_histogram().then(|| engine.histogram());
         let flow = observer.update(&Update {
@@ -253,6 +254,7 @@ where
         flow
     };
     let mut notes: Vec<String> = Vec::new();
+    let mut sampler = MetricsSampler::default();
     let end = loop {
         if let Some(rx) = &cfg.commands {
             for c in rx.try_iter() {
@@ -263,7 +265,7 @@ where
         let idle = msg.is_none();
         match msg {
             Some(Msg::Batch(b)) => {
-                engine.process(&b);
+                sampler.process(engine, &b, recorder.as_ref());
                 batches += 1;
                 tags += b.len() as u64;
                 if let Some(r) = &recorder {
@@ -298,12 +300,74 @@ where
         end
     };
     engine.flush();
+    sampler.finish(engine, recorder.as_ref());
     send_update(engine, &mut windows_sent, &mut notes, true);
     let last = engine.snapshot();
     if let Some(r) = &recorder {
         let _ = r.send(RecordItem::End(end.clone()));
     }
     PipelineReport { end, batches, tags, reader_waits: reader_waits.load(Ordering::Relaxed), updates, last }
+}
+
+/// Samples the engine for the recorder on device time: before the first tag at or after
+/// each multiple of [`METRICS_INTERVAL_PS`], a `/metrics` row at that time (the batch is
+/// processed in parts around it), with the windows closed since the last row; and a last
+/// row at the last tag. Batches arrive as the device delivers them, so only the tags' own
+/// time makes the rows of a paced run, a fast run and a replay the same.
+#[derive(Debug, Default)]
+struct MetricsSampler {
+    next_ps: Option<i64>,
+    windows_sent: u64,
+    last_row_ps: Option<i64>,
+}
+
+impl MetricsSampler {
+    fn process(&mut self, engine: &mut Engine, b: &TagBatch, recorder: Option<&Sender<RecordItem>>) {
+        let (Some(recorder), Some(&first)) = (recorder, b.time_ps.first()) else {
+            engine.process(b);
+            return;
+        };
+        let mut next = *self.next_ps.get_or_insert((first.div_euclid(METRICS_INTERVAL_PS) + 1) * METRICS_INTERVAL_PS);
+        if b.time_ps.last().is_some_and(|&t| t < next) {
+            engine.process(b);
+            return;
+        }
+        let mut from = 0;
+        while let Some(i) = b.time_ps[from..].iter().position(|&t| t >= next).map(|i| from + i) {
+            engine.process_part(b, from, i, false);
+            let at = next;
+            // Past every boundary this tag crossed (a dropout crosses several): one row.
+            while b.time_ps[i] >= next {
+                next += METRICS_INTERVAL_PS;
+            }
+            self.next_ps = Some(next);
+            self.row(engine, recorder, at);
+            from = i;
+        }
+        engine.process_part(b, from, b.len(), true);
+    }
+
+    fn row(&mut self, engine: &Engine, recorder: &Sender<RecordItem>, at_ps: i64) {
+        let s = engine.snapshot();
+        let new: Vec<WindowRecord> = engine.windows_after(self.windows_sent).cloned().collect();
+        self.windows_sent = s.windows_closed;
+        let _ = recorder.send(RecordItem::Windows(new));
+        let _ = recorder.send(RecordItem::Snapshot(Box::new(s), at_ps));
+        self.last_row_ps = Some(at_ps);
+    }
+
+    /// The last row, at the last tag (after the engine flushed).
+    fn finish(&mut self, engine: &Engine, recorder: Option<&Sender<RecordItem>>) {
+        let Some(recorder) = recorder else { return };
+        let t = engine.snapshot().last_tag_ps;
+        if self.last_row_ps.is_none_or(|last| t > last) {
+            self.row(engine, recorder, t);
+        } else {
+            // Windows the flush closed still go out.
+            let new: Vec<WindowRecord> = engine.windows_after(self.windows_sent).cloned().collect();
+            let _ = recorder.send(RecordItem::Windows(new));
+        }
+    }
 }
 
 /// Applies one command between batches; what came of it goes into `notes`.

@@ -219,7 +219,7 @@ pub fn record(
                     ws.iter().for_each(|w| writer.append_window(&window_row(w)));
                 }
             }
-            RecordItem::Snapshot(s) => {
+            RecordItem::Snapshot(s, at_ps) => {
                 let Some((_, writer)) = r.writer.as_mut() else { continue };
                 let from = r.from_ps.unwrap_or(i64::MAX);
                 let done = *r
@@ -229,7 +229,7 @@ pub fn record(
                     writer.append_lock_change(e.time_ps, lock_code(e.state));
                 }
                 r.lock_changes_written = Some(s.lock_events.len().max(done));
-                writer.append_metrics(&metrics_row(&s, last_ps.load(Ordering::Relaxed)));
+                writer.append_metrics(&metrics_row(&s, at_ps));
             }
             RecordItem::Start(path, frame_reference, gate) => r.start(path, frame_reference, gate),
             RecordItem::Stop => r.stop(),

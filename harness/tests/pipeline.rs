@@ -56,7 +56,7 @@ fn pipeline_matches_the_engine_alone_and_the_recorder_gets_every_tag() {
                     tags += b.len() as u64;
                     std::thread::sleep(Duration::from_millis(3));
                 }
-                RecordItem::Snapshot(_) | RecordItem::Windows(_) | RecordItem::Start(..) | RecordItem::Stop => {}
+                RecordItem::Snapshot(..) | RecordItem::Windows(_) | RecordItem::Start(..) | RecordItem::Stop => {}
                 RecordItem::End(e) => end = Some(e),
             }
         }

@@ -461,3 +461,39 @@ print(f.attrs["run_status"], f.attrs["tag_count"], len(t), (t[-1] - t[0]) / 1e12
     let det = s.counts.detected_pulses[0] as f64;
     assert!((slice - live).abs() < 5.0 * live / det.sqrt(), "signal gain {slice} in the slice, {live} live");
 }
+
+/// `/metrics` on device time (issue 13): a fast run and a run paced to the wall clock, with
+/// the same seed, write the same rows, value for value: one at each 100 ms of device time
+/// and one at the last tag, whatever the batches the tagger delivered.
+#[test]
+fn metrics_rows_of_a_fast_run_equal_those_of_a_paced_run() {
+    let bin = env!("CARGO_BIN_EXE_qkdbench");
+    let (fast, paced) = (scratch("metrics-fast.h5"), scratch("metrics-paced.h5"));
+    for (file, extra) in [(&fast, None), (&paced, Some("--realtime"))] {
+        let mut cmd = Command::new(bin);
+        cmd.args(["record", "--duration", "1s", "--loss-db", "20", "-o"]).arg(file);
+        cmd.args(extra);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let report = h5py(&format!(
+        r#"
+import h5py, numpy as np
+a, b = h5py.File({fast:?}, "r")["metrics"], h5py.File({paced:?}, "r")["metrics"]
+assert sorted(a.keys()) == sorted(b.keys())
+for k in a.keys():
+    assert np.array_equal(a[k][:], b[k][:], equal_nan=True), k
+t = a["time_ps"][:]
+# Every 100 ms of device time from the first tag on, then the last tag.
+tags = h5py.File({fast:?}, "r")["tags/time_ps"][:]
+first, last = int(tags[0]), int(tags.max())
+grid = list(range((first // 100_000_000_000 + 1) * 100_000_000_000, last + 1, 100_000_000_000))
+assert list(t) == grid + ([last] if last > grid[-1] else []), (t, grid, last)
+assert len(t) >= 10 and a["gated"][-1] > a["gated"][0] > 0
+print("same")
+"#,
+        fast = fast.to_str().unwrap(),
+        paced = paced.to_str().unwrap()
+    ));
+    assert_eq!(report.trim(), "same");
+}
