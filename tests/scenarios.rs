@@ -708,6 +708,11 @@ assert dict(u["pattern"].attrs) .keys() == dict(a["pattern"].attrs).keys()
 for k in a["pattern"].attrs:
     assert (np.asarray(u["pattern"].attrs[k]) == np.asarray(a["pattern"].attrs[k])).all(), k
 assert b.attrs["run_status"] == a.attrs["run_status"]
+# The run's texts too: its scenario verdict, the scenario and its configuration text.
+assert len(a.attrs["verdict"]) > 10
+for k in ["verdict", "scenario", "config_text"]:
+    assert u.attrs[k] == a.attrs[k], k
+    assert b.attrs[k] == a.attrs[k], k
 print(len(a["tags/time_ps"]), len(ev))
 try:
     import phconvert, tables
@@ -826,6 +831,21 @@ min = 1
         .unwrap();
     let narrow: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(phases[1]["steps"][0]["measurements"][0]["value"].as_f64(), narrow["snapshot"]["gated"].as_f64());
+    // A scenario in a sub-folder naming "../r.h5", run by a relative path from the folder
+    // above, with a configure phase and a sweep after it: every phase replays that file (the
+    // path is resolved once, against the scenario's folder).
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let sub = scenario("../r.h5", "").replace(
+        "[[main]]\nkind = \"sweep\"",
+        "[[main]]\nkind = \"configure\"\nset = { \"engine.window_ms\" = 50.0 }\n\n[[main]]\nkind = \"sweep\"",
+    );
+    std::fs::write(dir.join("sub/rel.toml"), sub).unwrap();
+    let out =
+        Command::new(bin()).current_dir(&*dir).args(["run", "sub/rel.toml", "--json", "rel.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("rel.json")).unwrap()).unwrap();
+    let steps = &v["scenarios"][0]["phases"][2]["steps"];
+    assert_eq!(steps[0]["measurements"][0]["value"].as_f64(), narrow["snapshot"]["gated"].as_f64(), "{v}");
     // Refused before anything runs: exit 2, the file and the line of the field.
     let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ptu/picoharp300_t2.ptu");
     let mut cases = vec![
@@ -852,10 +872,21 @@ min = 1
             "only engine settings",
         ),
         ("missing", scenario("nothere.h5", ""), "no such file"),
+        ("a folder", scenario("sub", ""), "a folder, not a file"),
+        // Written fields are refused whatever their value, defaults included.
+        ("bench default", scenario("r.h5", "fidelity = \"fast\"\n"), "bench.fidelity"),
+        ("bench seed", scenario("r.h5", "seed = 5\n"), "bench.seed"),
+        ("generator default", scenario("r.h5", "\n[generator]\nmu = [0.8, 0.1, 0.0]\n"), "generator.mu"),
         ("no recording", scenario("r.h5", "").replace("recording = \"r.h5\"\n", ""), "needs bench.recording"),
     ];
     if other.exists() {
         cases.push(("another instrument", scenario(other.to_str().unwrap(), ""), "cannot replay a PicoQuant PTU"));
+        // Converted to a recording, it has no pattern: refused at the check too.
+        let conv = dir.join("conv.h5");
+        let o =
+            Command::new(bin()).args(["convert", other.to_str().unwrap(), conv.to_str().unwrap()]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        cases.push(("no pattern", scenario("conv.h5", ""), "it has no pattern"));
     }
     for (what, text_of, needle) in cases {
         let path = dir.join("bad.toml");

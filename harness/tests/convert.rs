@@ -486,3 +486,90 @@ print("written")
         "{err}"
     );
 }
+
+/// Photon-HDF5 input that does not hold together is an error naming the file and what is
+/// wrong (exit 2), never clamped or dropped: markers placed beyond the photons, marker bits
+/// outside 1..=127, `/user/markers` that is no group, loss events beyond the tags, times
+/// beyond 64-bit picoseconds. A single-detector file without `detectors` (the spec allows
+/// it) reads as detector 0. Built from a real PTU file's export with markers.
+#[test]
+fn damaged_photon_hdf5_is_an_error_and_a_detectorless_file_reads() {
+    let Some(input) = shared("ptu/hydraharp_v2_t3_image_markers.ptu") else { return };
+    let good = scratch("markers.photon.h5");
+    let r =
+        qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), input.as_os_str(), good.as_os_str()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cases = [
+        ("beyond", "m = f['user/markers/photon_index']; m[-1] = 10**9", "is beyond the"),
+        ("bits0", "f['user/markers/ids'][0] = 0", "not in 1..=127"),
+        ("bits200", "f['user/markers/ids'][0] = 200", "not in 1..=127"),
+        ("notgroup", "del f['user/markers']; f['user/markers'] = [1, 2, 3]", "not a group"),
+        ("huge", "t = f['photon_data/timestamps']; t[5] = 2**62", "does not fit in 64-bit picoseconds"),
+    ];
+    for (name, damage, needle) in cases {
+        let bad = scratch(&format!("{name}.photon.h5"));
+        std::fs::copy(&good, &bad).unwrap();
+        python(&format!("import h5py\nf = h5py.File({:?}, 'r+')\n{damage}\nf.close()", bad.to_str().unwrap()));
+        let out = qkdbench(&["dump".as_ref(), bad.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{name}.photon.h5")) && err.contains(needle), "{name}: {err}");
+    }
+    // Without `detectors`: every photon on detector 0, times as before.
+    let nodet = scratch("nodet.photon.h5");
+    std::fs::copy(&good, &nodet).unwrap();
+    python(&format!(
+        "import h5py\nf = h5py.File({:?}, 'r+')\ndel f['photon_data/detectors']\nf.close()",
+        nodet.to_str().unwrap()
+    ));
+    let (a, b) = (dump(&good), dump(&nodet));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b).skip(1) {
+        let (xs, ys): (Vec<&str>, Vec<&str>) = (x.split(',').collect(), y.split(',').collect());
+        assert_eq!(xs[0], ys[0]);
+        if xs[2] == "tag" {
+            assert_eq!(ys[1], "0", "{y}");
+        }
+    }
+}
+
+/// A source that is not complete makes a Photon-HDF5 file whose root `run_status` says so
+/// (a recording converted from a cut file: `truncated`; its export: not `complete`), and
+/// an output that cannot be written is exit 1 (`dump > /dev/full`).
+#[test]
+fn incomplete_sources_make_photon_hdf5_that_says_so_and_a_full_stdout_is_exit_1() {
+    let Some(input) = shared("picoquant-legacy/hydraharp_v20.ht3") else { return };
+    let bytes = std::fs::read(&input).unwrap();
+    let cut = scratch("cut.ht3");
+    std::fs::write(&cut, &bytes[..100_002]).unwrap();
+    let rec = scratch("cut.rec.h5");
+    let r = qkdbench(&["convert".as_ref(), cut.as_os_str(), rec.as_os_str()]);
+    assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
+    let ph = scratch("cut.photon.h5");
+    let r = qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), rec.as_os_str(), ph.as_os_str()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let status = python(&format!(
+        "import h5py\nf = h5py.File({:?}, 'r')\nprint(f.attrs['run_status'].decode())\nprint(f['description'][()].decode()[:14])",
+        ph.to_str().unwrap()
+    ));
+    assert!(
+        status.starts_with("aborted: converted from a truncated file:") && status.contains("byte 100000"),
+        "{status}"
+    );
+    assert!(status.contains("NOT COMPLETE"), "{status}");
+    let back = scratch("cut.back.h5");
+    let r = qkdbench(&["convert".as_ref(), ph.as_os_str(), back.as_os_str()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let status =
+        python(&format!("import h5py\nprint(h5py.File({:?}, 'r').attrs['run_status'])", back.to_str().unwrap()));
+    assert!(status.starts_with("aborted: converted from a truncated file:"), "{status}");
+    if std::path::Path::new("/dev/full").exists() {
+        let out = Command::new(env!("CARGO_BIN_EXE_qkdbench"))
+            .arg("dump")
+            .arg(&input)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}

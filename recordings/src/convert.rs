@@ -186,6 +186,20 @@ fn for_each_block(
     }
 }
 
+/// How the source itself ended, when not complete: a recording's (or an export's) run
+/// status, a Photon-HDF5 file's root `run_status` (`truncated: ...`).
+fn source_status(src: &EventSource, run: Option<&crate::reader::RecordedRun>) -> Option<String> {
+    let own = match (run, src) {
+        (Some(r), _) => Some(r.run_status.clone()),
+        (None, EventSource::PhotonHdf5(p)) => p.run_status.clone(),
+        _ => None,
+    };
+    own.filter(|s| !s.is_empty() && s != "complete").map(|s| match s.strip_prefix("truncated: ") {
+        Some(why) => format!("converted from a truncated file: {why}"),
+        None => format!("converted from a recording whose run status is {s:?}"),
+    })
+}
+
 /// As [`for_each_block`] for the sources that are a recording's tag stream (a recording, a
 /// Photon-HDF5 file): whole batches of tags with their loss events, exactly as a recording
 /// holds them (a missed count stays one event with its count, an overflow keeps its begin and
@@ -252,23 +266,29 @@ fn to_recording(
         ("compression".into(), ConfigValue::Text(format!("{compression:?}").to_lowercase())),
     ];
     config.extend(carried.config.into_iter().filter(|(k, _)| k != "input" && k != "compression"));
+    // The run's own configuration text and scenario come along; a file without a run gets
+    // the command that converted it.
+    let config_text = match &run {
+        Some(r) => r.config_text.clone(),
+        None => std::env::args().collect::<Vec<_>>().join(" "),
+    };
     let meta = RunMeta {
         source: format!("{}: {}", src.describe(), input.display()),
-        config_text: std::env::args().collect::<Vec<_>>().join(" "),
-        scenario_text: None,
+        config_text,
         pulse_rate_hz: carried.pulse_rate_hz.or(src.pulse_rate_hz()),
         config,
         ..carried
     };
-    // A source that did not complete (a crash: `running`; or `aborted: ...`) makes a copy
-    // that says so.
-    let status = match &run {
-        Some(r) if r.run_status != "complete" && !r.run_status.is_empty() => {
-            RunStatus::Aborted(format!("converted from a recording whose run status is {:?}", r.run_status))
-        }
-        _ => RunStatus::Complete,
+    // A source that did not complete (a crash: `running`; `aborted: ...`; a truncated
+    // file) makes a copy that says so.
+    let status = match source_status(&src, run.as_ref()) {
+        Some(s) => RunStatus::Aborted(s),
+        None => RunStatus::Complete,
     };
     let mut w = RecordingWriter::create(tmp, &meta)?;
+    if let Some(r) = run.as_ref().filter(|r| !r.verdict.is_empty()) {
+        w.set_verdict(&r.verdict)?;
+    }
     if let EventSource::Ptu(r) = &src {
         w.write_source_header(&r.tags)?;
     }
@@ -333,9 +353,10 @@ fn to_photon_hdf5(
     };
     let mut w = PhotonHdf5Writer::create(tmp, tcspc)?;
     let mut summary = ConvertSummary::default();
-    if let Some(run) = src.run()? {
+    let run = src.run()?;
+    if let Some(run) = &run {
         // A recording (or an export of one): its run and loss events go to /user/qkdbench.
-        w.set_run(run.meta(Compression::None), &run.run_status);
+        w.set_run(run.clone());
     }
     if src.is_tag_stream() {
         for_each_batch(input, &mut src, &mut summary, progress, |b| {
@@ -404,9 +425,12 @@ fn to_photon_hdf5(
             _ => "Timestamps in ps",
         }
     );
-    let (description, status) = match &summary.truncated {
-        Some(why) => (format!("TRUNCATED: {why}. {description}"), format!("truncated: {why}")),
-        None => (description, "complete".to_string()),
+    // As for a recording: a cut source makes a `truncated` file, a source that did not
+    // complete (an aborted run, a truncated file) one that says so.
+    let (description, status) = match (&summary.truncated, source_status(&src, run.as_ref())) {
+        (Some(why), _) => (format!("TRUNCATED: {why}. {description}"), format!("truncated: {why}")),
+        (None, Some(s)) => (format!("NOT COMPLETE: {s}. {description}"), format!("aborted: {s}")),
+        (None, None) => (description, "complete".to_string()),
     };
     w.finish(&description, input, output, src.pulse_rate_hz(), &status)?;
     Ok(summary)

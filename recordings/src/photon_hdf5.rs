@@ -63,8 +63,8 @@ pub struct PhotonHdf5Writer {
     markers: Vec<user::Marker>,
     /// A recording's loss events (photons and markers before each), for `/user/qkdbench`.
     events: Vec<(u64, drivers::stream::StreamEvent)>,
-    /// A recording's run metadata and status, for `/user/qkdbench`.
-    run: Option<(crate::writer::RunMeta, String)>,
+    /// A recording's run, for `/user/qkdbench`.
+    run: Option<crate::reader::RecordedRun>,
 }
 
 /// A fixed-length ASCII string of capacity N (PyTables, and so phconvert's validator, does
@@ -213,9 +213,9 @@ impl PhotonHdf5Writer {
         self.events.push(((self.photons() + self.markers.len()) as u64, e));
     }
 
-    /// Keeps an exported recording's run (metadata, and its run status) in `/user/qkdbench`.
-    pub fn set_run(&mut self, meta: crate::writer::RunMeta, run_status: &str) {
-        self.run = Some((meta, run_status.to_string()));
+    /// Keeps an exported recording's run (metadata, texts, run status) in `/user/qkdbench`.
+    pub fn set_run(&mut self, run: crate::reader::RecordedRun) {
+        self.run = Some(run);
     }
 
     /// Whether a recording's run goes to `/user/qkdbench`.
@@ -411,7 +411,7 @@ impl PhotonHdf5Writer {
             "File name (with full path) of the original data file before conversion to Photon-HDF5.",
         )
         .map_err(e("provenance/filename_full"))?;
-        user::write(path, f, &self.markers, &self.events, self.run.as_ref().map(|(m, st)| (m, st.as_str())))?;
+        user::write(path, f, &self.markers, &self.events, self.run.as_ref())?;
         self.file.flush().map_err(e("flush"))
     }
 }

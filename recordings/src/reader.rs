@@ -164,6 +164,8 @@ pub struct RecordedRun {
     pub config_text: String,
     /// The scenario it belonged to (TOML), or empty.
     pub scenario: String,
+    /// Its scenario verdict (JSON), or empty.
+    pub verdict: String,
 }
 
 impl RecordedRun {
@@ -406,6 +408,7 @@ impl Recording {
             source: self.text_attr("source"),
             config_text: self.text_attr("config_text"),
             scenario: self.text_attr("scenario"),
+            verdict: self.text_attr("verdict"),
         })
     }
 

@@ -319,6 +319,12 @@ fn legacy_header_errors_name_the_field_and_its_byte_offset() {
     // A T3 file without a sync rate has no sync period: SyncRate at 664 + 4 + 28 + 4 x 20.
     let e = msg("sync.ht3", &Hh { sync_rate_hz: 0, ..Hh::default() }.build(&rec));
     assert!(e.contains("byte 776:") && e.contains("sync rate 0 Hz"), "{e}");
+    // A sync rate below 1 kHz would make a sync period above 1 ms: named at SyncRate too.
+    let e = msg("sync1.ht3", &Hh { sync_rate_hz: 1, ..Hh::default() }.build(&rec));
+    assert!(e.contains("byte 776:") && e.contains("sync rate 1 Hz"), "{e}");
+    // A zero resolution, named at its field (Resolution, float64 at 352).
+    let e = msg("res0.ht3", &Hh { resolution_ps: 0.0, ..Hh::default() }.build(&rec));
+    assert!(e.contains("byte 352:") && e.contains("Resolution is 0e0 ps"), "{e}");
     // ImgHdrSize at 788, NumRecords at 792.
     let e = msg("img.ht3", &Hh { img_words: -1, ..Hh::default() }.build(&rec));
     assert!(e.contains("byte 788:") && e.contains("ImgHdrSize is -1"), "{e}");

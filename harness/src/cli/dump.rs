@@ -85,12 +85,14 @@ pub fn run(args: DumpArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// A reader that went away (`| head`) is not an error.
+/// A reader that went away (`| head`) is not an error; an output that cannot be written (a
+/// full disk) is exit 1, as for every command (docs/exit-codes.md): the input was fine.
 fn io_end(e: std::io::Error) -> ExitCode {
     if e.kind() == ErrorKind::BrokenPipe {
         ExitCode::SUCCESS
     } else {
-        fail(&format!("writing to standard output: {e}"))
+        super::errln!("qkdbench dump: writing to standard output: {e}");
+        ExitCode::from(1)
     }
 }
 

@@ -412,45 +412,46 @@ impl Scenario {
                 "bench.device = \"replay\" needs bench.recording = \"FILE.h5\" (relative to the scenario)".into(),
             ));
         };
+        if path.is_dir() {
+            return Err(self.err("recording", format!("bench.recording: {}: a folder, not a file", path.display())));
+        }
         if !path.is_file() {
             return Err(self.err("recording", format!("bench.recording: {}: no such file", path.display())));
         }
         // Opened now (its run is read, not its tags): a file that cannot be replayed is a bad
         // scenario, found before anything runs.
-        recordings::replay::open_run(path).map_err(|e| self.err("recording", format!("bench.recording: {e}")))?;
-        // The first field that differs from its default, as a TOML path.
-        fn first_set(a: &toml::Value, b: &toml::Value, at: &str) -> Option<String> {
-            match (a, b) {
-                (toml::Value::Table(x), toml::Value::Table(y)) => x.iter().find_map(|(k, v)| match y.get(k) {
-                    Some(w) => first_set(v, w, &format!("{at}.{k}")),
-                    None => Some(format!("{at}.{k}")),
-                }),
-                _ if a != b => Some(at.to_string()),
-                _ => None,
-            }
+        let (_, run) =
+            recordings::replay::open_run(path).map_err(|e| self.err("recording", format!("bench.recording: {e}")))?;
+        if run.info.pattern.is_none() {
+            return Err(self.err(
+                "recording",
+                format!(
+                    "bench.recording: {}: it has no pattern (the generator's settings were not recorded: a file \
+                     converted from another instrument), so the engine cannot sift",
+                    path.display()
+                ),
+            ));
         }
-        let default_bench = crate::settings::BenchSettings {
-            device: DeviceKind::Replay,
-            recording: settings.bench.recording.clone(),
-            seed: settings.bench.seed,
-            ..Default::default()
+        // Every field written under [bench] but these two, and any [generator] field, is the
+        // recording's to decide: refused as written, whatever its value.
+        let written = toml::from_str::<toml::Table>(&self.text).unwrap_or_default();
+        let keys = |table: &str| -> Vec<String> {
+            written.get(table).and_then(|t| t.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default()
         };
-        let generator = crate::settings::GeneratorSettings { seed: settings.generator.seed, ..Default::default() };
-        for (table, set, default) in [
-            ("bench", toml::Value::try_from(&settings.bench), toml::Value::try_from(&default_bench)),
-            ("generator", toml::Value::try_from(&settings.generator), toml::Value::try_from(&generator)),
-        ] {
-            if let (Ok(set), Ok(default)) = (set, default) {
-                if let Some(field) = first_set(&set, &default, table) {
-                    return Err(self.err(
-                        field.rsplit('.').next().unwrap_or(table),
-                        format!(
-                            "{field}: a replay bench takes the generator, the optics and the devices from the \
-                             recording; only bench.device, bench.recording and [engine] are read"
-                        ),
-                    ));
-                }
-            }
+        let stray = keys("bench")
+            .into_iter()
+            .filter(|k| k != "device" && k != "recording")
+            .map(|k| ("bench", k))
+            .chain(keys("generator").into_iter().map(|k| ("generator", k)))
+            .next();
+        if let Some((table, key)) = stray {
+            return Err(self.err(
+                &key,
+                format!(
+                    "{table}.{key}: a replay bench takes the generator, the optics and the devices from the \
+                     recording; only bench.device, bench.recording and [engine] are read"
+                ),
+            ));
         }
         if let Some(f) = settings.engine_given.iter().find(|f| f.starts_with("channels")) {
             return Err(self.err("channels", format!("engine.{f}: a replay takes the channel map from the recording")));

@@ -830,10 +830,13 @@ impl BenchSettings {
     }
 
     pub(super) fn resolve_paths(&mut self, base: &Path) {
+        // Made absolute, so that resolving again (after a `configure` or for a sweep step)
+        // leaves them alone: a relative base joined twice names another file.
         let fix = |p: &mut Option<PathBuf>| {
             if let Some(x) = p {
                 if x.is_relative() {
-                    *x = base.join(&*x);
+                    let joined = base.join(&*x);
+                    *x = std::path::absolute(&joined).unwrap_or(joined);
                 }
             }
         };

@@ -23,7 +23,7 @@ use crate::reader::RecordedRun;
 pub struct PhotonHdf5Reader {
     path: PathBuf,
     timestamps: Dataset,
-    detectors: Dataset,
+    detectors: Option<Dataset>,
     nanotimes: Option<Dataset>,
     unit: ExactPs,
     tcspc: ExactPs,
@@ -31,6 +31,8 @@ pub struct PhotonHdf5Reader {
     pos: usize,
     /// The laser's repetition rate, Hz, where the file gives one.
     pub laser_rate_hz: Option<f64>,
+    /// The root `run_status` (qkdbench's exports: `complete`, `truncated: ...`), if any.
+    pub run_status: Option<String>,
     /// Markers and, for an export of a recording, its loss events and run.
     user: UserData,
     next_marker: usize,
@@ -58,9 +60,11 @@ impl PhotonHdf5Reader {
         let file = File::open(path).map_err(h5("opening"))?;
         let pd = file.group("photon_data").map_err(|_| unsupported(path, "no /photon_data group".into()))?;
         let timestamps = pd.dataset("timestamps").map_err(h5("/photon_data/timestamps"))?;
-        let detectors = pd.dataset("detectors").map_err(h5("/photon_data/detectors"))?;
+        // A single-detector file may leave `detectors` out (the spec makes it optional then):
+        // every photon is detector 0.
+        let detectors = pd.dataset("detectors").ok();
         let len = timestamps.size();
-        if detectors.size() != len {
+        if let Some(detectors) = detectors.as_ref().filter(|d| d.size() != len) {
             return Err(unsupported(
                 path,
                 format!("/photon_data: {len} timestamps but {} detectors", detectors.size()),
@@ -95,7 +99,17 @@ impl PhotonHdf5Reader {
             .ok()
             .filter(|r| r.is_finite() && *r > 0.0);
         let user = user::read(path, &file)?;
+        let run_status = file.attr("run_status").ok().and_then(|a| {
+            a.read_scalar::<hdf5::types::VarLenUnicode>()
+                .map(|v| v.as_str().to_string())
+                .or_else(|_| {
+                    a.read_scalar::<hdf5::types::FixedAscii<1024>>()
+                        .map(|v| v.as_str().trim_end_matches('\0').to_string())
+                })
+                .ok()
+        });
         Ok(PhotonHdf5Reader {
+            run_status,
             path: path.into(),
             timestamps,
             detectors,
@@ -139,12 +153,15 @@ impl PhotonHdf5Reader {
         };
         let (t, d, n) = if end > self.pos {
             let t = self.timestamps.read_slice_1d::<i64, _>(self.pos..end).map_err(h5("/photon_data/timestamps"))?;
-            let d = self.detectors.read_slice_1d::<u8, _>(self.pos..end).map_err(h5("/photon_data/detectors"))?;
+            let d = match &self.detectors {
+                Some(d) => d.read_slice_1d::<u8, _>(self.pos..end).map_err(h5("/photon_data/detectors"))?.to_vec(),
+                None => vec![0; end - self.pos],
+            };
             let n = match &self.nanotimes {
                 Some(n) => Some(n.read_slice_1d::<u16, _>(self.pos..end).map_err(h5("/photon_data/nanotimes"))?),
                 None => None,
             };
-            (t.to_vec(), d.to_vec(), n.map(|n| n.to_vec()))
+            (t.to_vec(), d, n.map(|n| n.to_vec()))
         } else {
             (Vec::new(), Vec::new(), None)
         };
@@ -155,6 +172,19 @@ impl PhotonHdf5Reader {
                 offset: row as u64,
                 reason: format!("{what} {row} has a negative timestamp ({v})"),
             })
+        };
+        // Beyond i64 picoseconds (292 days; the exact product saturates there): a damaged
+        // timestamp or unit, not a time.
+        let in_range = |row: usize, t: i64, what: &str| {
+            if t == i64::MAX {
+                Err(RecordingError::Format {
+                    path: path.clone(),
+                    offset: row as u64,
+                    reason: format!("{what} {row}: its time does not fit in 64-bit picoseconds (a damaged timestamp?)"),
+                })
+            } else {
+                Ok(t)
+            }
         };
         let last = end == self.len;
         for i in 0..=t.len() {
@@ -167,7 +197,8 @@ impl PhotonHdf5Reader {
                 let m = *m;
                 self.events_before(out);
                 let ts = unsigned(self.next_marker, m.timestamp, "marker")?;
-                out.push(time_ps(ts, self.unit, 0, self.tcspc), crate::channels::MARKER_BASE + m.bits.min(127));
+                let t = in_range(self.next_marker, time_ps(ts, self.unit, 0, self.tcspc), "marker")?;
+                out.push(t, crate::channels::MARKER_BASE + m.bits);
                 self.emitted += 1;
                 self.next_marker += 1;
             }
@@ -177,7 +208,7 @@ impl PhotonHdf5Reader {
             self.events_before(out);
             let ts = unsigned(self.pos + i, t[i], "photon")?;
             let nano = n.as_ref().map_or(0, |n| u64::from(n[i]));
-            out.push(time_ps(ts, self.unit, nano, self.tcspc), d[i]);
+            out.push(in_range(self.pos + i, time_ps(ts, self.unit, nano, self.tcspc), "photon")?, d[i]);
             self.emitted += 1;
         }
         if last {

@@ -20,7 +20,7 @@ use hdf5::{File, Group, H5Type};
 
 use crate::error::RecordingError;
 use crate::reader::{read_config, read_run_info, text_attr, RecordedRun};
-use crate::writer::{event_kind, write_run_metadata, RunMeta};
+use crate::writer::{event_kind, write_run_metadata, Compression};
 
 /// One marker record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub(crate) fn write(
     file: &File,
     markers: &[Marker],
     events: &[(u64, StreamEvent)],
-    run: Option<(&RunMeta, &str)>,
+    run: Option<&RecordedRun>,
 ) -> Result<(), RecordingError> {
     if markers.is_empty() && run.is_none() {
         return Ok(());
@@ -79,14 +79,19 @@ pub(crate) fn write(
         column(&g, "photon_index", &at, "Photons before each marker in /photon_data (the original order).")
             .map_err(h5(path, "user/markers/photon_index"))?;
     }
-    if let Some((meta, status)) = run {
+    if let Some(run) = run {
         let g = user.create_group("qkdbench").map_err(h5(path, "user/qkdbench"))?;
-        write_run_metadata(path, &g, meta)?;
+        write_run_metadata(path, &g, &run.meta(Compression::None))?;
         let text = |name: &str, v: &str| -> hdf5::Result<()> {
-            g.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v.parse::<VarLenUnicode>().expect("no NUL"))
+            let v = v.replace('\0', "").parse::<VarLenUnicode>().expect("no NUL");
+            match g.attr(name) {
+                Ok(a) => a.write_scalar(&v),
+                Err(_) => g.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v),
+            }
         };
         text("format", "qkdbench run").map_err(h5(path, "user/qkdbench/format"))?;
-        text("run_status", status).map_err(h5(path, "user/qkdbench/run_status"))?;
+        text("run_status", &run.run_status).map_err(h5(path, "user/qkdbench/run_status"))?;
+        text("verdict", &run.verdict).map_err(h5(path, "user/qkdbench/verdict"))?;
         let ev = g.create_group("events").map_err(h5(path, "user/qkdbench/events"))?;
         let rows: Vec<_> = events.iter().map(|(at, e)| (*at, event_kind::encode(e))).collect();
         let e = h5(path, "user/qkdbench/events");
@@ -109,6 +114,10 @@ pub(crate) fn read(path: &Path, file: &File) -> Result<UserData, RecordingError>
         path: path.into(),
         reason: format!("{what}: {reason}"),
     };
+    let photons = file.dataset("photon_data/timestamps").map_or(0, |d| d.size()) as u64;
+    if user.link_exists("markers") && user.group("markers").is_err() {
+        return Err(bad("/user/markers", "not a group (qkdbench's markers are a group of three columns)".into()));
+    }
     if let Ok(g) = user.group("markers") {
         let t =
             g.dataset("timestamps").and_then(|d| d.read_raw::<i64>()).map_err(h5(path, "user/markers/timestamps"))?;
@@ -129,6 +138,15 @@ pub(crate) fn read(path: &Path, file: &File) -> Result<UserData, RecordingError>
                 format!("row {i} goes back ({} after {})", at[i], at[i - 1]),
             ));
         }
+        if let Some(i) = (0..at.len()).find(|&i| at[i] > photons) {
+            return Err(bad(
+                "/user/markers/photon_index",
+                format!("row {i}: {} is beyond the {photons} photons", at[i]),
+            ));
+        }
+        if let Some(i) = (0..ids.len()).find(|&i| !(1..=127).contains(&ids[i])) {
+            return Err(bad("/user/markers/ids", format!("row {i}: marker bits {} are not in 1..=127", ids[i])));
+        }
         out.markers = (0..t.len()).map(|i| Marker { timestamp: t[i], bits: ids[i], photon_index: at[i] }).collect();
     }
     let Ok(g) = user.group("qkdbench") else { return Ok(out) };
@@ -148,6 +166,12 @@ pub(crate) fn read(path: &Path, file: &File) -> Result<UserData, RecordingError>
         if i > 0 && idx[i] < idx[i - 1] {
             return Err(bad("/user/qkdbench/events/tag_index", format!("row {i}: not in stream order")));
         }
+        if idx[i] > photons + out.markers.len() as u64 {
+            return Err(bad(
+                "/user/qkdbench/events/tag_index",
+                format!("row {i}: {} is beyond the {} photons and markers", idx[i], photons + out.markers.len() as u64),
+            ));
+        }
         let e = event_kind::decode(kind[i], t[i], ch[i], count[i])
             .ok_or_else(|| bad("/user/qkdbench/events/kind", format!("row {i}: unknown kind {}", kind[i])))?;
         out.events.push((idx[i], e));
@@ -159,6 +183,7 @@ pub(crate) fn read(path: &Path, file: &File) -> Result<UserData, RecordingError>
         source: text_attr(&g, "source"),
         config_text: text_attr(&g, "config_text"),
         scenario: text_attr(&g, "scenario"),
+        verdict: text_attr(&g, "verdict"),
     });
     Ok(out)
 }

@@ -214,11 +214,23 @@ fn bits_per_record(f: &Fields, at: u64, bits: i64) -> Result<(), RecordingError>
     Ok(())
 }
 
+/// A resolution read at `at`, in ps: from 1 fs to 1 ms, as PTU's (outside it times would
+/// saturate, not be times).
+fn resolution_ps(f: &Fields, at: u64, name: &str, ps: f64) -> Result<(), RecordingError> {
+    if !(ps.is_finite() && (1e-3..=1e9).contains(&ps)) {
+        return Err(f.r.format(at, format!("{name} is {ps:e} ps, outside 1e-3..=1e9 ps (1 fs to 1 ms)")));
+    }
+    Ok(())
+}
+
 /// The sync period, s, from a measured sync rate in Hz (the only form legacy T3 headers give
 /// it in, as PicoQuant's demos compute it).
 fn sync_period_s(f: &Fields, at: u64, rate_hz: i64) -> Result<f64, RecordingError> {
-    if rate_hz <= 0 {
-        return Err(f.r.format(at, format!("sync rate {rate_hz} Hz: a T3 file needs it for the sync period")));
+    if rate_hz < 1000 {
+        return Err(f.r.format(
+            at,
+            format!("sync rate {rate_hz} Hz: a T3 file needs it for the sync period, which must be at most 1 ms"),
+        ));
     }
     Ok(1.0 / rate_hz as f64)
 }
@@ -242,6 +254,7 @@ fn hydraharp(f: &mut Fields, v1: bool) -> Result<(RecordType, &'static str, &'st
     let t3 = t3_mode(f, at_mode, mode)?;
     f.int("Measurement_SubMode")?;
     f.int("MeasDesc_BinningFactor")?;
+    let at_res = f.r.offset;
     let res_ps = f.f64("Resolution")?;
     f.int("MeasDesc_Offset")?;
     f.int("MeasDesc_AcquisitionTime")?;
@@ -253,6 +266,7 @@ fn hydraharp(f: &mut Fields, v1: bool) -> Result<(RecordType, &'static str, &'st
     let modules = f.int("HW_Modules")?;
     f.count(at_mod, "HW_Modules", modules, 0..=10)?;
     f.skip(10 * 8, "the module info")?;
+    let at_base = f.r.offset;
     let base_ps = f.f64("BaseResolution")?;
     f.push("MeasDesc_BaseResolution", -1, TagValue::Float(base_ps / 1e12));
     f.i64("HW_InpChannelsEnabled")?;
@@ -288,10 +302,12 @@ fn hydraharp(f: &mut Fields, v1: bool) -> Result<(RecordType, &'static str, &'st
     f.skip(4 * img, "the image header")?;
     if t3 {
         let period = sync_period_s(f, at_sync, sync_rate)?;
+        resolution_ps(f, at_res, "Resolution", res_ps)?;
         f.push("MeasDesc_GlobalResolution", -1, TagValue::Float(period));
         f.push("MeasDesc_Resolution", -1, TagValue::Float(res_ps / 1e12));
     } else {
         // T2 time tags count the base resolution (1 ps on the HydraHarp 400).
+        resolution_ps(f, at_base, "BaseResolution", base_ps)?;
         f.push("MeasDesc_GlobalResolution", -1, TagValue::Float(base_ps / 1e12));
     }
     let (rt, code) = match (v1, t3) {
@@ -329,7 +345,7 @@ fn picoharp(f: &mut Fields) -> Result<(RecordType, &'static str, &'static str), 
     f.int("MeasDesc_Offset")?;
     f.int("MeasDesc_AcquisitionTime")?;
     f.skip_display()?;
-    let mut res_ns = 0.0;
+    let (mut res_ns, mut at_res) = (0.0, 0);
     for b in 0..boards {
         if b == 0 {
             f.text(16, "HW_Type")?;
@@ -340,6 +356,7 @@ fn picoharp(f: &mut Fields) -> Result<(RecordType, &'static str, &'static str), 
             f.int("HWInpChan_CFDLevel0")?;
             f.int("HWInpChan_CFDZeroCross1")?;
             f.int("HWInpChan_CFDLevel1")?;
+            at_res = f.r.offset;
             res_ns = f.f32("Resolution")?;
             f.int("HWRouter_ModelCode")?;
             f.int("HWRouter_Enabled")?;
@@ -364,6 +381,7 @@ fn picoharp(f: &mut Fields) -> Result<(RecordType, &'static str, &'static str), 
     f.skip(4 * img, "the image header")?;
     if t3 {
         let period = sync_period_s(f, at_sync, sync_rate)?;
+        resolution_ps(f, at_res, "Resolution", res_ns * 1e3)?;
         f.push("MeasDesc_GlobalResolution", -1, TagValue::Float(period));
         f.push("MeasDesc_Resolution", -1, TagValue::Float(res_ns / 1e9));
         f.push("TTResultFormat_TTTRRecType", -1, TagValue::Int(0x0001_0303));
@@ -392,7 +410,7 @@ fn timeharp200(f: &mut Fields, v5: bool) -> Result<(RecordType, &'static str, &'
     f.int("MeasDesc_Offset")?;
     f.int("MeasDesc_AcquisitionTime")?;
     f.skip_display()?;
-    let mut res_ns = 0.0;
+    let (mut res_ns, mut at_res) = (0.0, 0);
     for b in 0..boards {
         if b > 0 {
             f.skip(if v5 { 24 } else { 48 }, "a further board")?;
@@ -407,6 +425,7 @@ fn timeharp200(f: &mut Fields, v5: bool) -> Result<(RecordType, &'static str, &'
         f.int("HWInpChan_CFDLevel")?;
         f.int("HWSync_Level")?;
         f.int("CurveOffset")?;
+        at_res = f.r.offset;
         res_ns = f.f32("Resolution")?;
     }
     let at_clock = f.r.offset;
@@ -423,9 +442,10 @@ fn timeharp200(f: &mut Fields, v5: bool) -> Result<(RecordType, &'static str, &'
     let spec = f.int("SpecHeaderLength")?;
     let spec = f.count(at_spec, "SpecHeaderLength", spec, 0..=MAX_EXTRA_WORDS)?;
     f.skip(4 * spec, "the special header")?;
-    if clock_ns <= 0 {
-        return Err(f.r.format(at_clock, format!("TTTRGlobClock is {clock_ns} ns: the time tags need a clock")));
+    if !(1..=1_000_000).contains(&clock_ns) {
+        return Err(f.r.format(at_clock, format!("TTTRGlobClock is {clock_ns} ns, outside 1 ns..1 ms")));
     }
+    resolution_ps(f, at_res, "Resolution", res_ns * 1e3)?;
     // The macro clock (100 ns on the TimeHarp 200) is the unit of the time tags.
     f.push("MeasDesc_GlobalResolution", -1, TagValue::Float(clock_ns as f64 / 1e9));
     f.push("MeasDesc_Resolution", -1, TagValue::Float(res_ns / 1e9));
