@@ -92,3 +92,69 @@ fn half_picosecond_ties_go_to_even() {
     assert_eq!(v.iter().map(|e| e.time_ps).collect::<Vec<_>>(), [62, 188, 191]);
     // 191.40625
 }
+
+/// The layouts' names, as `describe` (and so a converted file's `source`) gives them.
+#[test]
+fn layouts_are_named_as_fpfind_names_them() {
+    use recordings::import::timestamp7::Layout;
+    assert_eq!(Layout::A0.name(), "a0 (text, 32-bit words)");
+    assert_eq!(Layout::A1 { legacy: false }.name(), "a1 (binary)");
+    assert_eq!(Layout::A1 { legacy: true }.name(), "a1 (binary, legacy word order)");
+    assert_eq!(Layout::A2.name(), "a2 (text, 64-bit words)");
+    let p = file("named.ts", &[event(5, 1, false), event(9, 2, false)], false, &[]);
+    assert_eq!(recordings::open(&p).unwrap().describe(), "S-Fifteen timestamp7 a1 (binary)");
+}
+
+/// Progress for text files: a0 holds an event in two 9-byte lines, a2 in one 17-byte line.
+#[test]
+fn text_files_estimate_their_events_from_their_size() {
+    for (name, line_of, lines_per_event) in [("ten.a0", 8usize, 2usize), ("ten.a2", 16, 1)] {
+        let line = format!("{}\n", "0".repeat(line_of - 1) + "1");
+        let p = common_scratch::scratch_file("ts7-built", name);
+        std::fs::write(&p, line.repeat(10 * lines_per_event)).unwrap();
+        assert_eq!(Timestamp7Reader::open(&p).unwrap().records(), 10, "{name}");
+    }
+}
+
+/// The disorder bound is 1 ms exactly: an event exactly 1 ms (256e6 units) before the
+/// latest is data; one unit more is an error at its offset (layout forced, so the reader's
+/// own check is what is tested).
+#[test]
+fn the_disorder_bound_is_one_millisecond_inclusive() {
+    use recordings::import::timestamp7::Layout;
+    let t = 1u64 << 30;
+    for (back, ok) in [(256_000_000u64, true), (256_000_001, false)] {
+        let p = file("disorder.ts", &[event(t, 1, false), event(t - back, 2, false)], false, &[]);
+        let mut r = Timestamp7Reader::open_as(&p, Some(Layout::A1 { legacy: false })).unwrap();
+        let mut v = Vec::new();
+        let got = r.read_events(&mut v, 10);
+        assert_eq!(got.is_ok(), ok, "{back}: {got:?}");
+        if !ok {
+            assert!(got.unwrap_err().to_string().contains("byte 8:"));
+        }
+    }
+}
+
+/// Detection refuses a file whose times run backwards more than once per 1000 events, in
+/// the better word order: one step in 1000 events is a glitch (accepted), in 999 it is not
+/// this layout. And one event alone: the order in which it is a detection wins (the other
+/// reads a rollover flag), whatever the name says; an 8-byte file is one whole event.
+#[test]
+fn detection_thresholds_by_hand() {
+    for (n, ok) in [(1000u64, true), (999, false)] {
+        let mut ev: Vec<(u32, u32)> = (0..n).map(|i| event((1 << 30) + i * 1000, 1, false)).collect();
+        // One step back by 2 ms in the middle.
+        ev[500] = event((1 << 30) + 500 * 1000 - 512_000_000, 1, false);
+        let p = file(&format!("glitch{n}.ts"), &ev, false, &[]);
+        assert_eq!(Timestamp7Reader::open(&p).is_ok(), ok, "{n} events");
+    }
+    // low = 0x401 (1 unit, detector 1), high = 0x10: in the normal order a detection; read
+    // the other way the low word 0x10 is a rollover dummy.
+    let lone = [(0x401u32, 0x10u32)];
+    let p = file("lone.ts", &lone, false, &[]);
+    let r = Timestamp7Reader::open(&p).unwrap();
+    assert!(!r.legacy());
+    let p = file("lone_swapped.ts", &lone, true, &[]);
+    assert!(Timestamp7Reader::open(&p).unwrap().legacy());
+    assert_eq!(std::fs::metadata(&p).unwrap().len(), 8);
+}
