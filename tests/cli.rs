@@ -637,6 +637,22 @@ fn bench_json_prints_figures_with_their_baseline() {
     assert!(num("tui_cpu_pct_of_one_core") > num("ingest_only_cpu_pct_of_one_core"), "{v}");
     assert!(num("draws_per_s") > 1.0 && num("terminal_bytes_per_s") > 0.0 && num("frames_per_s") > 1.0, "{v}");
     assert_eq!(v["terminal"], "80x24");
+    // bench capture: a slow rate for a second: everything offered is recorded and analysed,
+    // nothing lost silently, the engine locked, the file removed from the folder given.
+    let cap = dir.join("capture");
+    let out = q(&["bench", "capture", "--json", "--rate", "2e6", "--seconds", "1", "--dir", cap.to_str().unwrap()]);
+    assert!(out.status.success(), "bench capture: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("bench capture: no number {k} in {v}"));
+    assert!(num("offered_tags") > 1e6 && num("recorded_tags") == num("offered_tags"), "{v}");
+    assert_eq!((num("lost_tags"), num("silent_loss_tags"), num("analysed_fraction")), (0.0, 0.0, 1.0), "{v}");
+    assert!(num("source_only_tags_per_s") > num("offered_tags_per_s") && num("peak_rss_mib") > 0.0, "{v}");
+    assert_eq!((v["engine_lock_at_end"].as_str(), v["status"].as_str()), (Some("locked"), Some("complete")));
+    assert!(v["cpu_pct_by_thread"]["recorder"].as_f64().is_some(), "{v}");
+    assert_eq!(std::fs::read_dir(&cap).map(|d| d.count()).unwrap_or(0), 0, "bench capture removes its file");
+    let out = q(&["bench", "capture", "--rate", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--rate 5"), "{}", stderr(&out));
 }
 
 /// `bench sim` flies the whole pass, then pushes a stream through the real socket link; it

@@ -71,7 +71,7 @@ pub fn recorded_stream(seconds: f64) -> (Vec<u8>, rtl::model::pattern_gen::Patte
     (bytes, settings)
 }
 
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))

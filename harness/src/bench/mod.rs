@@ -4,6 +4,7 @@
 //! assertions do not belong in tests (a loaded CI machine would make them flaky); these
 //! numbers go into the issue notes instead.
 
+pub mod capture;
 pub mod engine;
 pub mod record;
 pub mod rtl;

@@ -62,6 +62,29 @@ enum BenchWhat {
         #[arg(long, default_value = "../shared")]
         shared: std::path::PathBuf,
     },
+    /// The whole capture path at a tag rate: a synthetic tagger paced to RATE tags/s
+    /// through the real reader, ring, engine and recorder (HDF5 into DIR).
+    ///
+    /// Prints offered_tags_per_s, recorded_tags, lost_tags (offered minus recorded), split
+    /// into device_loss_in_band_tags (the tagger's FIFO overflowed and said so) and
+    /// silent_loss_tags (must be 0), analysed_fraction, engine_lag_s_max, peak_rss_mib, CPU
+    /// per thread (% of one core), bytes per tag; the baseline is source_only_tags_per_s,
+    /// the synthetic source drained alone in the same run. The recording is removed
+    /// afterwards.
+    Capture {
+        /// Tags per second offered.
+        #[arg(long, default_value_t = 9e7)]
+        rate: f64,
+        /// Wall-clock seconds.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Folder to record into (default: a new temporary folder, removed afterwards).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Compression of the recording.
+        #[arg(long, value_enum, default_value = "gzip")]
+        compression: super::compression::Compress,
+    },
     /// What the live view costs: the TUI thread's CPU (% of one core) drawing at 10 Hz
     /// into a pseudo-terminal from a real paced session, against the same loop without
     /// drawing as the baseline, and ms per draw.
@@ -110,6 +133,28 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 "bench tui: {seconds} s without drawing, then {seconds} s drawing at 10 Hz ({cols}x{rows}) ..."
             );
             print(&harness::bench::tui::run(seconds, cols, rows), args.json)
+        }
+        BenchWhat::Capture { rate, seconds, dir, compression } => {
+            for (bad, what) in [
+                (
+                    !(rate.is_finite() && (1e3..=1e10).contains(&rate)),
+                    format!("--rate {rate}: must be 1e3 to 1e10 tags/s"),
+                ),
+                (!(1.0..=3600.0).contains(&seconds), format!("--seconds {seconds}: must be 1 to 3600")),
+            ] {
+                if bad {
+                    return Err(super::Exit::bad_input(format!("bench capture: {what}")));
+                }
+            }
+            let dir =
+                dir.unwrap_or_else(|| std::env::temp_dir().join(format!("qkdbench-capture-{}", std::process::id())));
+            super::errln!(
+                "bench capture: {rate:e} tags/s for {seconds} s through reader, engine and recorder ({compression:?}) into {} ...",
+                dir.display()
+            );
+            let r = harness::bench::capture::run(rate, seconds, &dir, compression.into())
+                .map_err(|e| super::Exit::cut_short(format!("bench capture: {e}")))?;
+            print(&r, args.json)
         }
         BenchWhat::Sim { shared } => {
             super::errln!("bench sim: a whole pass, the decoder and the sim transport ...");
