@@ -25,20 +25,9 @@ pub struct Recording {
     len: usize,
     /// How the run ended ("complete", "aborted: ...", or "running" after a crash).
     pub run_status: String,
-    /// The tagger's time base.
-    pub time_base: TimeBase,
-    /// The generator's settings, if recorded.
-    pub pattern: Option<PatternSettings>,
-    /// The transmitter's nominal pulse rate, Hz, if recorded.
-    pub pulse_rate_hz: Option<f64>,
-    /// The intensities as set (`/pattern/mu`), if recorded (schema 1 files before it have
-    /// only the DAC codes).
-    pub pattern_mu: Option<Vec<f64>>,
-    /// The modulator calibration (`/pattern/mu_full_scale`), if recorded.
-    pub mu_full_scale: Option<f64>,
-    /// A frame mark's device time (ps) and absolute pulse index, in a recording opened in
-    /// the middle of a run (`/pattern/frame_reference_*`).
-    pub frame_reference: Option<(f64, i64)>,
+    /// Time base, pattern, pulse rate, intensities, frame reference (what `/pattern` and
+    /// the root attributes record).
+    pub info: RunInfo,
     /// The file, for the attributes read on demand (`config`, `text_attr`): variable-length
     /// strings live in HDF5's global heap, where a damaged byte can crash the library, so
     /// `dump` (which needs none of them) never reads them.
@@ -364,9 +353,7 @@ impl Recording {
             events.push((idx[i], e));
         }
         Ok(Recording {
-            pattern_mu: run.pattern_mu,
-            mu_full_scale: run.mu_full_scale,
-            frame_reference: run.frame_reference,
+            info: run,
             path: path.into(),
             time_ps,
             channel,
@@ -375,9 +362,6 @@ impl Recording {
             pos: 0,
             len,
             run_status,
-            time_base: run.time_base,
-            pattern: run.pattern,
-            pulse_rate_hz: run.pulse_rate_hz,
             file: file.clone(),
         })
     }
@@ -395,14 +379,7 @@ impl Recording {
     /// The run whole (reads the configuration and the texts).
     pub fn run(&self) -> Result<RecordedRun, RecordingError> {
         Ok(RecordedRun {
-            info: RunInfo {
-                time_base: self.time_base,
-                pattern: self.pattern,
-                pulse_rate_hz: self.pulse_rate_hz,
-                pattern_mu: self.pattern_mu.clone(),
-                mu_full_scale: self.mu_full_scale,
-                frame_reference: self.frame_reference,
-            },
+            info: self.info.clone(),
             config: self.config()?,
             run_status: self.run_status.clone(),
             source: self.text_attr("source"),

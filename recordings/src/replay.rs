@@ -29,7 +29,7 @@ pub struct ReplayTagger {
 impl ReplayTagger {
     /// Wraps an open recording.
     pub fn new(rec: Recording) -> Self {
-        let time_base = rec.time_base;
+        let time_base = rec.info.time_base;
         ReplayTagger { src: EventSource::Recording(Box::new(rec)), time_base, realtime: false, started: None }
     }
 

@@ -42,7 +42,7 @@ impl EventSource {
         match self {
             EventSource::Ptu(r) => r.laser_rate_hz,
             EventSource::Timestamp7(_) => None,
-            EventSource::Recording(r) => r.pulse_rate_hz,
+            EventSource::Recording(r) => r.info.pulse_rate_hz,
             EventSource::PhotonHdf5(r) => r.laser_rate_hz,
         }
     }
