@@ -64,6 +64,8 @@ fn every_bad_field_is_named_and_boundaries_hold() {
     bad(&|i| i.mu = [f64::NAN, 0.1, 0.0], "mu", "NaN mu");
     // mu1 > mu2 + mu3: equal is refused; 0.25 against 0.2 + 0.1 (which a - or * would pass).
     bad(&|i| i.mu = [0.3, 0.2, 0.1], "mu", "mu1 = mu2 + mu3");
+    // Exactly equal in float64 (0.2 + 0.1 is not 0.3 there; 0.375 + 0.125 is 0.5).
+    bad(&|i| i.mu = [0.5, 0.375, 0.125], "mu", "mu1 = mu2 + mu3 exactly");
     bad(&|i| i.mu = [0.25, 0.2, 0.1], "mu", "mu1 < mu2 + mu3");
     good(&|i| i.mu = [0.31, 0.2, 0.1], "mu1 just above mu2 + mu3");
     // mu2 > mu3: equal is refused.
