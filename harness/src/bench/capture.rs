@@ -337,7 +337,18 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
     let (t0, process0) = (Instant::now(), process_cpu_s());
     let mut tagger = tagger;
     tagger.start().map_err(|e| e.to_string())?;
-    let outcome = drive.go(tagger, &mut lag, Arc::new(AtomicBool::new(false)), || {}).map_err(|e| e.to_string())?;
+    let outcome = drive.go(tagger, &mut lag, Arc::new(AtomicBool::new(false)), || {});
+    let outcome = match outcome {
+        Ok(o) => o,
+        // A write error (a full disk) ends the run: the file is the bench's own, removed.
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            if made {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(format!("{e} (after {:.1} s; the recording was removed)", t0.elapsed().as_secs_f64()));
+        }
+    };
     let wall = t0.elapsed().as_secs_f64();
     let process = process_cpu_s() - process0;
     let mut cpu_pct_by_thread: std::collections::BTreeMap<String, f64> = lag
