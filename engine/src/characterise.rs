@@ -37,6 +37,12 @@ impl Default for CharacterisationData {
 }
 
 impl CharacterisationData {
+    /// Forgets the last click of every detector: after a gap in the analysed stream, no
+    /// interval spans it.
+    pub fn break_intervals(&mut self) {
+        self.last_click = [i64::MIN; 4];
+    }
+
     /// A click of detector `d` at `t_ps` (every click, gated or not).
     #[inline]
     pub fn click(&mut self, d: usize, t_ps: i64) {

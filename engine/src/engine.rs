@@ -62,6 +62,10 @@ pub struct Engine {
     chars: CharacterisationData,
     windows: Windows,
     stream: StreamCounters,
+    /// Tags the pipeline did not give the engine to analyse (a live run that fell behind),
+    /// and the pulses their blocks spanned (out of the gains' denominators).
+    skipped_tags: u64,
+    skipped_pulses: f64,
     class_p: [f64; 4],
     qubit: Option<QubitSync>,
     first_tag_ps: Option<i64>,
@@ -121,6 +125,8 @@ impl Engine {
             chars: CharacterisationData::default(),
             windows: Windows::new(cfg.window_pulses, cfg.clock.pulse_period_ps, 100_000),
             stream: StreamCounters::default(),
+            skipped_tags: 0,
+            skipped_pulses: 0.0,
             class_p: cfg.pattern.class_probabilities(),
             qubit: match cfg.sync {
                 SyncMode::Qubit(q) => Some(QubitSync::new(q)),
@@ -177,6 +183,45 @@ impl Engine {
             from = at.max(from);
         }
         self.tags(&batch.time_ps[from..to], &batch.channel[from..to]);
+    }
+
+    /// A block the pipeline could not analyse in time (a live run behind the tagger): its
+    /// `tags` detections were left out (its other tags, syncs and frame marks, and its
+    /// events go through [`process`](Self::process) as usual, so lock and clock tracking
+    /// never skip). The block's span, `from_ps..to_ps`, leaves the gains' denominators, so
+    /// the gains, QBER and key of the analysed part stay unbiased; the snapshot and each
+    /// window say which fraction was analysed.
+    pub fn skipped(&mut self, tags: u64, from_ps: i64, to_ps: i64) {
+        // Pulses count from the clock's origin, once it is locked: a block skipped before
+        // that is no part of the pulses the gains divide by.
+        let counted = self.clock.locked_fit().is_some() && self.last_pulse >= 0;
+        let pulses = if counted { (to_ps - from_ps).max(0) as f64 / self.cfg.clock.pulse_period_ps } else { 0.0 };
+        self.skipped_tags += tags;
+        self.skipped_pulses += pulses;
+        self.stream.skipped_pulses += pulses.round() as u64;
+        self.stream.skipped_tags += tags;
+        // No inter-click interval spans the gap.
+        self.chars.break_intervals();
+    }
+
+    /// Pulses the gains divide by: from the clock's origin to the highest pulse seen, less
+    /// the pulses of skipped blocks. With blocks skipped, the highest pulse is also that of
+    /// the latest tag by the clock (a skipped block's syncs move the stream on, its
+    /// detections are not there to).
+    fn counted_pulses(&self) -> f64 {
+        let mut top = self.last_pulse;
+        if self.skipped_pulses > 0.0 {
+            if let Some(fit) = self.clock.locked_fit() {
+                let p = fit.pulse_base as f64 + (self.last_tag_ps as f64 - fit.t_ref_ps) * fit.inv_pulse_period;
+                top = top.max(p.floor() as i64);
+            }
+        }
+        ((top + 1 - self.clock.origin_pulse()).max(0) as f64 - self.skipped_pulses).max(0.0)
+    }
+
+    /// The tagger channels that carry detections (bit c for channel c & 7).
+    pub fn detector_channels(&self) -> u8 {
+        self.detector_channel_mask
     }
 
     /// Tags without events among them: runs of detections between clock updates through
@@ -628,7 +673,7 @@ impl Engine {
     /// The optical-module characterisation of the run so far.
     pub fn characterise(&self) -> Characterisation {
         let facts = RunFacts {
-            pulses: (self.last_pulse + 1 - self.clock.origin_pulse()).max(0) as f64,
+            pulses: self.counted_pulses(),
             class_p: self.cfg.pattern.class_probabilities(),
             dac_code: self.cfg.pattern.dac_code,
             pulse_period_ps: self.pulse_period_ps(),
@@ -679,7 +724,7 @@ impl Engine {
     /// The state now.
     pub fn snapshot(&self) -> Snapshot {
         let p = self.cfg.pattern.class_probabilities();
-        let pulses = (self.last_pulse + 1 - self.clock.origin_pulse()).max(0) as f64;
+        let pulses = self.counted_pulses();
         let counts = self.total_counts();
         let key_length_bits = key_length(&counts, p, &self.cfg.key).map_or(0, |k| k.key_length_bits);
         Snapshot {
@@ -709,6 +754,15 @@ impl Engine {
             key_length_bits,
             windows_closed: self.windows.closed_total,
             channel_tags: self.stream.channel_tags,
+            skipped_tags: self.skipped_tags,
+            analysed_fraction: {
+                let analysed: u64 = self.stream.channel_tags.iter().sum();
+                if analysed + self.skipped_tags == 0 {
+                    1.0
+                } else {
+                    analysed as f64 / (analysed + self.skipped_tags) as f64
+                }
+            },
             first_tag_ps: self.first_tag_ps.unwrap_or(0),
             first_sync_ps: self.first_sync_ps,
             last_tag_ps: self.last_tag_ps,

@@ -67,4 +67,9 @@ pub struct Snapshot {
     pub first_sync_ps: Option<i64>,
     /// See `first_tag_ps`.
     pub last_tag_ps: i64,
+    /// Tags a live run could not analyse in time (the pipeline skipped their blocks; they
+    /// are in the recording all the same).
+    pub skipped_tags: u64,
+    /// Analysed tags / all tags (1 when nothing was skipped: offline, always).
+    pub analysed_fraction: f64,
 }

@@ -80,6 +80,9 @@ pub struct WindowRecord {
     pub missed: u64,
     /// Nominal length of the window, s.
     pub duration_s: f64,
+    /// The fraction of the window's pulses analysed (below 1 when a live run skipped
+    /// blocks: its gains are of the analysed pulses, `duration_s` x this).
+    pub analysed_fraction: f64,
 }
 
 /// Stream-level counters the windows take their share of.
@@ -91,6 +94,10 @@ pub struct StreamCounters {
     pub overflows: u64,
     /// Tags lost.
     pub missed: u64,
+    /// Pulses of blocks the pipeline skipped (a live run behind the tagger).
+    pub skipped_pulses: u64,
+    /// Tags of those blocks.
+    pub skipped_tags: u64,
 }
 
 /// Keeps the windows.
@@ -178,6 +185,8 @@ impl Windows {
                 overflows: stream.overflows - s0.overflows,
                 missed: stream.missed - s0.missed,
                 duration_s: self.pulses as f64 * self.pulse_period_ps * 1e-12,
+                analysed_fraction: (1.0 - (stream.skipped_pulses - s0.skipped_pulses) as f64 / self.pulses as f64)
+                    .clamp(0.0, 1.0),
             });
             self.closed_total += 1;
             if self.closed.len() > self.keep {

@@ -1,24 +1,28 @@
-//! The live pipeline (DESIGN.md decision 6): a reader thread drains the tagger into a
-//! lock-free single-producer single-consumer ring; the engine, on the calling thread,
-//! processes each batch and hands it on over a bounded channel to the recorder (blocking:
-//! never dropped). Live consumers (the TUI, a scenario's measurements, a progress bar) get
-//! an [`Update`] through an [`Observer`] on a timer, also while no batch arrives (a sync
-//! dropout must not freeze a live view): the snapshot, the windows closed since the last
-//! update, and the arrival histogram when the observer asks for it.
+//! The live pipeline (DESIGN.md decision 6): a reader thread drains the tagger and hands
+//! each batch first to the recorder, over a bounded channel (blocking: never dropped), then
+//! to the engine through a lock-free single-producer single-consumer ring. The recording
+//! never waits on the analysis. Live consumers (the TUI, a scenario's measurements, a
+//! progress bar) get an [`Update`] through an [`Observer`] on a timer, also while no batch
+//! arrives (a sync dropout must not freeze a live view): the snapshot, the windows closed
+//! since the last update, and the arrival histogram when the observer asks for it.
 //!
 //! Memory is bounded by the ring and the channel capacities. When the recorder lags, the
-//! engine waits, the ring fills, the reader stops reading, and the device's FIFO overflows:
-//! the loss then arrives in band (OVF/MISSED records) and is counted, never silent.
+//! reader waits, and the device's FIFO overflows: the loss then arrives in band (OVF/MISSED
+//! records) and is counted, never silent. When the engine lags on a live device
+//! ([`PipelineConfig::keep_up`]), the reader hands it only the syncs, frame marks and events
+//! of the next blocks while its ring is half full: the engine keeps lock and clock, skips
+//! those blocks' detections, and says which fraction it analysed. Offline (replay, convert,
+//! scenarios on the fast bench) nothing is skipped: the engine's pace is the run's.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Sender, TrySendError};
 use drivers::stream::TagBatch;
 use drivers::time_tagger::{ReadState, TimeTagger};
-use ringbuf::traits::{Consumer, Producer, Split};
+use ringbuf::traits::{Consumer, Observer as _, Producer, Split};
 use ringbuf::HeapRb;
 
 use engine::windows::WindowRecord;
@@ -88,8 +92,8 @@ pub enum EndReason {
 /// What goes to the recorder, in stream order.
 #[derive(Debug)]
 pub enum RecordItem {
-    /// A batch of tags and events, after the engine processed it.
-    Batch(TagBatch),
+    /// A batch of tags and events, as the reader read it (shared with the engine).
+    Batch(Arc<TagBatch>),
     /// A snapshot of the engine (metrics time series), taken at this device time (ps): every
     /// 100 ms of device time ([`METRICS_INTERVAL_PS`]) and at the last tag.
     Snapshot(Box<Snapshot>, i64),
@@ -133,6 +137,11 @@ pub struct PipelineConfig {
     pub read_timeout: Duration,
     /// Commands from a live view, if any.
     pub commands: Option<crossbeam_channel::Receiver<Command>>,
+    /// Keep up with a live device: while the engine's ring is half full, hand it only the
+    /// syncs, frame marks and events of a batch (its detections are recorded, not analysed;
+    /// the snapshot says which fraction was). False (the default): the engine analyses
+    /// every tag, at its own pace (offline: replay, convert, the fast simulated bench).
+    pub keep_up: bool,
 }
 
 impl Default for PipelineConfig {
@@ -142,6 +151,7 @@ impl Default for PipelineConfig {
             update_interval: Duration::from_millis(100),
             read_timeout: Duration::from_millis(50),
             commands: None,
+            keep_up: false,
         }
     }
 }
@@ -153,8 +163,10 @@ pub struct PipelineReport {
     pub end: EndReason,
     /// Batches processed.
     pub batches: u64,
-    /// Tags processed.
+    /// Tags the engine analysed.
     pub tags: u64,
+    /// Tags read but not analysed (their blocks skipped to keep up; `keep_up` only).
+    pub skipped_tags: u64,
     /// Times the reader found the ring full and had to wait (back-pressure).
     pub reader_waits: u64,
     /// Updates sent to the observer.
@@ -164,8 +176,36 @@ pub struct PipelineReport {
 }
 
 enum Msg {
-    Batch(TagBatch),
+    Batch(Arc<TagBatch>),
+    /// A block the engine skips: its other tags and events, its detections left out, and
+    /// its span.
+    Skipped {
+        kept: TagBatch,
+        detections: u64,
+        from_ps: i64,
+        to_ps: i64,
+    },
     End(EndReason),
+}
+
+/// A batch without its detections (channels in `detectors`): the syncs, frame marks and
+/// events that keep the engine's clock and loss accounting whole; and how many it left out.
+fn without_detections(b: &TagBatch, detectors: u8) -> (TagBatch, u64) {
+    let mut kept = TagBatch::default();
+    let mut ev = b.events.iter().peekable();
+    for (i, (&t, &c)) in b.time_ps.iter().zip(&b.channel).enumerate() {
+        while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
+            kept.events.push((kept.len(), *e));
+        }
+        if detectors >> (c & 7) & 1 == 0 {
+            kept.push(t, c);
+        }
+    }
+    for (_, e) in ev {
+        kept.events.push((kept.len(), *e));
+    }
+    let left = (b.len() - kept.len()) as u64;
+    (kept, left)
 }
 
 /// Runs the pipeline until the stream ends, the device fails, `stop` is set or the observer
@@ -181,7 +221,8 @@ pub fn run<T>(
 where
     T: TimeTagger + Send + 'static,
 {
-    let (mut prod, mut cons) = HeapRb::<Msg>::new(cfg.ring_batches.max(2)).split();
+    let capacity = cfg.ring_batches.max(2);
+    let (mut prod, mut cons) = HeapRb::<Msg>::new(capacity).split();
     let waits = Arc::new(AtomicU64::new(0));
     let read = Arc::new(AtomicU64::new(0));
     let reader_waits = waits.clone();
@@ -192,10 +233,12 @@ where
     // caller's `stop` is left alone: it may outlive this run, e.g. across scenario phases.)
     let halt = Arc::new(AtomicBool::new(false));
     let halt_reader = halt.clone();
+    let to_recorder = recorder.clone();
+    let (keep_up, detectors) = (cfg.keep_up, engine.detector_channels());
     let reader = thread::Builder::new()
         .name("tag-reader".into())
         .spawn(move || {
-            let mut push = |mut m: Msg| loop {
+            let push = |mut m: Msg, prod: &mut ringbuf::HeapProd<Msg>| loop {
                 match prod.try_push(m) {
                     Ok(()) => return,
                     Err(back) => {
@@ -207,31 +250,54 @@ where
             };
             loop {
                 if stop_reader.load(Ordering::Relaxed) {
-                    push(Msg::End(EndReason::Aborted));
+                    push(Msg::End(EndReason::Aborted), &mut prod);
                     return;
                 }
                 if halt_reader.load(Ordering::Relaxed) {
-                    push(Msg::End(EndReason::Complete));
+                    push(Msg::End(EndReason::Complete), &mut prod);
                     return;
                 }
                 let mut b = TagBatch::default();
                 let r = tagger.read_batch(&mut b, read_timeout);
                 if !b.is_empty() {
                     read.fetch_add(b.len() as u64, Ordering::Relaxed);
-                    push(Msg::Batch(b));
+                    let b = Arc::new(b);
+                    // The recording first, whatever the engine's pace. Blocking: its lag is
+                    // back-pressure on the device. A recorder that is gone failed to write:
+                    // the run ends (its file says why).
+                    if let Some(r) = &to_recorder {
+                        let sent = match r.try_send(RecordItem::Batch(b.clone())) {
+                            Ok(()) => true,
+                            Err(TrySendError::Full(item)) => {
+                                waits.fetch_add(1, Ordering::Relaxed);
+                                r.send(item).is_ok()
+                            }
+                            Err(TrySendError::Disconnected(_)) => false,
+                        };
+                        if !sent {
+                            let why = "the recording could not be written".to_string();
+                            return push(Msg::End(EndReason::DeviceError(why)), &mut prod);
+                        }
+                    }
+                    if keep_up && prod.occupied_len() >= capacity / 2 {
+                        let (kept, detections) = without_detections(&b, detectors);
+                        let (from_ps, to_ps) = (b.time_ps[0], *b.time_ps.last().expect("not empty"));
+                        push(Msg::Skipped { kept, detections, from_ps, to_ps }, &mut prod);
+                    } else {
+                        push(Msg::Batch(b), &mut prod);
+                    }
                 }
                 match r {
                     Ok(ReadState::Streaming) => {}
-                    Ok(ReadState::Ended) => return push(Msg::End(EndReason::Complete)),
-                    Err(e) => return push(Msg::End(EndReason::DeviceError(e.to_string()))),
+                    Ok(ReadState::Ended) => return push(Msg::End(EndReason::Complete), &mut prod),
+                    Err(e) => return push(Msg::End(EndReason::DeviceError(e.to_string())), &mut prod),
                 }
             }
         })
         .expect("spawn the reader thread");
 
-    let stop_recording_failed = AtomicBool::new(false);
     let started = Instant::now();
-    let (mut batches, mut tags, mut updates) = (0u64, 0u64, 0u64);
+    let (mut batches, mut tags, mut updates, mut skipped_tags) = (0u64, 0u64, 0u64, 0u64);
     let mut next_update = started + cfg.update_interval;
     // Windows already handed to the recorder and to the observer.
     let mut windows_sent = 0u64;
@@ -268,19 +334,16 @@ where
                 sampler.process(engine, &b, recorder.as_ref());
                 batches += 1;
                 tags += b.len() as u64;
-                if let Some(r) = &recorder {
-                    // Blocking: the recorder never loses data; its lag becomes back-pressure.
-                    // A recorder that is gone failed to write: the run ends (its file says why).
-                    if r.send(RecordItem::Batch(b)).is_err() {
-                        stop_recording_failed.store(true, Ordering::Relaxed);
-                    }
-                }
+            }
+            Some(Msg::Skipped { kept, detections, from_ps, to_ps }) => {
+                engine.skipped(detections, from_ps, to_ps);
+                sampler.process(engine, &kept, recorder.as_ref());
+                batches += 1;
+                tags += kept.len() as u64;
+                skipped_tags += detections;
             }
             Some(Msg::End(reason)) => break reason,
             None => {}
-        }
-        if stop_recording_failed.load(Ordering::Relaxed) {
-            halt.store(true, Ordering::Relaxed);
         }
         // On the timer, batch or not: a live view keeps moving through a dropout.
         if Instant::now() >= next_update {
@@ -294,11 +357,6 @@ where
         }
     };
     let _ = reader.join();
-    let end = if stop_recording_failed.load(Ordering::Relaxed) {
-        EndReason::DeviceError("the recording could not be written".into())
-    } else {
-        end
-    };
     engine.flush();
     sampler.finish(engine, recorder.as_ref());
     send_update(engine, &mut windows_sent, &mut notes, true);
@@ -306,7 +364,15 @@ where
     if let Some(r) = &recorder {
         let _ = r.send(RecordItem::End(end.clone()));
     }
-    PipelineReport { end, batches, tags, reader_waits: reader_waits.load(Ordering::Relaxed), updates, last }
+    PipelineReport {
+        end,
+        batches,
+        tags,
+        skipped_tags,
+        reader_waits: reader_waits.load(Ordering::Relaxed),
+        updates,
+        last,
+    }
 }
 
 /// Samples the engine for the recorder on device time: before the first tag at or after

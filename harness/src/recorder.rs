@@ -81,6 +81,7 @@ pub fn metrics_row(s: &Snapshot, time_ps: i64) -> MetricsRow {
         key_length_bits: s.key_length_bits,
         overflows: s.overflows,
         missed: s.missed_tags,
+        analysed_fraction: s.analysed_fraction,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn window_row(w: &WindowRecord) -> WindowRow {
         detector_tags: [w.channel_tags[0], w.channel_tags[1], w.channel_tags[2], w.channel_tags[3]],
         overflows: w.overflows,
         missed: w.missed,
+        analysed_fraction: w.analysed_fraction,
     }
 }
 

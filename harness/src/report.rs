@@ -137,6 +137,15 @@ impl fmt::Display for RunReport {
             "loss          {} overflow(s), {} tag(s) missed, {} stream error(s)",
             s.overflows, s.missed_tags, s.stream_errors
         )?;
+        if s.skipped_tags > 0 {
+            writeln!(
+                f,
+                "analysed      {:.2} % of the tags: the engine fell behind the device and skipped the \
+                 detections of {} tag(s) (recorded all the same); gains, QBER and key are of the analysed part",
+                s.analysed_fraction * 100.0,
+                s.skipped_tags
+            )?;
+        }
         let sifted = |b: usize| s.counts.sifted.iter().map(|x| x[b]).sum::<u64>();
         writeln!(
             f,

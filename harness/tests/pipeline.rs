@@ -205,3 +205,89 @@ fn an_observer_can_end_the_run_as_complete_without_touching_the_callers_stop() {
     assert_eq!(report.last.lock, engine::clock::LockState::Locked);
     assert!(!stop.load(std::sync::atomic::Ordering::Relaxed), "the caller's stop flag is the caller's");
 }
+
+/// An observer that makes the engine's thread slow: it sleeps at every update.
+struct Slow(Duration);
+
+impl Observer for Slow {
+    fn update(&mut self, _u: &Update<'_>) -> Flow {
+        std::thread::sleep(self.0);
+        Flow::Continue
+    }
+}
+
+/// The recording never waits on analysis (issue 13): with a deliberately slowed engine on a
+/// live pipeline (`keep_up`), the recorder still gets every tag; the engine skips blocks,
+/// says which fraction it analysed (below 1), keeps its lock (the skipped blocks' syncs go
+/// through), and its gain of the analysed part agrees with the full analysis's within 5
+/// sigma of the counts. Offline (`keep_up` false), nothing is skipped.
+#[test]
+fn a_slow_engine_skips_blocks_but_the_recording_gets_every_tag() {
+    let (mut dev, cfg) = devices(vec![]);
+    let mut direct = Engine::new(cfg.clone());
+    let mut total = 0u64;
+    loop {
+        let mut b = TagBatch::default();
+        let st = dev.tagger.read_batch(&mut b, Duration::from_secs(1)).unwrap();
+        total += b.len() as u64;
+        direct.process(&b);
+        if st == ReadState::Ended {
+            break;
+        }
+    }
+    direct.flush();
+    let full = direct.snapshot();
+    for keep_up in [true, false] {
+        let (dev, cfg) = devices(vec![]);
+        let mut engine = Engine::new(cfg);
+        let (rtx, rrx) = crossbeam_channel::bounded(1024);
+        let recorder = std::thread::spawn(move || {
+            let mut tags = 0u64;
+            for item in rrx {
+                if let RecordItem::Batch(b) = item {
+                    tags += b.len() as u64;
+                }
+            }
+            tags
+        });
+        let cfg = PipelineConfig {
+            ring_batches: 4,
+            update_interval: Duration::from_millis(1),
+            keep_up,
+            ..Default::default()
+        };
+        let report = pipeline::run(
+            dev.tagger,
+            &mut engine,
+            &cfg,
+            Some(rtx),
+            &mut Slow(Duration::from_millis(3)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let recorded = recorder.join().unwrap();
+        assert_eq!(report.end, EndReason::Complete);
+        assert_eq!(recorded, total, "keep_up {keep_up}: the recorder got every tag");
+        let s = &report.last;
+        if !keep_up {
+            assert_eq!((report.skipped_tags, s.skipped_tags, s.analysed_fraction), (0, 0, 1.0));
+            assert_eq!(serde_json::to_string(s).unwrap(), serde_json::to_string(&full).unwrap());
+            continue;
+        }
+        assert!(report.skipped_tags > 0 && s.skipped_tags == report.skipped_tags, "{}", report.skipped_tags);
+        let analysed: u64 = s.channel_tags.iter().sum();
+        assert_eq!(analysed + s.skipped_tags, total, "analysed and skipped add up to what was read");
+        assert!(s.analysed_fraction < 0.95 && s.analysed_fraction > 0.0, "{}", s.analysed_fraction);
+        assert!((s.analysed_fraction - analysed as f64 / total as f64).abs() < 1e-12);
+        assert_eq!(s.clock.frame_slips, 0, "the syncs of skipped blocks keep the clock");
+        // The signal gain of the analysed part against the full analysis: 5 sigma of the
+        // analysed counts (Poisson on the detected pulses).
+        let (g, g_full) = (s.gain[0].unwrap(), full.gain[0].unwrap());
+        let sigma = g / (s.counts.detected_pulses[0] as f64).sqrt();
+        assert!((g - g_full).abs() < 5.0 * sigma, "gain {g} vs {g_full} (sigma {sigma})");
+        // QBER of the analysed part, 5 sigma of its sifted counts.
+        let (q, q_full) = (s.qber[0].unwrap(), full.qber[0].unwrap());
+        let n: u64 = s.counts.sifted.iter().map(|x| x[0]).sum();
+        let sigma = (q_full * (1.0 - q_full) / n as f64).sqrt();
+        assert!((q - q_full).abs() < 5.0 * sigma, "QBER {q} vs {q_full} (sigma {sigma}, {n} sifted)");
+    }
+}

@@ -21,6 +21,8 @@ pub struct Recording {
     /// (tag index, event), all of the file's events (they are few).
     events: Vec<(u64, StreamEvent)>,
     next_event: usize,
+    /// The latest tag time read so far (for the damage check).
+    latest_ps: i64,
     pos: usize,
     len: usize,
     /// How the run ended ("complete", "aborted: ...", or "running" after a crash).
@@ -33,6 +35,10 @@ pub struct Recording {
     /// `dump` (which needs none of them) never reads them.
     file: File,
 }
+
+/// How far a tag time may lie behind the latest one before the file counts as damaged: the
+/// disorder imported files may have (timestamp7's bound).
+const MAX_BACKWARDS_PS: i64 = 1_000_000_000;
 
 fn fmt(path: &Path, what: &str, reason: impl std::fmt::Display) -> RecordingError {
     RecordingError::Hdf5 { path: path.into(), reason: format!("{what}: {reason}") }
@@ -359,6 +365,7 @@ impl Recording {
             channel,
             events,
             next_event: 0,
+            latest_ps: i64::MIN,
             pos: 0,
             len,
             run_status,
@@ -408,6 +415,26 @@ impl Recording {
                 .channel
                 .read_slice_1d::<u8, _>(self.pos..end)
                 .map_err(|e| fmt(&self.path, "dataset /tags/channel", e))?;
+            // A tagger's stream runs forward (imported files: within 1 ms of disorder). A
+            // time far behind the latest is damage, e.g. a chunk whose index entry was hit
+            // and that reads as the fill value 0: an error at its row, not rows.
+            let times = t.as_slice().expect("contiguous");
+            let mut latest = self.latest_ps;
+            for (i, &x) in times.iter().enumerate() {
+                if x < latest.saturating_sub(MAX_BACKWARDS_PS) {
+                    return Err(fmt(
+                        &self.path,
+                        "dataset /tags/time_ps",
+                        format!(
+                            "row {}: {x} ps is {:.6} s before an earlier tag: the file is damaged",
+                            self.pos + i,
+                            (latest - x) as f64 * 1e-12
+                        ),
+                    ));
+                }
+                latest = latest.max(x);
+            }
+            self.latest_ps = latest;
             // Events before each tag go in before it.
             while self.next_event < self.events.len() && self.events[self.next_event].0 < end as u64 {
                 let (at, e) = self.events[self.next_event];

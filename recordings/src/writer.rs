@@ -100,6 +100,8 @@ pub struct MetricsRow {
     pub overflows: u64,
     /// Tags the device reported lost.
     pub missed: u64,
+    /// Tags analysed / tags read since the start.
+    pub analysed_fraction: f64,
 }
 
 /// One closed metrics window (e.g. 100 ms of pulses).
@@ -123,6 +125,8 @@ pub struct WindowRow {
     pub overflows: u64,
     /// See `overflows`.
     pub missed: u64,
+    /// Fraction of the window's pulses analysed.
+    pub analysed_fraction: f64,
 }
 
 /// How a run ended, written into the file on every exit path.
@@ -192,7 +196,7 @@ pub mod event_kind {
 
 /// The /metrics columns.
 const METRIC_COLUMNS: &[ColumnSpec] = &[
-    ("time_ps", "ps", "time of the latest tag when the row was taken", Col::Int),
+    ("time_ps", "ps", "device time the row was taken at: a multiple of 100 ms, or the last tag", Col::Int),
     ("lock_state", "1", "0 searching, 1 locked, 2 holdover, 3 lost", Col::Int),
     ("rate_offset", "1", "received pulse rate / nominal - 1 (Doppler and clocks)", Col::Float),
     ("sync_period_ps", "ps", "clock fit: sync period (NaN before the first lock)", Col::Float),
@@ -205,6 +209,12 @@ const METRIC_COLUMNS: &[ColumnSpec] = &[
     ("key_length_bits", "bit", "finite-key length of the run so far (one block)", Col::Int),
     ("overflows", "1", "overflow episodes since the start", Col::Int),
     ("missed", "1", "tags the device reported lost since the start", Col::Int),
+    (
+        "analysed_fraction",
+        "1",
+        "tags analysed / tags read since the start (1 unless a live run skipped blocks)",
+        Col::Float,
+    ),
 ];
 
 /// The /lock_changes columns.
@@ -230,6 +240,12 @@ const WINDOW_COLUMNS: &[ColumnSpec] = &[
     ("tags_a", "1", "tags of detector A (channel 3)", Col::Int),
     ("overflows", "1", "overflow episodes", Col::Int),
     ("missed", "1", "tags the device reported lost", Col::Int),
+    (
+        "analysed_fraction",
+        "1",
+        "fraction of the window's pulses analysed (1 unless a live run skipped blocks)",
+        Col::Float,
+    ),
 ];
 
 /// A recording being written.
@@ -496,6 +512,7 @@ impl RecordingWriter {
             i(m.key_length_bits),
             i(m.overflows),
             i(m.missed),
+            Value::F(m.analysed_fraction),
         ]);
     }
 
@@ -523,6 +540,7 @@ impl RecordingWriter {
             i(w.detector_tags[3]),
             i(w.overflows),
             i(w.missed),
+            Value::F(w.analysed_fraction),
         ]);
     }
 

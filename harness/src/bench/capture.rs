@@ -54,7 +54,8 @@ pub struct CaptureBench {
     pub device_loss_in_band_tags: u64,
     /// Of those, lost without a word (must be 0).
     pub silent_loss_tags: u64,
-    /// Tags the engine analysed / tags recorded.
+    /// Tags the engine analysed / tags read (the engine skips blocks it cannot analyse in
+    /// time; the recording has them all).
     pub analysed_fraction: f64,
     /// Most the engine was behind the reader, s of the offered stream.
     pub engine_lag_s_max: f64,
@@ -323,7 +324,8 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         pulse_rate_hz: Some(drivers::DEFAULT_PULSE_RATE_HZ),
         config: Vec::new(),
     };
-    let pipeline = PipelineConfig::default();
+    // A live device: the recording first, the engine keeps up by skipping blocks.
+    let pipeline = PipelineConfig { keep_up: true, ..PipelineConfig::default() };
     let drive = Drive {
         settings: s.clone(),
         engine_cfg,
@@ -376,7 +378,7 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         lost_tags: lost,
         device_loss_in_band_tags: dropped,
         silent_loss_tags: lost.saturating_sub(dropped),
-        analysed_fraction: if recorded > 0 { analysed as f64 / recorded as f64 } else { 0.0 },
+        analysed_fraction: snap.analysed_fraction,
         engine_lag_s_max: lag.max_s,
         peak_rss_mib: super::engine::peak_rss_mib(),
         source_pool_mib: pool_mib,

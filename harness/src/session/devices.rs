@@ -117,7 +117,14 @@ fn configured<T: TimeTagger + Send + 'static>(
         };
         (meta, out)
     });
-    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &plan.pipeline, notes: Vec::new() };
+    // A live device (the boards, a served bench, the simulated bench paced to the wall
+    // clock) does not wait for the engine: blocks it cannot analyse in time are recorded
+    // and skipped, and the snapshot says so. The fast bench waits, like a replay.
+    let pipeline = crate::pipeline::PipelineConfig {
+        keep_up: plan.realtime || !matches!(s.bench.device, crate::settings::DeviceKind::Sim),
+        ..plan.pipeline.clone()
+    };
+    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &pipeline, notes: Vec::new() };
     tagger.start().map_err(device("starting the time tagger"))?;
     pattern_gen.start().map_err(device("starting the pattern generator"))?;
     let mut stop_error = None;

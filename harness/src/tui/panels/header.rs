@@ -63,5 +63,14 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         ),
         Span::raw(format!(" · gate {:.0} ps", st.gate_width_ps)),
     ]);
+    // Only when the engine skipped blocks to keep up (the recording has them all).
+    let analysed = st.snapshot.as_ref().map_or(1.0, |s| s.analysed_fraction);
+    let mut line3 = line3;
+    if analysed < 1.0 {
+        line3.spans.push(Span::styled(
+            format!(" · {} analysed {:.1} % (engine behind; all recorded)", Level::Warn.mark(), analysed * 100.0),
+            Level::Warn.style(),
+        ));
+    }
     f.render_widget(Paragraph::new(vec![line1, line2, line3]), area);
 }
