@@ -57,7 +57,8 @@ pub struct CaptureBench {
     /// Tags the engine analysed / tags read (the engine skips blocks it cannot analyse in
     /// time; the recording has them all).
     pub analysed_fraction: f64,
-    /// Most the engine was behind the reader, s of the offered stream.
+    /// Most the engine was behind the reader (tags read, neither analysed nor skipped yet),
+    /// s of the offered stream.
     pub engine_lag_s_max: f64,
     /// Peak resident memory of the process, MiB (VmHWM; includes the source pool kept in
     /// memory so that the source costs nothing).
@@ -232,8 +233,9 @@ struct Lag {
 
 impl Observer for Lag {
     fn update(&mut self, u: &Update<'_>) -> crate::pipeline::Flow {
-        let analysed: u64 = u.snapshot.channel_tags.iter().sum();
-        let lag = u.tags_read.saturating_sub(analysed) as f64 / self.rate;
+        // Read but neither analysed nor skipped: waiting in the ring.
+        let handled = u.snapshot.channel_tags.iter().sum::<u64>() + u.snapshot.skipped_tags;
+        let lag = u.tags_read.saturating_sub(handled) as f64 / self.rate;
         self.max_s = self.max_s.max(lag);
         if self.sampled.is_none_or(|t| t.elapsed() >= Duration::from_millis(500)) || u.last {
             self.sampled = Some(Instant::now());
