@@ -191,15 +191,25 @@ impl Engine {
     /// never skip). The block's span, `from_ps..to_ps`, leaves the gains' denominators, so
     /// the gains, QBER and key of the analysed part stay unbiased; the snapshot and each
     /// window say which fraction was analysed.
-    pub fn skipped(&mut self, tags: u64, from_ps: i64, to_ps: i64) {
+    pub fn skipped(&mut self, tags: [u64; 8], from_ps: i64, to_ps: i64) {
+        let n: u64 = tags.iter().sum();
+        self.skipped_tags += n;
+        // Count rates include them: the detections happened, they were not analysed.
+        for (c, k) in tags.iter().enumerate() {
+            self.stream.channel_tags[c] += k;
+        }
+        self.stream.skipped_tags += n;
         // Pulses count from the clock's origin, once it is locked: a block skipped before
-        // that is no part of the pulses the gains divide by.
-        let counted = self.clock.locked_fit().is_some() && self.last_pulse >= 0;
-        let pulses = if counted { (to_ps - from_ps).max(0) as f64 / self.cfg.clock.pulse_period_ps } else { 0.0 };
-        self.skipped_tags += tags;
-        self.skipped_pulses += pulses;
-        self.stream.skipped_pulses += pulses.round() as u64;
-        self.stream.skipped_tags += tags;
+        // that is no part of the pulses the gains divide by. The pulses by the clock go to
+        // the windows they fall in.
+        if let Some(fit) = self.clock.locked_fit() {
+            let pulse = |t: i64| fit.pulse_base as f64 + (t as f64 - fit.t_ref_ps) * fit.inv_pulse_period;
+            let (p0, p1) = (pulse(from_ps).floor() as i64, pulse(to_ps).floor() as i64 + 1);
+            if p1 > p0 {
+                self.skipped_pulses += (p1 - p0.max(self.clock.origin_pulse())).max(0) as f64;
+                self.windows.skip(p0, p1);
+            }
+        }
         // No inter-click interval spans the gap.
         self.chars.break_intervals();
     }
@@ -756,11 +766,12 @@ impl Engine {
             channel_tags: self.stream.channel_tags,
             skipped_tags: self.skipped_tags,
             analysed_fraction: {
-                let analysed: u64 = self.stream.channel_tags.iter().sum();
-                if analysed + self.skipped_tags == 0 {
+                // The channel counts include the skipped detections.
+                let all: u64 = self.stream.channel_tags.iter().sum();
+                if all == 0 {
                     1.0
                 } else {
-                    analysed as f64 / (analysed + self.skipped_tags) as f64
+                    (all - self.skipped_tags.min(all)) as f64 / all as f64
                 }
             },
             first_tag_ps: self.first_tag_ps.unwrap_or(0),

@@ -94,9 +94,7 @@ pub struct StreamCounters {
     pub overflows: u64,
     /// Tags lost.
     pub missed: u64,
-    /// Pulses of blocks the pipeline skipped (a live run behind the tagger).
-    pub skipped_pulses: u64,
-    /// Tags of those blocks.
+    /// Detections of blocks the pipeline skipped (a live run behind the tagger).
     pub skipped_tags: u64,
 }
 
@@ -117,6 +115,8 @@ pub struct Windows {
     pub closed_total: u64,
     /// The rate offset the engine sees now; the engine sets it before a window closes.
     pub rate_offset: f64,
+    /// Pulse ranges [from, to) of skipped blocks not yet behind the current window.
+    skipped: VecDeque<(i64, i64)>,
 }
 
 impl Windows {
@@ -132,6 +132,7 @@ impl Windows {
             keep,
             closed_total: 0,
             rate_offset: 0.0,
+            skipped: VecDeque::new(),
         }
     }
 
@@ -145,6 +146,17 @@ impl Windows {
     #[inline(always)]
     pub fn ends_before(&self, pulse: i64) -> bool {
         pulse >= (self.current + 1) * self.pulses
+    }
+
+    /// Pulses `from..to` were in a block the pipeline skipped: the windows they fall in
+    /// count them as not analysed.
+    pub fn skip(&mut self, from: i64, to: i64) {
+        self.skipped.push_back((from, to));
+    }
+
+    /// The skipped pulses within pulses `a..b`.
+    fn skipped_in(&self, a: i64, b: i64) -> i64 {
+        self.skipped.iter().map(|&(f, t)| (t.min(b) - f.max(a)).max(0)).sum()
     }
 
     /// Called with the pulse index about to be counted and the cumulative counts before it:
@@ -185,8 +197,10 @@ impl Windows {
                 overflows: stream.overflows - s0.overflows,
                 missed: stream.missed - s0.missed,
                 duration_s: self.pulses as f64 * self.pulse_period_ps * 1e-12,
-                analysed_fraction: (1.0 - (stream.skipped_pulses - s0.skipped_pulses) as f64 / self.pulses as f64)
-                    .clamp(0.0, 1.0),
+                analysed_fraction: {
+                    let start = self.current * self.pulses;
+                    (1.0 - self.skipped_in(start, start + self.pulses) as f64 / self.pulses as f64).clamp(0.0, 1.0)
+                },
             });
             self.closed_total += 1;
             if self.closed.len() > self.keep {
@@ -195,6 +209,11 @@ impl Windows {
         }
         self.at_start = cumulative.clone();
         self.stream_at_start = *stream;
+        // Ranges wholly before the next window are done with.
+        let next = (self.current + 1) * self.pulses;
+        while self.skipped.front().is_some_and(|&(_, t)| t <= next) {
+            self.skipped.pop_front();
+        }
     }
 }
 

@@ -181,7 +181,7 @@ enum Msg {
     /// its span.
     Skipped {
         kept: TagBatch,
-        detections: u64,
+        detections: [u64; 8],
         from_ps: i64,
         to_ps: i64,
     },
@@ -189,9 +189,11 @@ enum Msg {
 }
 
 /// A batch without its detections (channels in `detectors`): the syncs, frame marks and
-/// events that keep the engine's clock and loss accounting whole; and how many it left out.
-fn without_detections(b: &TagBatch, detectors: u8) -> (TagBatch, u64) {
+/// events that keep the engine's clock and loss accounting whole; and how many detections
+/// it left out, per channel (count rates include them).
+fn without_detections(b: &TagBatch, detectors: u8) -> (TagBatch, [u64; 8]) {
     let mut kept = TagBatch::default();
+    let mut left = [0u64; 8];
     let mut ev = b.events.iter().peekable();
     for (i, (&t, &c)) in b.time_ps.iter().zip(&b.channel).enumerate() {
         while let Some((_, e)) = ev.next_if(|(at, _)| *at <= i) {
@@ -199,12 +201,13 @@ fn without_detections(b: &TagBatch, detectors: u8) -> (TagBatch, u64) {
         }
         if detectors >> (c & 7) & 1 == 0 {
             kept.push(t, c);
+        } else {
+            left[usize::from(c & 7)] += 1;
         }
     }
     for (_, e) in ev {
         kept.events.push((kept.len(), *e));
     }
-    let left = (b.len() - kept.len()) as u64;
     (kept, left)
 }
 
@@ -248,6 +251,8 @@ where
                     }
                 }
             };
+            // The last tag time handed on: a skipped block's span starts there.
+            let mut last_end: Option<i64> = None;
             loop {
                 if stop_reader.load(Ordering::Relaxed) {
                     push(Msg::End(EndReason::Aborted), &mut prod);
@@ -262,6 +267,7 @@ where
                 if !b.is_empty() {
                     read.fetch_add(b.len() as u64, Ordering::Relaxed);
                     let b = Arc::new(b);
+                    let previous_end = last_end.replace(*b.time_ps.last().expect("not empty"));
                     // The recording first, whatever the engine's pace. Blocking: its lag is
                     // back-pressure on the device. A recorder that is gone failed to write:
                     // the run ends (its file says why).
@@ -281,7 +287,9 @@ where
                     }
                     if keep_up && prod.occupied_len() >= capacity / 2 {
                         let (kept, detections) = without_detections(&b, detectors);
-                        let (from_ps, to_ps) = (b.time_ps[0], *b.time_ps.last().expect("not empty"));
+                        // From the previous batch's last tag: skipped spans tile the stream.
+                        let (from_ps, to_ps) =
+                            (previous_end.unwrap_or(b.time_ps[0]), *b.time_ps.last().expect("not empty"));
                         push(Msg::Skipped { kept, detections, from_ps, to_ps }, &mut prod);
                     } else {
                         push(Msg::Batch(b), &mut prod);
@@ -340,7 +348,7 @@ where
                 sampler.process(engine, &kept, recorder.as_ref());
                 batches += 1;
                 tags += kept.len() as u64;
-                skipped_tags += detections;
+                skipped_tags += detections.iter().sum::<u64>();
             }
             Some(Msg::End(reason)) => break reason,
             None => {}

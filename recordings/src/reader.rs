@@ -183,7 +183,10 @@ impl RecordedRun {
 
 /// The text attributes of a run on `loc` (empty when absent).
 pub(crate) fn text_attr(loc: &hdf5::Group, name: &str) -> String {
-    loc.attr(name).and_then(|a| a.read_scalar::<VarLenUnicode>()).map(|v| v.as_str().to_string()).unwrap_or_default()
+    loc.attr(name)
+        .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default()
 }
 
 /// Reads a run's metadata from `loc`, the group `at` ("/" or "/user/qkdbench/"), in `path`.
@@ -237,7 +240,7 @@ impl Recording {
         let text = |name: &str| -> Result<String, RecordingError> {
             file.attr(name)
                 .and_then(|a| a.read_scalar::<VarLenUnicode>())
-                .map(|v| v.as_str().to_string())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .map_err(|e| fmt(path, &format!("attribute /{name}"), e))
         };
         let format = text("format").map_err(|_| RecordingError::Unsupported {

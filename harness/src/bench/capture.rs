@@ -42,7 +42,8 @@ const BATCH: usize = 1 << 16;
 pub struct CaptureBench {
     /// Tags per second asked for.
     pub rate_tags_per_s: f64,
-    /// Tags per second the source offered over the run (wall time).
+    /// Tags per second the source offered while it offered (the run's seconds; the drain
+    /// after it is not counted).
     pub offered_tags_per_s: f64,
     /// Tags offered.
     pub offered_tags: u64,
@@ -296,8 +297,15 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         }
         n as f64 / t0.elapsed().as_secs_f64()
     };
-    let made = !dir.exists();
+    // The folders this creates (the deepest first), to remove afterwards.
+    let made: Vec<std::path::PathBuf> =
+        dir.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).map(|p| p.to_path_buf()).collect();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let remove_made = || {
+        for d in &made {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
     let path = dir.join(format!("capture-{}.h5", std::process::id()));
     let tagger = Synthetic::new(pool, rate, seconds);
     let (offered, dropped) = (tagger.offered.clone(), tagger.dropped.clone());
@@ -347,9 +355,7 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         // A write error (a full disk) ends the run: the file is the bench's own, removed.
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            if made {
-                let _ = std::fs::remove_dir(dir);
-            }
+            remove_made();
             return Err(format!("{e} (after {:.1} s; the recording was removed)", t0.elapsed().as_secs_f64()));
         }
     };
@@ -368,13 +374,11 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
     let analysed = outcome.pipeline.tags;
     let snap = outcome.engine.snapshot();
     let _ = std::fs::remove_file(&path);
-    if made {
-        let _ = std::fs::remove_dir(dir);
-    }
+    remove_made();
     let lost = offered.saturating_sub(recorded);
     Ok(CaptureBench {
         rate_tags_per_s: rate,
-        offered_tags_per_s: offered as f64 / wall,
+        offered_tags_per_s: offered as f64 / seconds.min(wall),
         offered_tags: offered,
         recorded_tags: recorded,
         lost_tags: lost,

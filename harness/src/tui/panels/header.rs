@@ -67,10 +67,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
     let analysed = st.snapshot.as_ref().map_or(1.0, |s| s.analysed_fraction);
     let mut line3 = line3;
     if analysed < 1.0 {
-        line3.spans.push(Span::styled(
-            format!(" · {} analysed {:.1} % (engine behind; all recorded)", Level::Warn.mark(), analysed * 100.0),
-            Level::Warn.style(),
-        ));
+        // First on the line, short: it must show at 80 columns.
+        line3.spans.insert(
+            0,
+            Span::styled(format!("{} analysed {:.1} % · ", Level::Warn.mark(), analysed * 100.0), Level::Warn.style()),
+        );
     }
     f.render_widget(Paragraph::new(vec![line1, line2, line3]), area);
 }
