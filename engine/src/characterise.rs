@@ -381,6 +381,7 @@ mod tests {
         data.after_class[0][1] = 150;
         data.after_class[2][0] = 40;
         data.after_class[3][0] = 5;
+        data.after_class[0][3] = 5;
         let ch = characterise(&counts(), &data, &[[0; 4]], 10.0, &facts(1e6));
         // (right - wrong) / (right + wrong) per sent state.
         assert_eq!(ch.contrast, [Some(1.0), Some(220.0 / 260.0), Some(1.0), Some(-20.0 / 100.0)]);
