@@ -110,6 +110,18 @@ pub fn run(seconds: f64, cols: u16, rows: u16) -> TuiBench {
     let (base, _, _) = phase(false);
     let b0 = written.load(Ordering::Relaxed);
     let (cpu, draws, ingested) = phase(true);
+    // The terminal's reader may lag on a loaded machine: wait until it has drained (no
+    // growth for 100 ms, at most 3 s), so the bytes of the draws are all counted.
+    let drained = std::time::Instant::now();
+    let mut seen = written.load(Ordering::Relaxed);
+    while drained.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = written.load(Ordering::Relaxed);
+        if now == seen && now > b0 {
+            break;
+        }
+        seen = now;
+    }
     let bytes = written.load(Ordering::Relaxed) - b0;
     stop.store(true, Ordering::Relaxed);
     let _ = worker.join();
