@@ -27,11 +27,10 @@ fn devices(faults: Vec<Fault>) -> (sim::SimDevices, EngineConfig) {
     (dev, EngineConfig::new(settings, 100e6))
 }
 
-#[test]
-fn pipeline_matches_the_engine_alone_and_the_recorder_gets_every_tag() {
-    // Reference: the same bench, read and processed on one thread.
+/// Reference: the same bench, read and processed on one thread; and the tags it gave.
+fn reference() -> (Engine, u64) {
     let (mut dev, cfg) = devices(vec![]);
-    let mut direct = Engine::new(cfg.clone());
+    let mut direct = Engine::new(cfg);
     let mut total = 0u64;
     loop {
         let mut b = TagBatch::default();
@@ -43,6 +42,12 @@ fn pipeline_matches_the_engine_alone_and_the_recorder_gets_every_tag() {
         }
     }
     direct.flush();
+    (direct, total)
+}
+
+#[test]
+fn pipeline_matches_the_engine_alone_and_the_recorder_gets_every_tag() {
+    let (direct, total) = reference();
 
     let (dev, cfg) = devices(vec![]);
     let mut engine = Engine::new(cfg);
@@ -223,19 +228,7 @@ impl Observer for Slow {
 /// sigma of the counts. Offline (`keep_up` false), nothing is skipped.
 #[test]
 fn a_slow_engine_skips_blocks_but_the_recording_gets_every_tag() {
-    let (mut dev, cfg) = devices(vec![]);
-    let mut direct = Engine::new(cfg.clone());
-    let mut total = 0u64;
-    loop {
-        let mut b = TagBatch::default();
-        let st = dev.tagger.read_batch(&mut b, Duration::from_secs(1)).unwrap();
-        total += b.len() as u64;
-        direct.process(&b);
-        if st == ReadState::Ended {
-            break;
-        }
-    }
-    direct.flush();
+    let (direct, total) = reference();
     let full = direct.snapshot();
     for keep_up in [true, false] {
         let (dev, cfg) = devices(vec![]);
