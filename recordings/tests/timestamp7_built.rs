@@ -146,7 +146,15 @@ fn detection_thresholds_by_hand() {
         // One step back by 2 ms in the middle.
         ev[500] = event((1 << 30) + 500 * 1000 - 512_000_000, 1, false);
         let p = file(&format!("glitch{n}.ts"), &ev, false, &[]);
-        assert_eq!(Timestamp7Reader::open(&p).is_ok(), ok, "{n} events");
+        match Timestamp7Reader::open(&p) {
+            Ok(_) => assert!(ok, "{n} events"),
+            // The first backward event, the 501st, is at byte 500 x 8.
+            Err(e) => assert!(!ok && e.to_string().contains("byte 4000:"), "{n} events: {e}"),
+        }
+        // A step back by exactly 1 ms is within the disorder bound: no step at all.
+        let mut ev: Vec<(u32, u32)> = (0..n).map(|i| event((1 << 30) + i * 1000, 1, false)).collect();
+        ev[500] = event((1 << 30) + 499 * 1000 - 256_000_000, 1, false);
+        assert!(Timestamp7Reader::open(&file("exact.ts", &ev, false, &[])).is_ok(), "{n} events, 1 ms back");
     }
     // low = 0x401 (1 unit, detector 1), high = 0x10: in the normal order a detection; read
     // the other way the low word 0x10 is a rollover dummy.
@@ -155,6 +163,10 @@ fn detection_thresholds_by_hand() {
     let r = Timestamp7Reader::open(&p).unwrap();
     assert!(!r.legacy());
     let p = file("lone_swapped.ts", &lone, true, &[]);
+    assert!(Timestamp7Reader::open(&p).unwrap().legacy());
+    // Read one way the event has detector bits, the other way none (and no rollover flag):
+    // the way with bits wins.
+    let p = file("bitless.ts", &[(0x401u32, 0x400u32)], true, &[]);
     assert!(Timestamp7Reader::open(&p).unwrap().legacy());
     assert_eq!(std::fs::metadata(&p).unwrap().len(), 8);
 }
