@@ -8,7 +8,8 @@ use recordings::Compression;
 pub enum Compress {
     /// gzip + shuffle: every HDF5 reader opens it, about 3 bytes per tag.
     Gzip,
-    /// None: fastest, 9 bytes per tag.
+    /// None: fastest, 9 bytes per tag; no checksum, so a damaged byte can change a tag
+    /// unnoticed (gzip's chunks are checksummed).
     None,
 }
 
