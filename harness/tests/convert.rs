@@ -36,6 +36,11 @@ fn dump(file: &Path) -> Vec<String> {
     String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
 }
 
+/// `qkdbench convert --to photon-hdf5 INPUT OUT`.
+fn to_photon_hdf5(input: &Path, out: &Path) -> std::process::Output {
+    qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), input.as_os_str(), out.as_os_str()])
+}
+
 fn python(script: &str) -> String {
     let out = Command::new("python3").arg("-W").arg("ignore").arg("-c").arg(script).output().expect("python3");
     assert!(out.status.success(), "python check failed:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -168,13 +173,7 @@ fn photon_hdf5_export_is_valid_and_complete() {
     for (name, t3) in [("hydraharp_v2_t3_image_markers", true), ("picoharp300_t2", false)] {
         let Some(input) = shared(&format!("ptu/{name}.ptu")) else { return };
         let out = scratch(&format!("{name}.photon.h5"));
-        let r = qkdbench(&[
-            "convert".as_ref(),
-            "--to".as_ref(),
-            "photon-hdf5".as_ref(),
-            input.as_os_str(),
-            out.as_os_str(),
-        ]);
+        let r = to_photon_hdf5(&input, &out);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let tags = dump(&input).iter().filter(|l| l.ends_with(",tag")).count();
         let report = python(&format!(
@@ -330,8 +329,7 @@ fn photon_hdf5_round_trips_give_the_same_rows() {
         let Some(input) = shared(rel) else { return };
         let name = input.file_name().unwrap().to_str().unwrap().to_string();
         let ph = scratch(&format!("{name}.rt.photon.h5"));
-        let r =
-            qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), input.as_os_str(), ph.as_os_str()]);
+        let r = to_photon_hdf5(&input, &ph);
         assert!(r.status.success(), "{rel}: {}", String::from_utf8_lossy(&r.stderr));
         // Markers too: they travel in /user/markers, in their place among the photons.
         let want: Vec<String> = dump(&input).into_iter().filter(|l| !l.ends_with(",overflow")).collect();
@@ -384,13 +382,7 @@ for m, u, c in zip(d.macro_times, d.micro_times, d.routing_channels):
     for (input, rate, unit, bins) in [(&ht3, 998_898.0, 1.0 / 998_898.0, 32_768), (&t3r, 4_999_168.0, 1e-7, 4_096)] {
         let name = input.file_name().unwrap().to_str().unwrap();
         let out = scratch(&format!("{name}.phdf5.h5"));
-        let r = qkdbench(&[
-            "convert".as_ref(),
-            "--to".as_ref(),
-            "photon-hdf5".as_ref(),
-            input.as_os_str(),
-            out.as_os_str(),
-        ]);
+        let r = to_photon_hdf5(&input, &out);
         assert!(r.status.success(), "{name}: {}", String::from_utf8_lossy(&r.stderr));
         let stderr = String::from_utf8_lossy(&r.stderr);
         assert_eq!(
@@ -496,8 +488,7 @@ print("written")
 fn damaged_photon_hdf5_is_an_error_and_a_detectorless_file_reads() {
     let Some(input) = shared("ptu/hydraharp_v2_t3_image_markers.ptu") else { return };
     let good = scratch("markers.photon.h5");
-    let r =
-        qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), input.as_os_str(), good.as_os_str()]);
+    let r = to_photon_hdf5(&input, &good);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let cases = [
         ("beyond", "m = f['user/markers/photon_index']; m[-1] = 10**9", "is beyond the"),
@@ -546,7 +537,7 @@ fn incomplete_sources_make_photon_hdf5_that_says_so_and_a_full_stdout_is_exit_1(
     let r = qkdbench(&["convert".as_ref(), cut.as_os_str(), rec.as_os_str()]);
     assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
     let ph = scratch("cut.photon.h5");
-    let r = qkdbench(&["convert".as_ref(), "--to".as_ref(), "photon-hdf5".as_ref(), rec.as_os_str(), ph.as_os_str()]);
+    let r = to_photon_hdf5(&rec, &ph);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let status = python(&format!(
         "import h5py\nf = h5py.File({:?}, 'r')\nprint(f.attrs['run_status'].decode())\nprint(f['description'][()].decode()[:14])",

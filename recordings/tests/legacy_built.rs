@@ -4,11 +4,13 @@
 //! types, resolutions, times derived by hand in the comments, and the header checks with the
 //! exact byte offset of each error. The real samples are tested in import.rs.
 
+#[path = "common/built.rs"]
+mod built;
 #[path = "../../tests/common/scratch.rs"]
 mod common_scratch;
 
 use recordings::import::ptu::{PtuReader, RecordType, TagValue};
-use recordings::{open, Event, EventKind, RecordingError};
+use recordings::{open, EventKind, RecordingError};
 
 /// A packed little-endian header, written field by field.
 #[derive(Default)]
@@ -160,22 +162,18 @@ fn timeharp(v5: bool, records: &[u32]) -> Vec<u8> {
     b.records(records)
 }
 
+const SUITE: &str = "legacy-built";
+
 fn write(name: &str, bytes: &[u8]) -> common_scratch::Scratch {
-    let p = common_scratch::scratch_file("legacy-built", name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+    built::write(SUITE, name, bytes)
 }
 
 fn events(name: &str, bytes: &[u8]) -> Vec<(EventKind, u32, i64)> {
-    let p = write(name, bytes);
-    let mut src = open(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut v: Vec<Event> = Vec::new();
-    while src.read_events(&mut v, 3).unwrap() > 0 {}
-    v.iter().map(|e| (e.kind, e.channel, e.time_ps)).collect()
+    built::events(SUITE, name, bytes)
 }
 
 fn open_err(name: &str, bytes: &[u8]) -> RecordingError {
-    PtuReader::open(&write(name, bytes)).expect_err(name)
+    built::open_err(SUITE, name, bytes)
 }
 
 fn float(r: &PtuReader, name: &str) -> f64 {

@@ -5,6 +5,8 @@
 //! the header checks with the exact byte offset of each error. Expected values are derived
 //! by hand in the comments, not computed with the importer's code.
 
+#[path = "common/built.rs"]
+mod built;
 #[path = "../../tests/common/scratch.rs"]
 mod common_scratch;
 
@@ -53,23 +55,18 @@ fn ptu(code: i64, tags: &[Vec<u8>], records: &[u32]) -> Vec<u8> {
     b
 }
 
+const SUITE: &str = "ptu-built";
+
 fn write(name: &str, bytes: &[u8]) -> common_scratch::Scratch {
-    let p = common_scratch::scratch_file("ptu-built", name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+    built::write(SUITE, name, bytes)
 }
 
 fn events(name: &str, bytes: &[u8]) -> Vec<(EventKind, u32, i64)> {
-    let p = write(name, bytes);
-    let mut src = open(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut v: Vec<Event> = Vec::new();
-    while src.read_events(&mut v, 3).unwrap() > 0 {}
-    v.iter().map(|e| (e.kind, e.channel, e.time_ps)).collect()
+    built::events(SUITE, name, bytes)
 }
 
 fn open_err(name: &str, bytes: &[u8]) -> RecordingError {
-    let p = write(name, bytes);
-    PtuReader::open(&p).expect_err(name)
+    built::open_err(SUITE, name, bytes)
 }
 
 /// T2 headers: 1 ps units, so a record's time field is its time in ps.
