@@ -382,7 +382,7 @@ for m, u, c in zip(d.macro_times, d.micro_times, d.routing_channels):
     for (input, rate, unit, bins) in [(&ht3, 998_898.0, 1.0 / 998_898.0, 32_768), (&t3r, 4_999_168.0, 1e-7, 4_096)] {
         let name = input.file_name().unwrap().to_str().unwrap();
         let out = scratch(&format!("{name}.phdf5.h5"));
-        let r = to_photon_hdf5(&input, &out);
+        let r = to_photon_hdf5(input, &out);
         assert!(r.status.success(), "{name}: {}", String::from_utf8_lossy(&r.stderr));
         let stderr = String::from_utf8_lossy(&r.stderr);
         assert_eq!(
