@@ -82,6 +82,27 @@ impl CharacterisationData {
     }
 }
 
+impl CharacterisationData {
+    /// A block's clicks (`block::compute` counted the intervals inside it): its counts, and
+    /// the interval from each detector's previous click to its first in the block, with
+    /// `clicks_by_key`'s arithmetic.
+    pub(crate) fn stitch(&mut self, clicks: &[u64; 4], first: &[i64; 4], last: &[i64; 4]) {
+        for d in 0..4 {
+            self.clicks[d] += clicks[d];
+            if first[d] == i64::MIN {
+                continue;
+            }
+            let prev = self.last_click[d];
+            if prev != i64::MIN {
+                if let Some(h) = self.intervals.get_mut(((first[d] - prev) / INTERVAL_BIN_PS as i64) as usize) {
+                    h[d] += 1;
+                }
+            }
+            self.last_click[d] = last[d];
+        }
+    }
+}
+
 /// Estimates for one detector.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectorEstimate {

@@ -2,6 +2,7 @@
 
 use drivers::stream::{StreamEvent, TagBatch};
 
+use super::block::{self, BlockResult, Sums};
 use super::calibrate::{self, CALIBRATION_DETECTIONS};
 use super::characterise::{characterise, Characterisation, CharacterisationData, RunFacts};
 use super::clock::{ClockTracker, LockState};
@@ -12,6 +13,8 @@ use super::qubit_sync::QubitSync;
 use super::sift::{sift_key, SiftCounts};
 pub use super::snapshot::{LockEvent, Snapshot};
 use super::windows::{key_length, StreamCounters, WindowRecord, Windows};
+
+mod parallel;
 
 /// Bin of the arrival-phase histogram, ps.
 pub const HISTOGRAM_BIN_PS: f64 = 10.0;
@@ -54,6 +57,12 @@ pub struct Engine {
     res_n: u64,
     /// Scratch of the block pass (taken out while a block is counted).
     block: Option<Box<fast::Out>>,
+    block_result: Option<Box<BlockResult>>,
+    /// The pulse period when the block being applied arrived (the threaded engine's clock
+    /// runs ahead of the counting): what a window closed by it reports.
+    window_period_ps: Option<f64>,
+    /// Workers of the block pass, when the engine runs on several threads.
+    threads: Option<std::sync::Arc<parallel::Threads>>,
     /// Arrival-phase histogram per detector: residuals from -T/2 to T/2 in 10 ps bins.
     histogram: Vec<[u64; 4]>,
     stream_errors: u64,
@@ -75,6 +84,8 @@ pub struct Engine {
     pub assignments: Vec<(i64, u8, i64)>,
     /// Tags that went through the block pass (the rest went tag by tag).
     block_pass_tags: u64,
+    /// Of those, the tags whose blocks were worked out by the threads.
+    threaded_tags: u64,
     /// Bit c set when tagger channel c is a detector (finds a block's end in one test).
     detector_channel_mask: u8,
 }
@@ -117,6 +128,9 @@ impl Engine {
             res_sum2: 0,
             res_n: 0,
             block: Some(Box::default()),
+            block_result: Some(Box::default()),
+            window_period_ps: None,
+            threads: None,
             histogram: vec![[0; 4]; bins],
             stream_errors: 0,
             lock_events: Vec::new(),
@@ -136,6 +150,7 @@ impl Engine {
             first_sync_ps: None,
             last_tag_ps: 0,
             block_pass_tags: 0,
+            threaded_tags: 0,
             detector_channel_mask: cfg.channels.detectors_hvda.iter().fold(0, |m, &c| m | 1 << (c & 7)),
             cfg,
         })
@@ -237,6 +252,11 @@ impl Engine {
     /// Tags without events among them: runs of detections between clock updates through
     /// the block pass when the engine is locked and calibrated, everything else one by one.
     fn tags(&mut self, t: &[i64], ch: &[u8]) {
+        if t.len() >= parallel::MIN_TAGS && self.qubit.is_none() && !self.cfg.log_assignments {
+            if let Some(threads) = self.threads.clone() {
+                return self.tags_threaded(&threads, t, ch);
+            }
+        }
         let mut i = 0;
         while i < t.len() {
             let Some(k) = self.kernel() else {
@@ -289,74 +309,87 @@ impl Engine {
         })
     }
 
-    /// A run of detections (all on detector channels, no clock update among them). Counters
-    /// live in locals during the loops (stores into the tables would otherwise make the
-    /// compiler reload every field of `self`); rare cases go through the per-tag methods.
+    /// A run of detections (all on detector channels, no clock update among them): worked
+    /// out on its own (`block::compute`), then taken in stream order (`apply_block`), as
+    /// the threaded engine does with its workers.
     fn block(&mut self, k: &Kernel, t: &[i64], ch: &[u8]) {
         let mut out = self.block.take().unwrap_or_default();
-        fast::run(k, t, ch, &mut out);
-        let n = t.len();
-        // Pass 1: every detection: rates, inter-click intervals, arrival histogram, gate.
-        let (keys, gated_flags) = (&out.key[..n], &out.gated[..n]);
-        let clicks_before = self.chars.clicks;
-        self.chars.clicks_by_key(keys, t);
+        let mut r = self.block_result.take().unwrap_or_default();
+        let sums = Sums {
+            histogram: &mut self.histogram,
+            intervals: &mut self.chars.intervals,
+            outside_gate: &mut self.chars.outside_gate,
+        };
+        block::compute(k, t, ch, self.reorder_pulses, &mut out, sums, &mut r);
+        let period_ps = self.pulse_period_ps();
+        self.apply_block(&r, t.len() as u64, period_ps);
+        self.block = Some(out);
+        self.block_result = Some(r);
+        self.last_tag_ps = t[t.len() - 1];
+        self.block_pass_tags += t.len() as u64;
+    }
+
+    /// The in-order part of a block of `n` detections worked out by `block::compute`;
+    /// `period_ps` is the pulse period when the block arrived (the clock may have moved on
+    /// since, in the threaded engine). The result equals the block pass tag by tag: the
+    /// sums are added; the pulses are grouped across the block's edges here; the middle's
+    /// precounted pulses are used only when no metric window closes among them (a window
+    /// takes a snapshot of the counts, so there the pulses go one by one).
+    pub(super) fn apply_block(&mut self, r: &BlockResult, n: u64, period_ps: f64) {
         for (c, d) in self.channel_to_detector.iter().enumerate() {
             if let Some(d) = d {
-                let d = usize::from(*d);
-                self.stream.channel_tags[c] += self.chars.clicks[d] - clicks_before[d];
+                self.stream.channel_tags[c] += r.clicks[usize::from(*d)];
             }
         }
-        {
-            let hist = &mut self.histogram[..];
-            for (&b, &key) in out.bin[..n].iter().zip(keys) {
-                if let Some(h) = hist.get_mut(b as usize) {
-                    h[usize::from(key & 3)] += 1;
-                }
-            }
-        }
-        let gated: u64 = gated_flags.iter().map(|&g| u64::from(g)).sum();
-        if gated < n as u64 {
-            for (&k, _) in keys.iter().zip(gated_flags).filter(|&(_, &g)| g == 0) {
-                self.chars.outside_gate[usize::from(k & 3)] += 1;
-            }
-        }
-        self.outside_gate += n as u64 - gated;
-        self.gated += gated;
-        self.res_n += gated;
-        self.res_sum2 += out.r2[..n].iter().sum::<u64>();
-        // Pass 2: gated detections grouped by pulse. The same as `group` for each, in bulk:
-        // append them to the pending set, sort it, count what the block's highest pulse
-        // leaves behind. A detection later than the reorder bound (a re-index) needs the
-        // per-detection order: then the block goes through `group` one by one.
+        self.chars.stitch(&r.clicks, &r.first_click, &r.last_click);
+        self.outside_gate += n - r.gated;
+        self.gated += r.gated;
+        self.res_n += r.gated;
+        self.res_sum2 += r.res_sum2;
+        self.window_period_ps = Some(period_ps);
         if self.pend_head > 0 {
             self.pending.drain(..self.pend_head);
             self.pend_head = 0;
         }
-        let base = self.pending.len();
-        let (mut top, mut late) = (self.last_pulse, false);
-        for i in 0..n {
-            if out.gated[i] != 0 {
-                let p = out.pulse[i];
-                late |= p < top - self.reorder_pulses;
-                top = top.max(p);
-                self.pending.push((p as u64) << 8 | u64::from(out.key[i]));
-            }
-        }
-        if late {
-            self.pending.truncate(base);
-            for i in 0..n {
-                if out.gated[i] != 0 {
-                    self.group(out.pulse[i], out.key[i]);
-                }
+        let rr = self.reorder_pulses;
+        if r.sorted.is_empty() {
+            self.close_sorted_below(self.last_pulse - rr);
+        } else if r.intra_late || r.min_pulse < self.last_pulse - rr {
+            // A detection later than the reorder bound (a re-index) needs the
+            // per-detection order.
+            for &x in &r.entries {
+                self.group(block::pulse_of(x), x as u8);
             }
         } else {
+            let top = self.last_pulse.max(r.max_pulse);
+            let mut rest = &r.sorted[..];
+            if !r.middle.is_empty() {
+                // Everything below the middle first: the pending pulses (all at or below
+                // the last pulse, itself at most `min_pulse + rr`) and the block's lowest.
+                let (a, b) = (r.middle.start, r.middle.end);
+                let base = self.pending.len();
+                self.pending.extend_from_slice(&r.sorted[..a]);
+                insertion_sort_tail(&mut self.pending, base);
+                self.close_sorted_below(block::pulse_of(r.sorted[a]));
+                rest = &r.sorted[a..];
+                if !self.windows.ends_before(block::pulse_of(r.sorted[b - 1])) {
+                    for (key, &k) in self.single.iter_mut().zip(&r.single) {
+                        *key += u64::from(k);
+                    }
+                    for &(p, mask, key) in &r.multi {
+                        self.count_pulse(p, mask, key);
+                    }
+                    rest = &r.sorted[b..];
+                }
+            }
+            // Above the pending ones (or the pending set is empty): appended in order.
+            let base = self.pending.len();
+            self.pending.extend_from_slice(rest);
             insertion_sort_tail(&mut self.pending, base);
             self.last_pulse = top;
-            self.close_sorted_below(top - self.reorder_pulses);
+            self.close_sorted_below(top - rr);
         }
-        self.block = Some(out);
-        self.last_tag_ps = t[n - 1];
-        self.block_pass_tags += n as u64;
+        self.window_period_ps = None;
     }
 
     fn event(&mut self, e: &StreamEvent) {
@@ -376,25 +409,7 @@ impl Engine {
     fn tag(&mut self, t_ps: i64, ch: u8) {
         let t = t_ps as f64;
         self.stream.channel_tags[usize::from(ch & 7)] += 1;
-        self.first_tag_ps.get_or_insert(t_ps);
-        self.last_tag_ps = t_ps;
-        // (In qubit-sync mode sync and frame tags are counted, not used: the timing comes
-        // from the detections alone, as on a link without a sync channel.)
-        if ch == self.cfg.channels.sync {
-            self.first_sync_ps.get_or_insert(t_ps);
-            if self.qubit.is_none() {
-                self.clock.sync(t);
-                self.note_state(t_ps);
-            }
-            return;
-        }
-        if ch == self.cfg.channels.frame {
-            if self.qubit.is_none() {
-                self.clock.frame(t);
-            }
-            return;
-        }
-        let Some(d) = self.channel_to_detector[usize::from(ch & 7)] else { return };
+        let Some(d) = self.timing(t_ps, ch) else { return };
         self.chars.click(usize::from(d), t_ps);
         if self.qubit.is_some() {
             return self.qubit_detection(t, d);
@@ -420,6 +435,31 @@ impl Engine {
             return;
         };
         self.indexed_detection(t, d, p0, r0);
+    }
+
+    /// A tag's part in the timing (everything but counting it): the clock's syncs and
+    /// frame marks, the first and last tag. The detector, for a detection.
+    #[inline]
+    fn timing(&mut self, t_ps: i64, ch: u8) -> Option<u8> {
+        self.first_tag_ps.get_or_insert(t_ps);
+        self.last_tag_ps = t_ps;
+        // (In qubit-sync mode sync and frame tags are counted, not used: the timing comes
+        // from the detections alone, as on a link without a sync channel.)
+        if ch == self.cfg.channels.sync {
+            self.first_sync_ps.get_or_insert(t_ps);
+            if self.qubit.is_none() {
+                self.clock.sync(t_ps as f64);
+                self.note_state(t_ps);
+            }
+            return None;
+        }
+        if ch == self.cfg.channels.frame {
+            if self.qubit.is_none() {
+                self.clock.frame(t_ps as f64);
+            }
+            return None;
+        }
+        self.channel_to_detector[usize::from(ch & 7)]
     }
 
     /// A detection in qubit-sync mode: buffered until the acquisition, then indexed by it.
@@ -588,7 +628,8 @@ impl Engine {
     fn count_pulse(&mut self, pulse: i64, mask: u8, key: u8) {
         if self.windows.ends_before(pulse) {
             let total = self.total_counts();
-            self.windows.rate_offset = self.rate_offset();
+            self.windows.rate_offset =
+                self.window_period_ps.unwrap_or_else(|| self.pulse_period_ps()) / self.cfg.clock.pulse_period_ps - 1.0;
             self.windows.advance(pulse, &total, &self.stream, self.class_p, &self.cfg.key);
         }
         if mask.is_power_of_two() && pulse > 0 {
@@ -629,6 +670,12 @@ impl Engine {
     /// Tags that went through the block pass (the rest, tag by tag).
     pub fn block_pass_tags(&self) -> u64 {
         self.block_pass_tags
+    }
+
+    /// Of the block pass's tags, those whose blocks the threads worked out (see
+    /// [`set_threads`](Self::set_threads)).
+    pub fn threaded_tags(&self) -> u64 {
+        self.threaded_tags
     }
 
     /// The run's counts: the per-pulse ones plus those the single-click table holds.
@@ -783,7 +830,7 @@ impl Engine {
 
 /// Sorts `v[from..]` into the sorted `v[..from]`: insertion from the end, cheap for the
 /// nearly sorted detections of a block.
-fn insertion_sort_tail(v: &mut [u64], from: usize) {
+pub(crate) fn insertion_sort_tail(v: &mut [u64], from: usize) {
     for i in from.max(1)..v.len() {
         let x = v[i];
         let mut j = i;

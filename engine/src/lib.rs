@@ -12,6 +12,7 @@
 //! docs/engine.md.
 #![warn(missing_docs)]
 
+mod block;
 mod calibrate;
 pub mod characterise;
 pub mod clock;

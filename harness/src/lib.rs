@@ -12,3 +12,8 @@ pub mod scenario;
 pub mod session;
 pub mod settings;
 pub mod tui;
+
+/// Threads of the engine when not told: every core the process may use.
+pub fn engine_threads_default() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -382,6 +382,40 @@ fn the_block_pass_and_the_per_tag_path_give_identical_results() {
 }
 
 #[test]
+fn windows_hold_the_same_pulses_through_the_block_pass_and_tag_by_tag() {
+    // Windows of 0.1 ms on a busy stream: windows close inside blocks all the time, where
+    // the block pass may not count a block's middle in bulk. (The windows' `channel_tags`
+    // run to the end of the block, or of the tag, that closes them: they differ by path.)
+    let optics = OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
+    let r = bench(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.05);
+    let run = |log: bool| {
+        let mut cfg = EngineConfig::new(r.settings, 100e6);
+        cfg.log_assignments = log;
+        cfg.window_pulses = 10_007;
+        let mut e = Engine::new(cfg);
+        for b in &r.batches {
+            e.process(b);
+        }
+        e.flush();
+        e
+    };
+    let (fast, slow) = (run(false), run(true));
+    assert!(fast.block_pass_tags() > 0 && slow.block_pass_tags() == 0);
+    assert!(fast.windows().count() > 400);
+    for (a, b) in fast.windows().zip(slow.windows()) {
+        assert_eq!(a.index, b.index);
+        assert_eq!(
+            serde_json::to_string(&a.counts).unwrap(),
+            serde_json::to_string(&b.counts).unwrap(),
+            "window {}",
+            a.index
+        );
+        assert_eq!(a.key_length_bits, b.key_length_bits);
+    }
+    assert_eq!(fast.windows().count(), slow.windows().count());
+}
+
+#[test]
 fn characterisation_recovers_the_module_settings() {
     let mut optics = quiet(18.0);
     optics.source.class_mu_factor = [1.0, 1.2, 1.0, 1.0]; // the decoy runs 20% hot

@@ -1,4 +1,5 @@
-//! `qkdbench bench engine`: decode → clock → gate → sift on one core, in memory.
+//! `qkdbench bench engine`: decode → clock → gate → sift in memory, on one thread and on
+//! `--threads` threads in the same rounds.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,9 +19,18 @@ use engine::{Engine, EngineConfig};
 /// Results of `qkdbench bench engine`.
 #[derive(Debug, Serialize)]
 pub struct EngineBench {
-    /// Tags per second through decode, clock recovery, gate and sift (one core): the
-    /// median over the rounds.
+    /// Tags per second through decode, clock recovery, gate and sift on `threads` threads:
+    /// the median over the rounds.
     pub tags_per_s: f64,
+    /// Threads of `tags_per_s` (the engine's block pass; the decoder runs on the first).
+    pub threads: usize,
+    /// The same on one thread, same rounds.
+    pub one_thread_tags_per_s: f64,
+    /// tags_per_s / one_thread_tags_per_s, per round, median over the rounds.
+    pub scaling: f64,
+    /// tags_per_s / decode_only_tags_per_s, per round, median over the rounds: the engine's
+    /// figure against the decoder alone on the same bytes.
+    pub ratio_to_decode: f64,
     /// The slowest round's tags per second.
     pub tags_per_s_min: f64,
     /// The fastest round's tags per second.
@@ -44,8 +54,8 @@ pub struct EngineBench {
     pub peak_rss_mib: f64,
     /// The block pass's build behind `tags_per_s` (the best this CPU runs).
     pub simd: String,
-    /// tags_per_s with each build this CPU runs (medians, same rounds), for machines
-    /// without the best.
+    /// One thread's tags_per_s with each build this CPU runs (medians, same rounds), for
+    /// machines without the best.
     pub tags_per_s_by_simd: std::collections::BTreeMap<String, f64>,
 }
 
@@ -89,16 +99,21 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the benchmark over `seconds` of simulated stream.
-pub fn run(seconds: f64) -> EngineBench {
+/// Runs the benchmark over `seconds` of simulated stream, with the engine on `threads`.
+pub fn run(seconds: f64, threads: usize) -> EngineBench {
     let (bytes, settings) = recorded_stream(seconds);
     const CHUNK: usize = 1 << 20;
     // One pass of the engine over the whole stream, from a fresh engine: (tags per second,
     // tags, gated detections, tags through the block pass).
-    let engine_pass = || {
+    let cfg = EngineConfig::new(settings, drivers::DEFAULT_PULSE_RATE_HZ);
+    // The engines are made once (the workers start with them), as a recording makes its one.
+    let one = Engine::new(cfg.clone());
+    let mut many = Engine::new(cfg);
+    many.set_threads(threads).expect("engine threads");
+    let engine_pass = |fresh: &Engine| {
         let t0 = std::time::Instant::now();
         let mut d = Decoder::new(TimeBase::default());
-        let mut e = Engine::new(EngineConfig::new(settings, drivers::DEFAULT_PULSE_RATE_HZ));
+        let mut e = fresh.clone();
         let mut batch = TagBatch::with_capacity(CHUNK / 4);
         let mut tags = 0u64;
         for piece in bytes.chunks(CHUNK) {
@@ -138,26 +153,37 @@ pub fn run(seconds: f64) -> EngineBench {
     let levels: Vec<Simd> = [Simd::Plain, Simd::Avx2, Simd::Avx512].into_iter().filter(|&l| l <= best).collect();
     let mut by_level = vec![Vec::new(); levels.len()];
     let (mut engine, mut decode, mut memcpy, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut threaded, mut scaling, mut to_decode) = (Vec::new(), Vec::new(), Vec::new());
     // Warm-up (pages in the stream, sizes the allocations) and the stream's facts.
-    let (_, stream_tags, gated, block_pass) = engine_pass();
+    let (_, stream_tags, gated, block_pass) = engine_pass(&one);
+    engine_pass(&many);
     for _ in 0..ROUNDS {
         for (i, &level) in levels.iter().enumerate() {
             limit_simd(level);
-            by_level[i].push(engine_pass().0);
+            by_level[i].push(engine_pass(&one).0);
         }
         let e = *by_level.last().expect("the best level").last().expect("one pass");
         let m = memcpy_pass();
+        let n = engine_pass(&many).0;
+        let dec = decode_pass(stream_tags);
         engine.push(e);
-        decode.push(decode_pass(stream_tags));
+        threaded.push(n);
+        scaling.push(n / e);
+        to_decode.push(n / dec);
+        decode.push(dec);
         memcpy.push(m);
-        ratio.push(e / m);
+        ratio.push(n / m);
     }
     limit_simd(best);
     let tags_per_s_by_simd =
         levels.iter().zip(by_level).map(|(l, v)| (format!("{l:?}").to_lowercase(), median(v))).collect();
-    let (lo, hi) = engine.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let (lo, hi) = threaded.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     EngineBench {
-        tags_per_s: median(engine),
+        tags_per_s: median(threaded),
+        threads,
+        one_thread_tags_per_s: median(engine),
+        scaling: median(scaling),
+        ratio_to_decode: median(to_decode),
         tags_per_s_min: lo,
         tags_per_s_max: hi,
         memcpy_tags_per_s: median(memcpy),

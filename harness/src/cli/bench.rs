@@ -26,19 +26,25 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20_000_000)]
         slots: u64,
     },
-    /// The streaming engine: decode, clock recovery, gate and sift on one core.
+    /// The streaming engine: decode, clock recovery, gate and sift, on one thread and on
+    /// --threads.
     ///
-    /// Prints tags_per_s over an in-memory stream recorded from the simulated bench (3 dB,
-    /// 100 MHz), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes in the same
-    /// run, peak_rss_mib, and tags_per_s_by_simd: the engine with each build of its block
-    /// pass this CPU runs (plain, avx2, avx512). Eleven rounds, each timing the engine, the
-    /// decoder and memcpy back to back: the figures are medians, ratio_to_memcpy the median
-    /// of the rounds' ratios, tags_per_s_min/max the slowest and fastest round (on a shared
-    /// machine they show how much the figures move).
+    /// Prints tags_per_s (on --threads threads; threads says how many) over an in-memory
+    /// stream recorded from the simulated bench (3 dB, 100 MHz), one_thread_tags_per_s and
+    /// scaling (their ratio), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes
+    /// in the same run (ratio_to_memcpy, ratio_to_decode), peak_rss_mib, and
+    /// tags_per_s_by_simd: one thread with each build of the block pass this CPU runs (plain,
+    /// avx2, avx512). Eleven rounds, each timing every figure back to back: the figures are
+    /// medians, the ratios medians of the rounds' ratios, tags_per_s_min/max the slowest and
+    /// fastest round (on a shared machine they show how much the figures move).
     Engine {
         /// Seconds of device time to record.
         #[arg(long, default_value_t = 0.3)]
         seconds: f64,
+        /// Threads of the engine's block pass for tags_per_s (one_thread_tags_per_s is
+        /// measured in the same rounds); default: every core.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// Recording speed: tags per second into HDF5 (gzip and uncompressed), bytes per tag,
     /// and plain write() of the same bytes to the same disk as the baseline.
@@ -108,9 +114,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
             super::errln!("bench rtl: stepping {slots} pulse slots through the Verilated designs (4 runs) ...");
             print(&harness::bench::rtl::run(slots), args.json)
         }
-        BenchWhat::Engine { seconds } => {
-            super::errln!("bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it ...");
-            print(&harness::bench::engine::run(seconds), args.json)
+        BenchWhat::Engine { seconds, threads } => {
+            let threads = threads.map_or_else(harness::engine_threads_default, usize::from);
+            super::errln!(
+                "bench engine: recording {seconds} s of a 3 dB stream, then timing the engine on it (1 and {threads} threads) ..."
+            );
+            print(&harness::bench::engine::run(seconds, threads), args.json)
         }
         BenchWhat::Record { dir, tags } => {
             super::errln!(

@@ -1,0 +1,187 @@
+//! One block of detections, worked out on its own: everything the block pass needs that
+//! does not depend on the blocks before it.
+//!
+//! Why it exists: the engine on several cores. A block's indexing, gating, symbols, arrival
+//! histogram, inter-click intervals, sorting and the counting of the pulses wholly inside it
+//! depend only on the clock fit it was given ([`Kernel`]); what depends on the stream before
+//! it (the last click of each detector, the pulses still open at its edges, the metric
+//! window a pulse closes) is left to [`Engine::apply_block`](crate::Engine), which takes the
+//! blocks in stream order. The split is exact: every count is an integer sum, and the
+//! in-order part decides, block by block, whether the precounted middle may be used (see
+//! `apply_block`), so any number of threads gives the one-thread result bit for bit.
+
+use std::ops::Range;
+
+use super::fast::{self, Kernel, Out};
+
+/// Order-free sums a worker keeps across blocks (merged into the engine when its work is
+/// done): the arrival histogram, the inter-click intervals inside blocks and the detections
+/// outside the gate, per detector.
+#[derive(Debug)]
+pub(crate) struct Sums<'a> {
+    pub histogram: &'a mut [[u64; 4]],
+    pub intervals: &'a mut [[u64; 4]],
+    pub outside_gate: &'a mut [u64; 4],
+}
+
+/// What a block leaves for the in-order part.
+#[derive(Debug, Clone)]
+pub(crate) struct BlockResult {
+    /// Clicks per detector.
+    pub clicks: [u64; 4],
+    /// Time of each detector's first and last click (i64::MIN: none in the block).
+    pub first_click: [i64; 4],
+    pub last_click: [i64; 4],
+    /// Detections inside the gate, and their squared residuals (1/256 ps^2).
+    pub gated: u64,
+    pub res_sum2: u64,
+    /// Gated detections as `pulse << 8 | key`, in stream order (for the per-detection path).
+    pub entries: Vec<u64>,
+    /// The same, sorted.
+    pub sorted: Vec<u64>,
+    /// A detection more than `reorder` pulses below an earlier one of the block.
+    pub intra_late: bool,
+    /// Lowest and highest pulse of the gated detections.
+    pub min_pulse: i64,
+    pub max_pulse: i64,
+    /// The middle of `sorted`: pulses above `min_pulse + reorder` and below
+    /// `max_pulse - reorder`, precounted below (empty when there is none).
+    pub middle: Range<usize>,
+    /// The middle's pulses with one click and an index above 0, by key.
+    pub single: [u16; 256],
+    /// The middle's other pulses, in pulse order: (pulse, detectors, first key).
+    pub multi: Vec<(i64, u8, u8)>,
+}
+
+impl Default for BlockResult {
+    fn default() -> Self {
+        BlockResult {
+            clicks: [0; 4],
+            first_click: [i64::MIN; 4],
+            last_click: [i64::MIN; 4],
+            gated: 0,
+            res_sum2: 0,
+            entries: Vec::with_capacity(fast::BLOCK),
+            sorted: Vec::with_capacity(fast::BLOCK),
+            intra_late: false,
+            min_pulse: 0,
+            max_pulse: 0,
+            middle: 0..0,
+            single: [0; 256],
+            multi: Vec::new(),
+        }
+    }
+}
+
+/// The pulse of a pending entry.
+#[inline(always)]
+pub(crate) fn pulse_of(x: u64) -> i64 {
+    (x >> 8) as i64
+}
+
+/// Works out the block `t`, `ch` (detections only, no clock update among them) with the clock
+/// `k`; `reorder` is the engine's reorder bound in pulses. Adds the order-free sums to `sums`.
+pub(crate) fn compute(
+    k: &Kernel,
+    t: &[i64],
+    ch: &[u8],
+    reorder: i64,
+    out: &mut Out,
+    sums: Sums<'_>,
+    r: &mut BlockResult,
+) {
+    fast::run(k, t, ch, out);
+    let n = t.len();
+    let keys = &out.key[..n];
+    // Clicks and the intervals between clicks inside the block (`clicks_by_key`'s
+    // arithmetic; the interval from the previous block's last click is the in-order part's).
+    let mut last = [i64::MIN; 4];
+    let mut first = [i64::MIN; 4];
+    let mut clicks = [0u64; 4];
+    for (&key, &t) in keys.iter().zip(t) {
+        let d = usize::from(key & 3);
+        let prev = last[d];
+        last[d] = t;
+        clicks[d] += 1;
+        if prev != i64::MIN {
+            if let Some(h) = sums.intervals.get_mut(((t - prev) / super::characterise::INTERVAL_BIN_PS as i64) as usize)
+            {
+                h[d] += 1;
+            }
+        } else {
+            first[d] = t;
+        }
+    }
+    r.clicks = clicks;
+    r.first_click = first;
+    r.last_click = last;
+    for (&b, &key) in out.bin[..n].iter().zip(keys) {
+        if let Some(h) = sums.histogram.get_mut(b as usize) {
+            h[usize::from(key & 3)] += 1;
+        }
+    }
+    let gated_flags = &out.gated[..n];
+    let gated: u64 = gated_flags.iter().map(|&g| u64::from(g)).sum();
+    if gated < n as u64 {
+        for (&key, _) in keys.iter().zip(gated_flags).filter(|&(_, &g)| g == 0) {
+            sums.outside_gate[usize::from(key & 3)] += 1;
+        }
+    }
+    r.gated = gated;
+    r.res_sum2 = out.r2[..n].iter().sum::<u64>();
+    // Gated detections by pulse.
+    r.entries.clear();
+    let (mut top, mut lo, mut late) = (i64::MIN, i64::MAX, false);
+    for i in 0..n {
+        if out.gated[i] != 0 {
+            let p = out.pulse[i];
+            late |= top != i64::MIN && p < top - reorder;
+            top = top.max(p);
+            lo = lo.min(p);
+            r.entries.push((p as u64) << 8 | u64::from(out.key[i]));
+        }
+    }
+    r.intra_late = late;
+    r.min_pulse = lo;
+    r.max_pulse = top;
+    r.sorted.clear();
+    r.sorted.extend_from_slice(&r.entries);
+    super::engine::insertion_sort_tail(&mut r.sorted, 0);
+    count_middle(r, reorder);
+}
+
+/// Counts the pulses of the middle of the sorted block, as `Engine::close_below` would:
+/// no pulse there can gain a click from another block (a later detection that low is a
+/// re-index, counted on its own).
+fn count_middle(r: &mut BlockResult, reorder: i64) {
+    r.single = [0; 256];
+    r.multi.clear();
+    r.middle = 0..0;
+    if r.sorted.is_empty() {
+        return;
+    }
+    let s = &r.sorted;
+    let a = s.partition_point(|&x| pulse_of(x) <= r.min_pulse.saturating_add(reorder));
+    let b = s.partition_point(|&x| pulse_of(x) < r.max_pulse.saturating_sub(reorder));
+    if a >= b {
+        return;
+    }
+    let mut j = a;
+    while j < b {
+        let p = pulse_of(s[j]);
+        let key = s[j] as u8;
+        let mut mask = 1u8 << (key & 3);
+        let mut m = j + 1;
+        while m < b && pulse_of(s[m]) == p {
+            mask |= 1 << (s[m] as u8 & 3);
+            m += 1;
+        }
+        if m == j + 1 && p > 0 {
+            r.single[usize::from(key)] += 1;
+        } else {
+            r.multi.push((p, mask, key));
+        }
+        j = m;
+    }
+    r.middle = a..b;
+}
