@@ -44,6 +44,28 @@ fn recording(dir: &Path) -> PathBuf {
 }
 
 #[test]
+fn replay_reports_the_same_whatever_the_engine_threads() {
+    // A busy stream (3 dB), so the block pass runs in large batches on the workers.
+    let dir = scratch("threads");
+    let f = dir.join("busy.h5");
+    let out = Command::new(bin())
+        .args(["record", "--duration", "300ms", "--loss-db", "3", "--threads", "2", "-o"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = f.to_str().unwrap();
+    let one = q(&["replay", f, "--json", "--threads", "1", "--window-ms", "10"]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(one.stdout.len() > 1000);
+    for n in ["2", "3"] {
+        let many = q(&["replay", f, "--json", "--threads", n, "--window-ms", "10"]);
+        assert!(many.status.success(), "{}", stderr(&many));
+        assert!(one.stdout == many.stdout, "--threads {n} differs from --threads 1");
+    }
+}
+
+#[test]
 fn exit_codes_per_command() {
     let dir = scratch("codes");
     let rec = recording(&dir);
@@ -72,6 +94,8 @@ fn exit_codes_per_command() {
         (&["replay", r, "--eps-sec", "1e-320"], 2, "--eps-sec"),
         (&["replay", r, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
         (&["replay", r, "--window-ms", "0.00001"], 2, "--window-ms"),
+        (&["replay", r, "--threads", "0"], 2, "--threads"),
+        (&["replay", r, "--threads", "3"], 0, ""),
         (&["record", "--duration", "100000000000000000000s", "-o", o], 2, "--duration"),
         (&["record", "--duration", "1s", "-o", o, "--gate-width-ps", "20000"], 2, "--gate-width-ps"),
         (&["record", "--duration", "1s", "-o", o, "--loss-db", "NaN"], 2, "--loss-db"),

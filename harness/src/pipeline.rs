@@ -142,6 +142,9 @@ pub struct PipelineConfig {
     /// the snapshot says which fraction was). False (the default): the engine analyses
     /// every tag, at its own pace (offline: replay, convert, the fast simulated bench).
     pub keep_up: bool,
+    /// Threads of the engine's block pass (`Engine::set_threads`): the results are the same
+    /// whatever the number, only the speed changes. Default: every core.
+    pub engine_threads: usize,
 }
 
 impl Default for PipelineConfig {
@@ -152,6 +155,7 @@ impl Default for PipelineConfig {
             read_timeout: Duration::from_millis(50),
             commands: None,
             keep_up: false,
+            engine_threads: crate::engine_threads_default(),
         }
     }
 }

@@ -75,6 +75,7 @@ pub fn run(args: LiveArgs) -> Result<ExitCode> {
         }),
         ..RunPlan::new(settings.clone(), duration_s)
     };
+    let plan = RunPlan { pipeline: args.engine.pipeline(plan.pipeline.clone()), ..plan };
     let device = match &args.device.device {
         harness::settings::DeviceKind::Sim => format!("sim bench ({:?})", args.bench.fidelity).to_lowercase(),
         harness::settings::DeviceKind::Served => "served bench".into(),

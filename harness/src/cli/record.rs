@@ -98,6 +98,7 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         }),
         ..RunPlan::new(settings, Some(seconds))
     };
+    let plan = RunPlan { pipeline: args.engine.pipeline(plan.pipeline.clone()), ..plan };
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;

@@ -63,6 +63,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         engine: args.engine.overrides(),
         ..ReplayPlan::new(&args.file)
     };
+    let plan = ReplayPlan { pipeline: args.engine.pipeline(plan.pipeline.clone()), ..plan };
     plan.engine.check().map_err(|e| Exit::bad_input(super::settings_args::in_flag_terms(&e)))?;
     let recorded_status = recordings::replay::open_run(&args.file)
         .map(|(_, run)| run.run_status)

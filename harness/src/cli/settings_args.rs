@@ -107,6 +107,10 @@ pub struct EngineArgs {
     /// are then only counted).
     #[arg(long, value_enum)]
     pub sync: Option<SyncKind>,
+    /// Threads of the engine's block pass (default: every core). The results are the same,
+    /// bit for bit, whatever the number; only the speed changes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 impl EngineArgs {
@@ -121,6 +125,15 @@ impl EngineArgs {
             key_basis: None,
             bound: None,
             sync: None,
+            threads: None,
+        }
+    }
+
+    /// The pipeline `base` with `--threads`, when given.
+    pub fn pipeline(&self, base: harness::pipeline::PipelineConfig) -> harness::pipeline::PipelineConfig {
+        match self.threads {
+            Some(n) => harness::pipeline::PipelineConfig { engine_threads: n.into(), ..base },
+            None => base,
         }
     }
 

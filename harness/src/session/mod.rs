@@ -187,6 +187,7 @@ impl Drive<'_> {
     ) -> Result<Outcome, SessionError> {
         let mut engine =
             Engine::try_new(self.engine_cfg).map_err(|e| SettingError::new(format!("engine.{}", e.field), e.reason))?;
+        engine.set_threads(self.pipeline.engine_threads).map_err(|e| SettingError::new(e.field, e.reason))?;
         let mut recorder = None;
         let mut tx = None;
         if let Some((meta, out)) = &self.meta {
