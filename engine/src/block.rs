@@ -35,17 +35,20 @@ pub(crate) struct BlockResult {
     /// Detections inside the gate, and their squared residuals (1/256 ps^2).
     pub gated: u64,
     pub res_sum2: u64,
-    /// Gated detections as `pulse << 8 | key`, in stream order (for the per-detection path).
-    pub entries: Vec<u64>,
-    /// The same, sorted.
-    pub sorted: Vec<u64>,
+    /// Gated detections as `pulse << 8 | key`, in stream order (for the per-detection
+    /// path): the first `len`.
+    pub entries: [u64; fast::BLOCK],
+    /// The same, sorted (when the middle was counted).
+    pub sorted: [u64; fast::BLOCK],
+    pub len: usize,
     /// A detection more than `reorder` pulses below an earlier one of the block.
     pub intra_late: bool,
     /// Lowest and highest pulse of the gated detections.
     pub min_pulse: i64,
     pub max_pulse: i64,
     /// The middle of `sorted`: pulses above `min_pulse + reorder` and below
-    /// `max_pulse - reorder`, precounted below (empty when there is none).
+    /// `max_pulse - reorder`, precounted below (empty when there is none or it was not
+    /// counted).
     pub middle: Range<usize>,
     /// The middle's pulses with one click and an index above 0, by key.
     pub single: [u16; 256],
@@ -61,8 +64,9 @@ impl Default for BlockResult {
             last_click: [i64::MIN; 4],
             gated: 0,
             res_sum2: 0,
-            entries: Vec::with_capacity(fast::BLOCK),
-            sorted: Vec::with_capacity(fast::BLOCK),
+            entries: [0; fast::BLOCK],
+            sorted: [0; fast::BLOCK],
+            len: 0,
             intra_late: false,
             min_pulse: 0,
             max_pulse: 0,
@@ -81,6 +85,9 @@ pub(crate) fn pulse_of(x: u64) -> i64 {
 
 /// Works out the block `t`, `ch` (detections only, no clock update among them) with the clock
 /// `k`; `reorder` is the engine's reorder bound in pulses. Adds the order-free sums to `sums`.
+/// With `middle`, also sorts the gated detections and counts the block's middle (a worker's
+/// job: on one thread the in-order part does it as cheaply, so it is left to it).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn compute(
     k: &Kernel,
     t: &[i64],
@@ -89,6 +96,7 @@ pub(crate) fn compute(
     out: &mut Out,
     sums: Sums<'_>,
     r: &mut BlockResult,
+    middle: bool,
 ) {
     fast::run(k, t, ch, out);
     let n = t.len();
@@ -129,25 +137,28 @@ pub(crate) fn compute(
     }
     r.gated = gated;
     r.res_sum2 = out.r2[..n].iter().sum::<u64>();
-    // Gated detections by pulse.
-    r.entries.clear();
-    let (mut top, mut lo, mut late) = (i64::MIN, i64::MAX, false);
+    // Gated detections by pulse (gated pulses are at least 0: the sentinel is far below).
+    let (mut top, mut lo, mut late, mut m) = (i64::MIN / 2, i64::MAX, false, 0);
     for i in 0..n {
         if out.gated[i] != 0 {
             let p = out.pulse[i];
-            late |= top != i64::MIN && p < top - reorder;
+            late |= p < top - reorder;
             top = top.max(p);
             lo = lo.min(p);
-            r.entries.push((p as u64) << 8 | u64::from(out.key[i]));
+            r.entries[m] = (p as u64) << 8 | u64::from(out.key[i]);
+            m += 1;
         }
     }
+    r.len = m;
     r.intra_late = late;
     r.min_pulse = lo;
     r.max_pulse = top;
-    r.sorted.clear();
-    r.sorted.extend_from_slice(&r.entries);
-    super::engine::insertion_sort_tail(&mut r.sorted, 0);
-    count_middle(r, reorder);
+    r.middle = 0..0;
+    if middle && m > 0 {
+        r.sorted[..m].copy_from_slice(&r.entries[..m]);
+        super::engine::insertion_sort_tail(&mut r.sorted[..m], 0);
+        count_middle(r, reorder);
+    }
 }
 
 /// Counts the pulses of the middle of the sorted block, as `Engine::close_below` would:
@@ -157,10 +168,7 @@ fn count_middle(r: &mut BlockResult, reorder: i64) {
     r.single = [0; 256];
     r.multi.clear();
     r.middle = 0..0;
-    if r.sorted.is_empty() {
-        return;
-    }
-    let s = &r.sorted;
+    let s = &r.sorted[..r.len];
     let a = s.partition_point(|&x| pulse_of(x) <= r.min_pulse.saturating_add(reorder));
     let b = s.partition_point(|&x| pulse_of(x) < r.max_pulse.saturating_sub(reorder));
     if a >= b {

@@ -320,7 +320,7 @@ impl Engine {
             intervals: &mut self.chars.intervals,
             outside_gate: &mut self.chars.outside_gate,
         };
-        block::compute(k, t, ch, self.reorder_pulses, &mut out, sums, &mut r);
+        block::compute(k, t, ch, self.reorder_pulses, &mut out, sums, &mut r, false);
         let period_ps = self.pulse_period_ps();
         self.apply_block(&r, t.len() as u64, period_ps);
         self.block = Some(out);
@@ -352,37 +352,39 @@ impl Engine {
             self.pend_head = 0;
         }
         let rr = self.reorder_pulses;
-        if r.sorted.is_empty() {
+        let (entries, sorted) = (&r.entries[..r.len], &r.sorted[..r.len]);
+        if entries.is_empty() {
             self.close_sorted_below(self.last_pulse - rr);
         } else if r.intra_late || r.min_pulse < self.last_pulse - rr {
             // A detection later than the reorder bound (a re-index) needs the
             // per-detection order.
-            for &x in &r.entries {
+            for &x in entries {
                 self.group(block::pulse_of(x), x as u8);
             }
         } else {
             let top = self.last_pulse.max(r.max_pulse);
-            let mut rest = &r.sorted[..];
+            // Without a counted middle, the detections in stream order, sorted in below.
+            let mut rest = entries;
             if !r.middle.is_empty() {
                 // Everything below the middle first: the pending pulses (all at or below
                 // the last pulse, itself at most `min_pulse + rr`) and the block's lowest.
                 let (a, b) = (r.middle.start, r.middle.end);
                 let base = self.pending.len();
-                self.pending.extend_from_slice(&r.sorted[..a]);
+                self.pending.extend_from_slice(&sorted[..a]);
                 insertion_sort_tail(&mut self.pending, base);
-                self.close_sorted_below(block::pulse_of(r.sorted[a]));
-                rest = &r.sorted[a..];
-                if !self.windows.ends_before(block::pulse_of(r.sorted[b - 1])) {
+                self.close_sorted_below(block::pulse_of(sorted[a]));
+                rest = &sorted[a..];
+                if !self.windows.ends_before(block::pulse_of(sorted[b - 1])) {
                     for (key, &k) in self.single.iter_mut().zip(&r.single) {
                         *key += u64::from(k);
                     }
                     for &(p, mask, key) in &r.multi {
                         self.count_pulse(p, mask, key);
                     }
-                    rest = &r.sorted[b..];
+                    rest = &sorted[b..];
                 }
             }
-            // Above the pending ones (or the pending set is empty): appended in order.
+            // The rest, sorted into the pending set.
             let base = self.pending.len();
             self.pending.extend_from_slice(rest);
             insertion_sort_tail(&mut self.pending, base);

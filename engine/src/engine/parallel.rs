@@ -136,8 +136,14 @@ impl Engine {
         }
         let mask = self.detector_channel_mask;
         let (mut jobs, mut ops) = (Vec::with_capacity(MAX_JOBS), Vec::with_capacity(2 * MAX_JOBS));
-        let mut i = 0;
+        let (mut i, mut fetched) = (0, 0);
         while i < t.len() {
+            // The timing reads a time per block and per sync, too few for the hardware to
+            // see a stream: without this, each is a miss to memory (about 2.5 ns per tag).
+            while fetched < (i + PREFETCH_TAGS).min(t.len()) {
+                prefetch(&t[fetched]);
+                fetched += 8;
+            }
             if jobs.len() >= MAX_JOBS {
                 self.run_jobs(threads, inner, t, ch, &jobs, &ops);
                 jobs.clear();
@@ -201,7 +207,16 @@ impl Engine {
             let mut r = slots[j].result.lock().unwrap_or_else(PoisonError::into_inner);
             let sums =
                 Sums { histogram: &mut w.histogram, intervals: &mut w.intervals, outside_gate: &mut w.outside_gate };
-            block::compute(&job.k, &t[job.from..job.to], &ch[job.from..job.to], reorder, &mut w.out, sums, &mut r);
+            block::compute(
+                &job.k,
+                &t[job.from..job.to],
+                &ch[job.from..job.to],
+                reorder,
+                &mut w.out,
+                sums,
+                &mut r,
+                true,
+            );
             w.used = true;
             drop(r);
             slots[j].ready.store(true, Ordering::Release);
@@ -252,6 +267,21 @@ impl Engine {
             w.used = false;
         }
     }
+}
+
+/// How far ahead of the timing the times are fetched, tags.
+const PREFETCH_TAGS: usize = 1024;
+
+/// Asks for the cache line of `x`.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no effect beyond the cache, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 #[inline(always)]
