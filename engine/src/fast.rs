@@ -15,7 +15,7 @@ use super::clock::round_fast;
 pub const BLOCK: usize = 256;
 
 /// What the block pass needs: the clock fit, the detector offsets and the pattern.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Kernel {
     /// Time of the reference sync, ps.
     pub t_ref: f64,

@@ -3,17 +3,20 @@
 //! Once the clock is locked, the detections between two syncs are independent given the
 //! clock. So one thread (the caller's) runs the timing in stream order (syncs, frame marks,
 //! lock state) and writes down what the block pass would do: a block with the clock fit it
-//! gets ([`Job`]), or a tag to count. Every thread, the caller's included, works blocks out
-//! on their own (`block::compute`), and the caller takes the results in stream order
-//! (`Engine::apply_block`), as soon as each is ready. Anything the block pass does not cover
-//! (a detection before the lock or the calibration, in holdover) first takes every result
-//! written down so far, then goes tag by tag as on one thread. The counts are integer sums
-//! and the order-dependent part runs in stream order, so the result equals one thread's bit
-//! for bit (tests: `harness/tests/engine_threads.rs`).
+//! gets ([`Job`], published to the workers at once), or a tag to count. Every thread, the
+//! caller's included, works blocks out on their own (`block::compute`), and the caller takes
+//! the results in stream order (`Engine::apply_block`) as soon as each is in, writing more
+//! down while it waits, and working blocks out itself when it is far enough ahead. Anything
+//! the block pass does not cover (a detection before the lock or the calibration, in
+//! holdover) first takes every result written down before it, then goes tag by tag as on
+//! one thread. The counts are integer sums and the order-dependent part runs in stream
+//! order, so the result equals one thread's bit for bit (tests:
+//! `harness/tests/engine_threads.rs`).
 //!
 //! Why rayon: a pool of threads that stays up between batches, with the caller working
 //! in place (`in_place_scope`), so a batch costs no thread start.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -26,8 +29,11 @@ use super::Engine;
 /// Runs of tags shorter than this go on one thread: handing them out costs more than it
 /// saves.
 pub(super) const MIN_TAGS: usize = 4 * BLOCK;
-/// Blocks written down before their results are taken (bounds the memory they hold).
-const MAX_JOBS: usize = 1024;
+/// Slots for blocks written down and not yet taken (bounds the memory they hold).
+const RING: usize = 256;
+/// Blocks written down ahead of the last taken, at most (below `RING`: a slot is reused
+/// only once its block is taken).
+const AHEAD: usize = RING - 8;
 
 /// The workers of a threaded engine.
 pub(crate) struct Threads {
@@ -59,14 +65,15 @@ struct Worker {
     used: bool,
 }
 
+/// A block's place in the ring: its job, then its result.
 #[derive(Default)]
 struct Slot {
     ready: AtomicBool,
-    result: Mutex<BlockResult>,
+    work: Mutex<(Job, BlockResult)>,
 }
 
 /// A block written down: the clock fit it gets, where it is, and the pulse period then.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Job {
     k: Kernel,
     from: usize,
@@ -79,8 +86,69 @@ struct Job {
 enum Op {
     /// A tag that is not a detection (sync, frame mark, another channel): counted.
     Count(u8),
-    /// A block, by its index in the jobs.
+    /// A block, by its number.
     Block(usize),
+}
+
+/// What the threads share while a run of tags is worked out.
+struct Shared<'a> {
+    slots: &'a [Slot],
+    t: &'a [i64],
+    ch: &'a [u8],
+    reorder: i64,
+    /// Blocks written down (the first `published` may be claimed).
+    published: AtomicUsize,
+    /// Blocks claimed.
+    next: AtomicUsize,
+    /// Nothing more will be written down.
+    done: AtomicBool,
+}
+
+impl Shared<'_> {
+    /// Claims and works out one block, if one is waiting.
+    fn work_one(&self, w: &mut Worker) -> bool {
+        let j = self.next.load(Ordering::Relaxed);
+        if j >= self.published.load(Ordering::Acquire) {
+            return false;
+        }
+        if self.next.compare_exchange_weak(j, j + 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            return true;
+        }
+        let slot = &self.slots[j % RING];
+        let mut guard = slot.work.lock().unwrap_or_else(PoisonError::into_inner);
+        let (job, r) = &mut *guard;
+        let sums = Sums { histogram: &mut w.histogram, intervals: &mut w.intervals, outside_gate: &mut w.outside_gate };
+        let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
+        block::compute(&job.k, t, ch, self.reorder, &mut w.out, sums, r, true);
+        w.used = true;
+        drop(guard);
+        slot.ready.store(true, Ordering::Release);
+        true
+    }
+
+    /// A worker: blocks until nothing more is written down.
+    fn serve(&self, w: &mut Worker) {
+        let mut idle = 0u32;
+        loop {
+            if self.work_one(w) {
+                idle = 0;
+                continue;
+            }
+            if self.done.load(Ordering::Acquire)
+                && self.next.load(Ordering::Relaxed) >= self.published.load(Ordering::Acquire)
+            {
+                return;
+            }
+            // Blocks come every few hundred nanoseconds while the caller writes them down;
+            // past that, give the core to the other threads (the recorder, the reader).
+            idle += 1;
+            if idle < 256 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
 }
 
 impl Threads {
@@ -134,27 +202,83 @@ impl Engine {
         for w in &mut inner.workers {
             w.histogram.resize(self.histogram.len(), [0; 4]);
         }
+        inner.slots.resize_with(RING, Slot::default);
+        let shared = Shared {
+            slots: &inner.slots,
+            t,
+            ch,
+            reorder: self.reorder_pulses,
+            published: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+        };
+        let (mine, others) = inner.workers.split_first_mut().expect("one worker per thread");
+        threads.pool.in_place_scope(|s| {
+            for w in others.iter_mut() {
+                let shared = &shared;
+                s.spawn(move |_| shared.serve(w));
+            }
+            self.write_down_and_take(&shared, mine);
+            shared.done.store(true, Ordering::Release);
+        });
+        self.merge_sums(inner);
+    }
+
+    /// The caller's part: the timing and the blocks written down in stream order, the
+    /// results taken in the same order, blocks worked out while it waits.
+    fn write_down_and_take(&mut self, shared: &Shared<'_>, mine: &mut Worker) {
+        let (t, ch) = (shared.t, shared.ch);
         let mask = self.detector_channel_mask;
-        let (mut jobs, mut ops) = (Vec::with_capacity(MAX_JOBS), Vec::with_capacity(2 * MAX_JOBS));
+        let mut ops = VecDeque::with_capacity(2 * RING);
+        let (mut written, mut taken) = (0usize, 0usize);
         let (mut i, mut fetched) = (0, 0);
-        while i < t.len() {
+        loop {
+            // Take every result that is in, in order.
+            while let Some(&op) = ops.front() {
+                match op {
+                    Op::Count(c) => self.stream.channel_tags[usize::from(c)] += 1,
+                    Op::Block(j) => {
+                        let slot = &shared.slots[j % RING];
+                        if !slot.ready.load(Ordering::Acquire) {
+                            break;
+                        }
+                        slot.ready.store(false, Ordering::Relaxed);
+                        let guard = slot.work.lock().unwrap_or_else(PoisonError::into_inner);
+                        let (job, r) = &*guard;
+                        self.apply_block(r, (job.to - job.from) as u64, job.period_ps);
+                        taken += 1;
+                    }
+                }
+                ops.pop_front();
+            }
+            if i >= t.len() {
+                if ops.is_empty() {
+                    return;
+                }
+                if !shared.work_one(mine) {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+            if written - taken >= AHEAD {
+                if !shared.work_one(mine) {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
             // The timing reads a time per block and per sync, too few for the hardware to
             // see a stream: without this, each is a miss to memory (about 2.5 ns per tag).
             while fetched < (i + PREFETCH_TAGS).min(t.len()) {
                 prefetch(&t[fetched]);
                 fetched += 8;
             }
-            if jobs.len() >= MAX_JOBS {
-                self.run_jobs(threads, inner, t, ch, &jobs, &ops);
-                jobs.clear();
-                ops.clear();
-            }
+            // Write down the next tag or block.
             let c = ch[i];
             if mask >> (c & 7) & 1 == 0 {
                 // Not a detection: its timing now, its count in order.
                 let none = self.timing(t[i], c);
                 debug_assert!(none.is_none());
-                ops.push(Op::Count(c & 7));
+                ops.push_back(Op::Count(c & 7));
                 i += 1;
                 continue;
             }
@@ -163,8 +287,12 @@ impl Engine {
                 let fit = self.clock.locked_fit().expect("kernel() checked the lock");
                 // (As in `tags`: the clock would go to holdover inside the run.)
                 if t[i + n - 1] as f64 - fit.last_sync_ps <= 3.5 * fit.sync_period_ps {
-                    ops.push(Op::Block(jobs.len()));
-                    jobs.push(Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() });
+                    let slot = &shared.slots[written % RING];
+                    slot.work.lock().unwrap_or_else(PoisonError::into_inner).0 =
+                        Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() };
+                    ops.push_back(Op::Block(written));
+                    written += 1;
+                    shared.published.store(written, Ordering::Release);
                     self.last_tag_ps = t[i + n - 1];
                     self.block_pass_tags += n as u64;
                     self.threaded_tags += n as u64;
@@ -173,85 +301,13 @@ impl Engine {
                 }
             }
             // A detection the block pass does not take: everything before it first.
-            self.run_jobs(threads, inner, t, ch, &jobs, &ops);
-            jobs.clear();
-            ops.clear();
-            self.tag(t[i], c);
-            i += 1;
-        }
-        self.run_jobs(threads, inner, t, ch, &jobs, &ops);
-        self.merge_sums(inner);
-    }
-
-    /// Works the jobs out on every thread and takes them, and the counts, in stream order.
-    fn run_jobs(&mut self, threads: &Threads, inner: &mut Inner, t: &[i64], ch: &[u8], jobs: &[Job], ops: &[Op]) {
-        if jobs.is_empty() {
-            for op in ops {
-                if let Op::Count(c) = *op {
-                    self.stream.channel_tags[usize::from(c)] += 1;
-                }
+            if ops.is_empty() {
+                self.tag(t[i], c);
+                i += 1;
+            } else if !shared.work_one(mine) {
+                std::hint::spin_loop();
             }
-            return;
         }
-        if inner.slots.len() < jobs.len() {
-            inner.slots.resize_with(jobs.len(), Slot::default);
-        }
-        let slots = &inner.slots[..jobs.len()];
-        for s in slots {
-            s.ready.store(false, Ordering::Relaxed);
-        }
-        let next = AtomicUsize::new(0);
-        let reorder = self.reorder_pulses;
-        let work = |w: &mut Worker, j: usize| {
-            let job = &jobs[j];
-            let mut r = slots[j].result.lock().unwrap_or_else(PoisonError::into_inner);
-            let sums =
-                Sums { histogram: &mut w.histogram, intervals: &mut w.intervals, outside_gate: &mut w.outside_gate };
-            block::compute(
-                &job.k,
-                &t[job.from..job.to],
-                &ch[job.from..job.to],
-                reorder,
-                &mut w.out,
-                sums,
-                &mut r,
-                true,
-            );
-            w.used = true;
-            drop(r);
-            slots[j].ready.store(true, Ordering::Release);
-        };
-        let claim = || {
-            let j = next.fetch_add(1, Ordering::Relaxed);
-            (j < jobs.len()).then_some(j)
-        };
-        let (mine, others) = inner.workers.split_first_mut().expect("one worker per thread");
-        threads.pool.in_place_scope(|s| {
-            for w in others.iter_mut() {
-                s.spawn(|_| {
-                    while let Some(j) = claim() {
-                        work(w, j);
-                    }
-                });
-            }
-            for op in ops {
-                match *op {
-                    Op::Count(c) => self.stream.channel_tags[usize::from(c)] += 1,
-                    Op::Block(j) => {
-                        // Work while this block's result is not in.
-                        while !slots[j].ready.load(Ordering::Acquire) {
-                            match claim() {
-                                Some(other) => work(mine, other),
-                                None => std::hint::spin_loop(),
-                            }
-                        }
-                        let r = slots[j].result.lock().unwrap_or_else(PoisonError::into_inner);
-                        let job = &jobs[j];
-                        self.apply_block(&r, (job.to - job.from) as u64, job.period_ps);
-                    }
-                }
-            }
-        });
     }
 
     /// Adds the workers' order-free sums to the engine's and clears them.
