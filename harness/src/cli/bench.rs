@@ -31,7 +31,8 @@ enum BenchWhat {
     ///
     /// Prints tags_per_s (on --threads threads; threads says how many) over an in-memory
     /// stream recorded from the simulated bench (3 dB, 100 MHz), one_thread_tags_per_s and
-    /// scaling (their ratio), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes
+    /// scaling (their ratio), independent_engines_scaling (the machine's ceiling for it:
+    /// --threads one-thread engines on their own copies at once), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes
     /// in the same run (ratio_to_memcpy, ratio_to_decode), peak_rss_mib, and
     /// tags_per_s_by_simd: one thread with each build of the block pass this CPU runs (plain,
     /// avx2, avx512). Eleven rounds, each timing every figure back to back: the figures are
