@@ -15,6 +15,7 @@ pub use super::snapshot::{LockEvent, Snapshot};
 use super::windows::{key_length, StreamCounters, WindowRecord, Windows};
 
 mod parallel;
+pub use parallel::WorkerPriority;
 
 /// Bin of the arrival-phase histogram, ps.
 pub const HISTOGRAM_BIN_PS: f64 = 10.0;

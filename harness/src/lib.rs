@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod html;
 pub mod pipeline;
+mod priority;
 pub mod recorder;
 pub mod report;
 pub mod scenario;

@@ -242,6 +242,8 @@ where
     let halt_reader = halt.clone();
     let to_recorder = recorder.clone();
     let (keep_up, detectors) = (cfg.keep_up, engine.detector_channels());
+    // A live run: the engine (this thread, and its workers) below the reader and recorder.
+    let _background = keep_up.then(crate::priority::Background::enter);
     let reader = thread::Builder::new()
         .name("tag-reader".into())
         .spawn(move || {

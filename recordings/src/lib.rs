@@ -15,6 +15,7 @@ pub mod photon_hdf5;
 pub mod reader;
 pub mod replay;
 pub mod table;
+mod writeback;
 pub mod writer;
 
 pub use error::RecordingError;

@@ -268,6 +268,9 @@ pub struct RecordingWriter {
     reserve: Reserve,
     /// A write failed: `finish` then writes no more tags, only the status.
     failed: bool,
+    /// Writeback of the file's new bytes from the start (none where the file cannot be
+    /// opened twice or the thread cannot start: the kernel's own writeback then).
+    _flusher: Option<crate::writeback::Flusher>,
 }
 
 /// Bytes held in a file beside the recording, released when a write fails so that the
@@ -447,6 +450,7 @@ impl RecordingWriter {
             last_flush: Instant::now(),
             reserve,
             failed: false,
+            _flusher: crate::writeback::Flusher::start(path).ok(),
         })
     }
 

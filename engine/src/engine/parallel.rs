@@ -18,7 +18,8 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::super::block::{self, BlockResult, Sums};
 use super::super::characterise::INTERVAL_BINS;
@@ -41,11 +42,12 @@ pub(crate) struct Threads {
     pool: rayon::ThreadPool,
     inner: Mutex<Inner>,
     n: usize,
+    priority: WorkerPriority,
 }
 
 impl std::fmt::Debug for Threads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Threads").field("n", &self.n).finish_non_exhaustive()
+        f.debug_struct("Threads").field("n", &self.n).field("priority", &self.priority).finish_non_exhaustive()
     }
 }
 
@@ -102,6 +104,10 @@ struct Shared<'a> {
     next: AtomicUsize,
     /// Nothing more will be written down.
     done: AtomicBool,
+    /// Workers asleep for want of blocks, and where they sleep.
+    sleeping: AtomicUsize,
+    idle: Mutex<()>,
+    wake: Condvar,
 }
 
 impl Shared<'_> {
@@ -126,6 +132,11 @@ impl Shared<'_> {
         true
     }
 
+    /// Whether a block waits to be claimed.
+    fn waiting(&self) -> bool {
+        self.next.load(Ordering::SeqCst) < self.published.load(Ordering::SeqCst)
+    }
+
     /// A worker: blocks until nothing more is written down.
     fn serve(&self, w: &mut Worker) {
         let mut idle = 0u32;
@@ -134,35 +145,89 @@ impl Shared<'_> {
                 idle = 0;
                 continue;
             }
-            if self.done.load(Ordering::Acquire)
-                && self.next.load(Ordering::Relaxed) >= self.published.load(Ordering::Acquire)
-            {
+            if self.done.load(Ordering::SeqCst) && !self.waiting() {
                 return;
             }
-            // Blocks come every few hundred nanoseconds while the caller writes them down;
-            // past that, give the core to the other threads (the recorder, the reader).
+            // Blocks come every few hundred nanoseconds while the caller writes them down:
+            // a short spin. Past that, sleep until the caller writes one down, leaving the
+            // core to the other threads (a live run's recorder and reader).
             idle += 1;
-            if idle < 256 {
+            if idle < 512 {
                 std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
+                continue;
             }
+            let mut g = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            self.sleeping.fetch_add(1, Ordering::SeqCst);
+            while !self.waiting() && !self.done.load(Ordering::SeqCst) {
+                // (The timeout only guards against a wake-up this reasoning missed.)
+                g = self.wake.wait_timeout(g, Duration::from_millis(5)).unwrap_or_else(PoisonError::into_inner).0;
+            }
+            self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            drop(g);
+            idle = 0;
         }
+    }
+
+    /// Wakes the workers asleep, if any (after a block is written down, or at the end).
+    fn wake_sleepers(&self) {
+        if self.sleeping.load(Ordering::SeqCst) > 0 {
+            let _g = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            self.wake.notify_all();
+        }
+    }
+
+    /// The caller waits for block `j`, claimed by a worker: on the block's lock, which the
+    /// worker holds while it works, so the caller sleeps instead of spinning (a worker of
+    /// lower priority then gets the core).
+    fn wait_for(&self, j: usize) {
+        let slot = &self.slots[j % RING];
+        if !slot.ready.load(Ordering::Acquire) && j < self.next.load(Ordering::SeqCst) {
+            drop(slot.work.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// The scheduling priority of the engine's workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerPriority {
+    /// As the caller's thread (offline: nothing else needs the cores).
+    #[default]
+    Normal,
+    /// Below every other thread (nice +10): the workers take only the CPU nothing else
+    /// wants. For a live run, whose recorder and reader must never wait for analysis (the
+    /// engine skips what it cannot analyse in time instead).
+    Background,
+}
+
+/// Lowers the calling thread's priority to nice +10 (Linux: nice is per thread).
+fn background() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's id; no memory is passed.
+    unsafe {
+        let tid = libc::gettid();
+        // Raising one's own nice needs no privilege; failing leaves the priority as it was.
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
 impl Threads {
     /// `n` threads in all (the caller's and `n - 1` workers).
-    pub(crate) fn new(n: usize) -> Result<Self, ConfigError> {
+    pub(crate) fn new(n: usize, priority: WorkerPriority) -> Result<Self, ConfigError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n - 1)
             .thread_name(|i| format!("engine-worker-{i}"))
+            .start_handler(move |_| {
+                if priority == WorkerPriority::Background {
+                    background();
+                }
+            })
             .build()
             .map_err(|e| ConfigError {
                 field: "threads",
                 reason: format!("cannot start {} worker threads: {e}", n - 1),
             })?;
-        Ok(Threads { pool, inner: Mutex::new(Inner::default()), n })
+        Ok(Threads { pool, inner: Mutex::new(Inner::default()), n, priority })
     }
 
     /// Threads in all.
@@ -176,10 +241,15 @@ impl Engine {
     /// alone). The results equal one thread's bit for bit whatever `n`; see
     /// docs/engine.md.
     pub fn set_threads(&mut self, n: usize) -> Result<(), ConfigError> {
+        self.set_threads_with(n, WorkerPriority::Normal)
+    }
+
+    /// [`set_threads`](Self::set_threads) with the workers at `priority`.
+    pub fn set_threads_with(&mut self, n: usize, priority: WorkerPriority) -> Result<(), ConfigError> {
         if n == 0 {
             return Err(ConfigError { field: "threads", reason: "must be at least 1".into() });
         }
-        self.threads = if n == 1 { None } else { Some(std::sync::Arc::new(Threads::new(n)?)) };
+        self.threads = if n == 1 { None } else { Some(std::sync::Arc::new(Threads::new(n, priority)?)) };
         Ok(())
     }
 
@@ -211,6 +281,9 @@ impl Engine {
             published: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
             done: AtomicBool::new(false),
+            sleeping: AtomicUsize::new(0),
+            idle: Mutex::new(()),
+            wake: Condvar::new(),
         };
         let (mine, others) = inner.workers.split_first_mut().expect("one worker per thread");
         threads.pool.in_place_scope(|s| {
@@ -219,7 +292,8 @@ impl Engine {
                 s.spawn(move |_| shared.serve(w));
             }
             self.write_down_and_take(&shared, mine);
-            shared.done.store(true, Ordering::Release);
+            shared.done.store(true, Ordering::SeqCst);
+            shared.wake_sleepers();
         });
         self.merge_sums(inner);
     }
@@ -251,18 +325,19 @@ impl Engine {
                 }
                 ops.pop_front();
             }
-            if i >= t.len() {
-                if ops.is_empty() {
-                    return;
-                }
-                if !shared.work_one(mine) {
-                    std::hint::spin_loop();
-                }
-                continue;
-            }
-            if written - taken >= AHEAD {
-                if !shared.work_one(mine) {
-                    std::hint::spin_loop();
+            // The next block to take, when it is not in yet.
+            let pending = match ops.front() {
+                Some(&Op::Block(j)) => Some(j),
+                _ => None,
+            };
+            if i >= t.len() || written - taken >= AHEAD {
+                match pending {
+                    None => return,
+                    Some(j) => {
+                        if !shared.work_one(mine) {
+                            shared.wait_for(j);
+                        }
+                    }
                 }
                 continue;
             }
@@ -292,7 +367,8 @@ impl Engine {
                         Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() };
                     ops.push_back(Op::Block(written));
                     written += 1;
-                    shared.published.store(written, Ordering::Release);
+                    shared.published.store(written, Ordering::SeqCst);
+                    shared.wake_sleepers();
                     self.last_tag_ps = t[i + n - 1];
                     self.block_pass_tags += n as u64;
                     self.threaded_tags += n as u64;
@@ -301,11 +377,15 @@ impl Engine {
                 }
             }
             // A detection the block pass does not take: everything before it first.
-            if ops.is_empty() {
+            if let Some(j) = pending {
+                if !shared.work_one(mine) {
+                    shared.wait_for(j);
+                }
+            } else {
+                // (Counts in front are taken at the top of the loop.)
+                debug_assert!(ops.is_empty());
                 self.tag(t[i], c);
                 i += 1;
-            } else if !shared.work_one(mine) {
-                std::hint::spin_loop();
             }
         }
     }

@@ -67,10 +67,12 @@ pub struct CaptureBench {
     /// Resident memory of the source pool, MiB (part of the peak).
     pub source_pool_mib: f64,
     /// CPU of each thread over the run, % of one core, by thread name (`qkdbench` is the
-    /// engine's thread; `(process)` all threads together).
+    /// engine's thread, `engine-worker-N` its workers; `(process)` all threads together).
     pub cpu_pct_by_thread: std::collections::BTreeMap<String, f64>,
     /// Compression of the recording.
     pub compression: String,
+    /// Threads of the engine's block pass.
+    pub engine_threads: usize,
     /// Bytes per tag in the recording.
     pub file_bytes_per_tag: f64,
     /// How the run ended.
@@ -279,7 +281,13 @@ fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
 
 /// Runs the capture path at `rate` tags/s for `seconds` of wall time, recording into `dir`
 /// (removed afterwards if this created it).
-pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compression) -> Result<CaptureBench, String> {
+pub fn run(
+    rate: f64,
+    seconds: f64,
+    dir: &std::path::Path,
+    compression: Compression,
+    threads: usize,
+) -> Result<CaptureBench, String> {
     let (pool, settings) = pool();
     let pool_mib = pool.batches.iter().map(|b| b.len() * 9).sum::<usize>() as f64 / (1 << 20) as f64;
     let pool = Arc::new(pool);
@@ -335,7 +343,7 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         config: Vec::new(),
     };
     // A live device: the recording first, the engine keeps up by skipping blocks.
-    let pipeline = PipelineConfig { keep_up: true, ..PipelineConfig::default() };
+    let pipeline = PipelineConfig { keep_up: true, engine_threads: threads, ..PipelineConfig::default() };
     let drive = Drive {
         settings: s.clone(),
         engine_cfg,
@@ -390,6 +398,7 @@ pub fn run(rate: f64, seconds: f64, dir: &std::path::Path, compression: Compress
         source_pool_mib: pool_mib,
         cpu_pct_by_thread,
         compression: format!("{compression:?}").to_lowercase(),
+        engine_threads: threads,
         file_bytes_per_tag: if recorded > 0 { file_bytes as f64 / recorded as f64 } else { 0.0 },
         status: outcome.status_text(),
         engine_lock_at_end: format!("{:?}", snap.lock).to_lowercase(),

@@ -91,6 +91,9 @@ enum BenchWhat {
         /// Compression of the recording.
         #[arg(long, value_enum, default_value = "gzip")]
         compression: super::compression::Compress,
+        /// Threads of the engine's block pass (default: every core).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// What the live view costs: the TUI thread's CPU (% of one core) drawing at 10 Hz
     /// into a pseudo-terminal from a real paced session, against the same loop without
@@ -144,7 +147,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
             );
             print(&harness::bench::tui::run(seconds, cols, rows), args.json)
         }
-        BenchWhat::Capture { rate, seconds, dir, compression } => {
+        BenchWhat::Capture { rate, seconds, dir, compression, threads } => {
+            let threads = threads.map_or_else(harness::engine_threads_default, usize::from);
             for (bad, what) in [
                 (
                     !(rate.is_finite() && (1e3..=1e10).contains(&rate)),
@@ -159,10 +163,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let dir =
                 dir.unwrap_or_else(|| std::env::temp_dir().join(format!("qkdbench-capture-{}", std::process::id())));
             super::errln!(
-                "bench capture: {rate:e} tags/s for {seconds} s through reader, engine and recorder ({compression:?}) into {} ...",
+                "bench capture: {rate:e} tags/s for {seconds} s through reader, engine ({threads} threads) and recorder ({compression:?}) into {} ...",
                 dir.display()
             );
-            let r = harness::bench::capture::run(rate, seconds, &dir, compression.into())
+            let r = harness::bench::capture::run(rate, seconds, &dir, compression.into(), threads)
                 .map_err(|e| super::Exit::cut_short(format!("bench capture: {e}")))?;
             print(&r, args.json)
         }

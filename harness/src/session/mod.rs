@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use drivers::time_tagger::TimeTagger;
-use engine::{Engine, EngineConfig};
+use engine::{Engine, EngineConfig, WorkerPriority};
 use recordings::{Compression, RecordingError, RecordingWriter, RunMeta, RunStatus};
 
 use crate::pipeline::{self, EndReason, Observer, PipelineConfig, PipelineReport, RecordItem};
@@ -187,7 +187,11 @@ impl Drive<'_> {
     ) -> Result<Outcome, SessionError> {
         let mut engine =
             Engine::try_new(self.engine_cfg).map_err(|e| SettingError::new(format!("engine.{}", e.field), e.reason))?;
-        engine.set_threads(self.pipeline.engine_threads).map_err(|e| SettingError::new(e.field, e.reason))?;
+        // A live run's workers take only the CPU its reader and recorder leave.
+        let priority = if self.pipeline.keep_up { WorkerPriority::Background } else { WorkerPriority::Normal };
+        engine
+            .set_threads_with(self.pipeline.engine_threads, priority)
+            .map_err(|e| SettingError::new(e.field, e.reason))?;
         let mut recorder = None;
         let mut tx = None;
         if let Some((meta, out)) = &self.meta {
