@@ -483,7 +483,7 @@ fn a_scenario_runs_on_a_served_bench_by_changing_the_device_line() {
         .args(["sim", "serve", "--loss-db", "30", "--as-fast-as-possible", "--dir"])
         .arg(&sock)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("serve.err")).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -500,7 +500,8 @@ fn a_scenario_runs_on_a_served_bench_by_changing_the_device_line() {
     let out = Command::new(bin()).arg("run").arg(&f).arg("--json").arg(&json).output().unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let serve_err = std::fs::read_to_string(dir.join("serve.err")).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(0), "{}\nsim serve said:\n{serve_err}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["scenarios"][0]["outcome"], "PASS");
     let steps = v["scenarios"][0]["phases"][1]["steps"][0]["status"].as_str().unwrap().to_string();

@@ -42,6 +42,19 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// A stream client of a bench paced to wall-clock time that reads nothing for this long is
+/// dropped, so that it never blocks the control socket, the next client or Ctrl-C. (A bench
+/// run as fast as its client reads waits for a slow client instead, as long as it is
+/// connected and nobody else is waiting.)
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long one write to the stream socket may block before the server looks around.
+const WRITE_SLICE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The file in the socket folder that says how the bench is paced: `realtime` (a live
+/// instrument: its client must keep up) or `as-fast-as-possible` (it waits for its client,
+/// who may analyse everything at its own pace, like a replay). See docs/sim-serve.md.
+pub const PACING_FILE: &str = "pacing";
+
 /// Whether the peer of `s` has closed it (it never sends, so a ready read is end-of-file).
 fn closed(s: &UnixStream) -> bool {
     use std::os::fd::AsRawFd;
@@ -54,8 +67,52 @@ fn closed(s: &UnixStream) -> bool {
     n == 0
 }
 
+/// Whether a client waits to be accepted on `l`.
+fn pending(l: &UnixListener) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut p = nix::libc::pollfd { fd: l.as_raw_fd(), events: nix::libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd for the length given; a zero timeout never blocks.
+    let n = unsafe { nix::libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & nix::libc::POLLIN != 0
+}
+
 fn io_err(what: &Path, e: std::io::Error) -> DriverError {
     DriverError::Simulation(format!("{}: {e}", what.display()))
+}
+
+/// Writes `bytes` to the stream client. A client that stops reading is waited for: for at
+/// most `STALLED_CLIENT` when `realtime`, else for as long as `others_wait` says nobody
+/// else needs the server. The error says why the client is dropped (None: it is gone).
+fn send(
+    s: &mut UnixStream,
+    bytes: &[u8],
+    realtime: bool,
+    others_wait: impl Fn() -> bool,
+) -> Result<(), Option<String>> {
+    let (mut off, started) = (0, std::time::Instant::now());
+    while off < bytes.len() {
+        match s.write(&bytes[off..]) {
+            Ok(0) => return Err(None),
+            Ok(n) => off += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+                let stalled = started.elapsed();
+                if realtime && stalled >= STALLED_CLIENT {
+                    return Err(Some(format!(
+                        "it read nothing from the stream socket for {} s",
+                        STALLED_CLIENT.as_secs()
+                    )));
+                }
+                if others_wait() {
+                    return Err(Some(format!(
+                        "it read nothing from the stream socket for {:.1} s and the server is needed (a new client, its control socket closed, or Ctrl-C)",
+                        stalled.as_secs_f64()
+                    )));
+                }
+            }
+            Err(_) => return Err(None),
+        }
+    }
+    Ok(())
 }
 
 impl Server {
@@ -111,6 +168,11 @@ impl Server {
     /// With `realtime`, device time is paced to wall-clock time (an instrument on a bench);
     /// without, the bench runs as fast as the client reads.
     pub fn run(mut self, stop: &AtomicBool, realtime: bool) -> Result<(), DriverError> {
+        if let Some(dir) = self.paths.stream.parent() {
+            let pacing = dir.join(PACING_FILE);
+            std::fs::write(&pacing, if realtime { "realtime\n" } else { "as-fast-as-possible\n" })
+                .map_err(|e| io_err(&pacing, e))?;
+        }
         // Realtime pacing from (wall clock, device time) at the moment the tagger started:
         // a bench that sat idle between clients must not race ahead to catch up.
         let mut paced_from: Option<(std::time::Instant, f64)> = None;
@@ -144,8 +206,7 @@ impl Server {
                     s.set_nonblocking(false).map_err(|e| io_err(&self.paths.stream, e))?;
                     // A client that stops reading is dropped after this long, so it never
                     // blocks the control socket or Ctrl-C.
-                    s.set_write_timeout(Some(std::time::Duration::from_secs(2)))
-                        .map_err(|e| io_err(&self.paths.stream, e))?;
+                    s.set_write_timeout(Some(WRITE_SLICE)).map_err(|e| io_err(&self.paths.stream, e))?;
                     stream = Some(s);
                 } else {
                     eprintln!("qkdbench sim serve: refused a second stream client (one client at a time)");
@@ -195,8 +256,17 @@ impl Server {
                     for w in &words {
                         bytes.extend_from_slice(&w.to_le_bytes());
                     }
-                    if s.write_all(&bytes).is_err() {
-                        // Gone, or stalled past the write timeout: the whole client goes.
+                    let others_wait = || {
+                        stop.load(Ordering::Relaxed)
+                            || pending(&self.stream_listener)
+                            || pending(&self.control_listener)
+                            || control.as_ref().is_none_or(|(c, _)| closed(c))
+                    };
+                    if let Err(why) = send(s, &bytes, realtime, others_wait) {
+                        // Gone, or stalled: the whole client goes.
+                        if let Some(why) = why {
+                            eprintln!("qkdbench sim serve: dropped the client: {why}");
+                        }
                         stream = None;
                         control = None;
                         self.client_left();

@@ -37,8 +37,16 @@ pub(super) fn open_and_run(
             dev.tagger.link_mut().realtime = plan.realtime;
             let source = format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity());
             match limit {
-                Some(l) => configured(plan, dev.pattern_gen, Limited::new(dev.tagger, l), source, observer, stop),
-                None => configured(plan, dev.pattern_gen, dev.tagger, source, observer, stop),
+                Some(l) => configured(
+                    plan,
+                    dev.pattern_gen,
+                    Limited::new(dev.tagger, l),
+                    source,
+                    plan.realtime,
+                    observer,
+                    stop,
+                ),
+                None => configured(plan, dev.pattern_gen, dev.tagger, source, plan.realtime, observer, stop),
             }
         }
         DeviceSelection::Served { pattern_gen_port, tagger_socket_dir } => {
@@ -52,9 +60,14 @@ pub(super) fn open_and_run(
             let source =
                 format!("served bench: pattern generator {pattern_gen_port}, tagger {}", tagger_socket_dir.display());
             let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
+            // A served bench run as fast as its client reads waits for us: analyse everything,
+            // like a replay. Paced to the wall clock (or saying nothing), it is live.
+            let pacing = std::fs::read_to_string(tagger_socket_dir.join(drivers::sim::serve::PACING_FILE));
+            let live = plan.realtime || pacing.map_or(true, |p| p.trim() != "as-fast-as-possible");
+            let tagger = StreamTimeTagger::new(link);
             match limit {
-                Some(l) => configured(plan, gen, Limited::new(StreamTimeTagger::new(link), l), source, observer, stop),
-                None => configured(plan, gen, StreamTimeTagger::new(link), source, observer, stop),
+                Some(l) => configured(plan, gen, Limited::new(tagger, l), source, live, observer, stop),
+                None => configured(plan, gen, tagger, source, live, observer, stop),
             }
         }
         DeviceSelection::Hardware { pattern_gen_port, tagger_serial } => {
@@ -67,8 +80,10 @@ pub(super) fn open_and_run(
             let source = format!("boards: pattern generator {pattern_gen_port}, USB tagger");
             let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
             match limit {
-                Some(l) => configured(plan, gen, Limited::new(StreamTimeTagger::new(usb), l), source, observer, stop),
-                None => configured(plan, gen, StreamTimeTagger::new(usb), source, observer, stop),
+                Some(l) => {
+                    configured(plan, gen, Limited::new(StreamTimeTagger::new(usb), l), source, true, observer, stop)
+                }
+                None => configured(plan, gen, StreamTimeTagger::new(usb), source, true, observer, stop),
             }
         }
     }
@@ -81,6 +96,7 @@ fn configured<T: TimeTagger + Send + 'static>(
     mut pattern_gen: Box<dyn PatternGenerator + Send>,
     mut tagger: T,
     source: String,
+    live: bool,
     observer: &mut dyn Observer,
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, SessionError> {
@@ -117,13 +133,11 @@ fn configured<T: TimeTagger + Send + 'static>(
         };
         (meta, out)
     });
-    // A live device (the boards, a served bench, the simulated bench paced to the wall
-    // clock) does not wait for the engine: blocks it cannot analyse in time are recorded
-    // and skipped, and the snapshot says so. The fast bench waits, like a replay.
-    let pipeline = crate::pipeline::PipelineConfig {
-        keep_up: plan.realtime || !matches!(s.bench.device, crate::settings::DeviceKind::Sim),
-        ..plan.pipeline.clone()
-    };
+    // A live device (the boards, a served bench paced to the wall clock, the simulated
+    // bench paced to it) does not wait for the engine: blocks it cannot analyse in time are
+    // recorded and skipped, and the snapshot says so. The fast bench and a served bench run
+    // as fast as we read wait, like a replay.
+    let pipeline = crate::pipeline::PipelineConfig { keep_up: live, ..plan.pipeline.clone() };
     let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &pipeline, notes: Vec::new() };
     tagger.start().map_err(device("starting the time tagger"))?;
     pattern_gen.start().map_err(device("starting the pattern generator"))?;
