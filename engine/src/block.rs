@@ -112,8 +112,7 @@ pub(crate) fn compute(
         last[d] = t;
         clicks[d] += 1;
         if prev != i64::MIN {
-            if let Some(h) = sums.intervals.get_mut(((t - prev) / super::characterise::INTERVAL_BIN_PS as i64) as usize)
-            {
+            if let Some(h) = sums.intervals.get_mut(super::characterise::interval_bin(t, prev)) {
                 h[d] += 1;
             }
         } else {

@@ -59,6 +59,14 @@ impl CharacterisationData {
     }
 }
 
+/// The inter-click histogram's bin of the interval from `prev` to `t` (ps), as the block
+/// pass counts it: a negative interval gives a bin beyond the histogram (not counted). One
+/// definition for `clicks_by_key`, `stitch` and `block::compute`, which must agree.
+#[inline(always)]
+pub(crate) fn interval_bin(t: i64, prev: i64) -> usize {
+    ((t - prev) / INTERVAL_BIN_PS as i64) as usize
+}
+
 impl CharacterisationData {
     /// `click` for a run of clicks: detector `key & 3` of each key, at `t_ps` (the same
     /// counts, with the per-detector state in registers for the run).
@@ -72,7 +80,7 @@ impl CharacterisationData {
             last[d] = t;
             clicks[d] += 1;
             if prev != i64::MIN {
-                if let Some(h) = intervals.get_mut(((t - prev) / INTERVAL_BIN_PS as i64) as usize) {
+                if let Some(h) = intervals.get_mut(interval_bin(t, prev)) {
                     h[d] += 1;
                 }
             }
@@ -94,7 +102,7 @@ impl CharacterisationData {
             }
             let prev = self.last_click[d];
             if prev != i64::MIN {
-                if let Some(h) = self.intervals.get_mut(((first[d] - prev) / INTERVAL_BIN_PS as i64) as usize) {
+                if let Some(h) = self.intervals.get_mut(interval_bin(first[d], prev)) {
                     h[d] += 1;
                 }
             }

@@ -1,5 +1,8 @@
 //! The engine against the simulated bench's ground truth, through the real drivers.
 
+#[path = "common/pieces.rs"]
+mod pieces;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -343,16 +346,8 @@ fn any_chunking_of_the_stream_gives_identical_counts() {
     };
     for chunk in [1usize, 7, 1000, 65_536] {
         let mut e = Engine::new(EngineConfig::new(r.settings, 100e6));
-        let mut i = 0;
-        while i < whole.len() {
-            let j = (i + chunk).min(whole.len());
-            let piece = TagBatch {
-                time_ps: whole.time_ps[i..j].to_vec(),
-                channel: whole.channel[i..j].to_vec(),
-                events: Vec::new(),
-            };
+        for piece in pieces::in_pieces(&whole, chunk) {
             e.process(&piece);
-            i = j;
         }
         e.flush();
         assert_eq!(serde_json::to_string(&e.snapshot()).unwrap(), reference, "chunk {chunk}");

@@ -3,6 +3,9 @@
 //! every path of the threaded block pass (busy and noisy, a sync dropout and re-lock, a
 //! pass with Doppler), cut into batches of several sizes.
 
+#[path = "common/pieces.rs"]
+mod pieces;
+
 use std::time::Duration;
 
 use drivers::pattern_gen::PatternConfig;
@@ -52,16 +55,8 @@ fn run(cfg: &EngineConfig, whole: &TagBatch, chunk: usize, threads: usize) -> (S
     let mut e = Engine::new(cfg.clone());
     e.set_threads(threads).unwrap();
     assert_eq!(e.threads(), threads);
-    let mut i = 0;
-    while i < whole.len() {
-        let j = (i + chunk).min(whole.len());
-        let piece = TagBatch {
-            time_ps: whole.time_ps[i..j].to_vec(),
-            channel: whole.channel[i..j].to_vec(),
-            events: Vec::new(),
-        };
+    for piece in pieces::in_pieces(whole, chunk) {
         e.process(&piece);
-        i = j;
     }
     e.flush();
     (fingerprint(&e), e.threaded_tags())

@@ -105,10 +105,30 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Bytes decoded per batch.
+const CHUNK: usize = 1 << 20;
+
+/// One pass over the stream from a copy of `fresh`: decoded batch by batch and processed,
+/// then flushed. The engine, and the tags.
+fn decode_and_process(fresh: &Engine, bytes: &[u8]) -> (Engine, u64) {
+    let mut d = Decoder::new(TimeBase::default());
+    let mut e = fresh.clone();
+    let mut batch = TagBatch::with_capacity(CHUNK / 4);
+    let mut tags = 0u64;
+    for piece in bytes.chunks(CHUNK) {
+        batch.clear();
+        d.decode(piece, &mut batch);
+        tags += batch.len() as u64;
+        e.process(&batch);
+    }
+    e.flush();
+    black_box(&e);
+    (e, tags)
+}
+
 /// Runs the benchmark over `seconds` of simulated stream, with the engine on `threads`.
 pub fn run(seconds: f64, threads: usize) -> EngineBench {
     let (bytes, settings) = recorded_stream(seconds);
-    const CHUNK: usize = 1 << 20;
     // One pass of the engine over the whole stream, from a fresh engine: (tags per second,
     // tags, gated detections, tags through the block pass).
     let cfg = EngineConfig::new(settings, drivers::DEFAULT_PULSE_RATE_HZ);
@@ -118,19 +138,8 @@ pub fn run(seconds: f64, threads: usize) -> EngineBench {
     many.set_threads(threads).expect("engine threads");
     let engine_pass = |fresh: &Engine| {
         let t0 = std::time::Instant::now();
-        let mut d = Decoder::new(TimeBase::default());
-        let mut e = fresh.clone();
-        let mut batch = TagBatch::with_capacity(CHUNK / 4);
-        let mut tags = 0u64;
-        for piece in bytes.chunks(CHUNK) {
-            batch.clear();
-            d.decode(piece, &mut batch);
-            tags += batch.len() as u64;
-            e.process(&batch);
-        }
-        e.flush();
+        let (e, tags) = decode_and_process(fresh, &bytes);
         let dt = t0.elapsed().as_secs_f64();
-        black_box(&e);
         (tags as f64 / dt, tags, e.snapshot().gated, e.block_pass_tags())
     };
     let decode_pass = |tags: u64| {
@@ -170,21 +179,7 @@ pub fn run(seconds: f64, threads: usize) -> EngineBench {
                 .iter()
                 .map(|b| {
                     let fresh = &one;
-                    s.spawn(move || {
-                        let mut d = Decoder::new(TimeBase::default());
-                        let mut e = fresh.clone();
-                        let mut batch = TagBatch::with_capacity(CHUNK / 4);
-                        let mut tags = 0u64;
-                        for piece in b.chunks(CHUNK) {
-                            batch.clear();
-                            d.decode(piece, &mut batch);
-                            tags += batch.len() as u64;
-                            e.process(&batch);
-                        }
-                        e.flush();
-                        black_box(&e);
-                        tags
-                    })
+                    s.spawn(move || decode_and_process(fresh, b).1)
                 })
                 .collect();
             runs.into_iter().map(|r| r.join().expect("engine thread")).sum()
