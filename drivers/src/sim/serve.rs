@@ -81,13 +81,13 @@ fn io_err(what: &Path, e: std::io::Error) -> DriverError {
 }
 
 /// Writes `bytes` to the stream client. A client that stops reading is waited for: for at
-/// most `STALLED_CLIENT` when `realtime`, else for as long as `others_wait` says nobody
-/// else needs the server. The error says why the client is dropped (None: it is gone).
+/// most `STALLED_CLIENT` when `realtime`, else until `others_wait` names why the server is
+/// needed elsewhere. The error says why the client is dropped (None: it is gone).
 fn send(
     s: &mut UnixStream,
     bytes: &[u8],
     realtime: bool,
-    others_wait: impl Fn() -> bool,
+    others_wait: impl Fn() -> Option<&'static str>,
 ) -> Result<(), Option<String>> {
     let (mut off, started) = (0, std::time::Instant::now());
     while off < bytes.len() {
@@ -102,9 +102,9 @@ fn send(
                         STALLED_CLIENT.as_secs()
                     )));
                 }
-                if others_wait() {
+                if let Some(need) = others_wait() {
                     return Err(Some(format!(
-                        "it read nothing from the stream socket for {:.1} s and the server is needed (a new client, its control socket closed, or Ctrl-C)",
+                        "it read nothing from the stream socket for {:.1} s, and {need}",
                         stalled.as_secs_f64()
                     )));
                 }
@@ -257,10 +257,15 @@ impl Server {
                         bytes.extend_from_slice(&w.to_le_bytes());
                     }
                     let others_wait = || {
-                        stop.load(Ordering::Relaxed)
-                            || pending(&self.stream_listener)
-                            || pending(&self.control_listener)
-                            || control.as_ref().is_none_or(|(c, _)| closed(c))
+                        if stop.load(Ordering::Relaxed) {
+                            Some("Ctrl-C")
+                        } else if pending(&self.stream_listener) || pending(&self.control_listener) {
+                            Some("a new client is connecting")
+                        } else if control.as_ref().is_none_or(|(c, _)| closed(c)) {
+                            Some("its control socket closed")
+                        } else {
+                            None
+                        }
                     };
                     if let Err(why) = send(s, &bytes, realtime, others_wait) {
                         // Gone, or stalled: the whole client goes.

@@ -103,7 +103,7 @@ impl StreamLink for UnixStreamLink {
             // a run reading it is cut short, not complete.
             Ok(0) => Err(DriverError::Disconnected {
                 device: self.name.clone(),
-                reason: "the stream socket closed (the server stopped or went away)".into(),
+                reason: "the stream socket closed (the server stopped, went away, or dropped this client: its stderr says why)".into(),
             }),
             Ok(n) => {
                 buf.extend_from_slice(&self.chunk[..n]);

@@ -85,7 +85,8 @@ fn serve(a: ServeArgs) -> Result<()> {
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;
     let result = server.run(&stop, !a.as_fast_as_possible);
-    for path in [&p.stream, &p.control] {
+    let pacing = p.stream.with_file_name(drivers::sim::serve::PACING_FILE);
+    for path in [&p.stream, &p.control, &pacing] {
         let _ = std::fs::remove_file(path);
     }
     result.context("serving the simulated bench")

@@ -43,10 +43,13 @@ pub(super) fn open_and_run(
                     Limited::new(dev.tagger, l),
                     source,
                     plan.realtime,
+                    Vec::new(),
                     observer,
                     stop,
                 ),
-                None => configured(plan, dev.pattern_gen, dev.tagger, source, plan.realtime, observer, stop),
+                None => {
+                    configured(plan, dev.pattern_gen, dev.tagger, source, plan.realtime, Vec::new(), observer, stop)
+                }
             }
         }
         DeviceSelection::Served { pattern_gen_port, tagger_socket_dir } => {
@@ -62,12 +65,13 @@ pub(super) fn open_and_run(
             let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
             // A served bench run as fast as its client reads waits for us: analyse everything,
             // like a replay. Paced to the wall clock (or saying nothing), it is live.
-            let pacing = std::fs::read_to_string(tagger_socket_dir.join(drivers::sim::serve::PACING_FILE));
-            let live = plan.realtime || pacing.map_or(true, |p| p.trim() != "as-fast-as-possible");
+            let (live, note) = served_pacing(&tagger_socket_dir);
+            let live = plan.realtime || live;
             let tagger = StreamTimeTagger::new(link);
+            let (source, observer_notes) = (source, note.into_iter().collect());
             match limit {
-                Some(l) => configured(plan, gen, Limited::new(tagger, l), source, live, observer, stop),
-                None => configured(plan, gen, tagger, source, live, observer, stop),
+                Some(l) => configured(plan, gen, Limited::new(tagger, l), source, live, observer_notes, observer, stop),
+                None => configured(plan, gen, tagger, source, live, observer_notes, observer, stop),
             }
         }
         DeviceSelection::Hardware { pattern_gen_port, tagger_serial } => {
@@ -80,10 +84,17 @@ pub(super) fn open_and_run(
             let source = format!("boards: pattern generator {pattern_gen_port}, USB tagger");
             let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
             match limit {
-                Some(l) => {
-                    configured(plan, gen, Limited::new(StreamTimeTagger::new(usb), l), source, true, observer, stop)
-                }
-                None => configured(plan, gen, StreamTimeTagger::new(usb), source, true, observer, stop),
+                Some(l) => configured(
+                    plan,
+                    gen,
+                    Limited::new(StreamTimeTagger::new(usb), l),
+                    source,
+                    true,
+                    Vec::new(),
+                    observer,
+                    stop,
+                ),
+                None => configured(plan, gen, StreamTimeTagger::new(usb), source, true, Vec::new(), observer, stop),
             }
         }
     }
@@ -97,6 +108,7 @@ fn configured<T: TimeTagger + Send + 'static>(
     mut tagger: T,
     source: String,
     live: bool,
+    notes: Vec<String>,
     observer: &mut dyn Observer,
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, SessionError> {
@@ -138,7 +150,7 @@ fn configured<T: TimeTagger + Send + 'static>(
     // recorded and skipped, and the snapshot says so. The fast bench and a served bench run
     // as fast as we read wait, like a replay.
     let pipeline = crate::pipeline::PipelineConfig { keep_up: live, ..plan.pipeline.clone() };
-    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &pipeline, notes: Vec::new() };
+    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &pipeline, notes };
     tagger.start().map_err(device("starting the time tagger"))?;
     pattern_gen.start().map_err(device("starting the pattern generator"))?;
     let mut stop_error = None;
@@ -151,4 +163,30 @@ fn configured<T: TimeTagger + Send + 'static>(
     let mut outcome = outcome;
     outcome.notes.extend(stop_error);
     Ok(outcome)
+}
+
+/// Whether the served bench in `dir` is live (paced to the wall clock), from its `pacing`
+/// file, and a note when that file does not say (missing, unreadable or unknown: then it
+/// is taken as live, which costs at most analysed data, never recorded data).
+fn served_pacing(dir: &std::path::Path) -> (bool, Option<String>) {
+    let path = dir.join(drivers::sim::serve::PACING_FILE);
+    match std::fs::read_to_string(&path).as_deref().map(str::trim) {
+        Ok("as-fast-as-possible") => (false, None),
+        Ok("realtime") => (true, None),
+        Ok(other) => (
+            true,
+            Some(format!(
+                "{}: says {:?}, not `realtime` or `as-fast-as-possible`: the served bench was taken as live (paced to the wall clock)",
+                path.display(),
+                other.chars().take(40).collect::<String>()
+            )),
+        ),
+        Err(e) => (
+            true,
+            Some(format!(
+                "{}: {e}: the served bench was taken as live (paced to the wall clock); `qkdbench sim serve` writes this file",
+                path.display()
+            )),
+        ),
+    }
 }
