@@ -35,21 +35,14 @@ pub(super) fn open_and_run(
             let cfg = s.bench.bench_config(g.pulse_rate_hz, g.mu_full_scale, None)?;
             let mut dev = drivers::sim::open(cfg).map_err(device("opening the simulated bench"))?;
             dev.tagger.link_mut().realtime = plan.realtime;
-            let source = format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity());
+            let source = Source {
+                name: format!("simulated bench ({})", dev.tagger.link().bench().tagger_fidelity()),
+                live: plan.realtime,
+                notes: Vec::new(),
+            };
             match limit {
-                Some(l) => configured(
-                    plan,
-                    dev.pattern_gen,
-                    Limited::new(dev.tagger, l),
-                    source,
-                    plan.realtime,
-                    Vec::new(),
-                    observer,
-                    stop,
-                ),
-                None => {
-                    configured(plan, dev.pattern_gen, dev.tagger, source, plan.realtime, Vec::new(), observer, stop)
-                }
+                Some(l) => configured(plan, dev.pattern_gen, Limited::new(dev.tagger, l), source, observer, stop),
+                None => configured(plan, dev.pattern_gen, dev.tagger, source, observer, stop),
             }
         }
         DeviceSelection::Served { pattern_gen_port, tagger_socket_dir } => {
@@ -66,12 +59,11 @@ pub(super) fn open_and_run(
             // A served bench run as fast as its client reads waits for us: analyse everything,
             // like a replay. Paced to the wall clock (or saying nothing), it is live.
             let (live, note) = served_pacing(&tagger_socket_dir);
-            let live = plan.realtime || live;
+            let source = Source { name: source, live: plan.realtime || live, notes: note.into_iter().collect() };
             let tagger = StreamTimeTagger::new(link);
-            let (source, observer_notes) = (source, note.into_iter().collect());
             match limit {
-                Some(l) => configured(plan, gen, Limited::new(tagger, l), source, live, observer_notes, observer, stop),
-                None => configured(plan, gen, tagger, source, live, observer_notes, observer, stop),
+                Some(l) => configured(plan, gen, Limited::new(tagger, l), source, observer, stop),
+                None => configured(plan, gen, tagger, source, observer, stop),
             }
         }
         DeviceSelection::Hardware { pattern_gen_port, tagger_serial } => {
@@ -81,23 +73,26 @@ pub(super) fn open_and_run(
             let usb = UsbLink::open(tagger_serial.as_deref()).map_err(device(
                 "opening the USB time tagger (`qkdbench devices` lists them; udev/60-qkdbench.rules gives access)",
             ))?;
-            let source = format!("boards: pattern generator {pattern_gen_port}, USB tagger");
+            let source = Source {
+                name: format!("boards: pattern generator {pattern_gen_port}, USB tagger"),
+                live: true,
+                notes: Vec::new(),
+            };
             let gen: Box<dyn PatternGenerator + Send> = Box::new(UartPatternGenerator::new(serial));
             match limit {
-                Some(l) => configured(
-                    plan,
-                    gen,
-                    Limited::new(StreamTimeTagger::new(usb), l),
-                    source,
-                    true,
-                    Vec::new(),
-                    observer,
-                    stop,
-                ),
-                None => configured(plan, gen, StreamTimeTagger::new(usb), source, true, Vec::new(), observer, stop),
+                Some(l) => configured(plan, gen, Limited::new(StreamTimeTagger::new(usb), l), source, observer, stop),
+                None => configured(plan, gen, StreamTimeTagger::new(usb), source, observer, stop),
             }
         }
     }
+}
+
+/// The devices' description for the run: its name, whether it is live (does not wait for
+/// its reader: the engine keeps up by skipping), and notes for the user.
+struct Source {
+    name: String,
+    live: bool,
+    notes: Vec<String>,
 }
 
 /// Configures both devices, derives the engine's settings from what the generator took,
@@ -106,9 +101,7 @@ fn configured<T: TimeTagger + Send + 'static>(
     plan: &RunPlan,
     mut pattern_gen: Box<dyn PatternGenerator + Send>,
     mut tagger: T,
-    source: String,
-    live: bool,
-    notes: Vec<String>,
+    source: Source,
     observer: &mut dyn Observer,
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, SessionError> {
@@ -132,7 +125,7 @@ fn configured<T: TimeTagger + Send + 'static>(
         let mut seen = std::collections::HashSet::new();
         config.retain(|(k, _)| seen.insert(k.clone()));
         let meta = RunMeta {
-            source: source.clone(),
+            source: source.name.clone(),
             config_text: out.config_text.clone(),
             pattern: Some(pattern),
             pattern_mu: Some((g.mu.clone(), g.mu_full_scale)),
@@ -149,8 +142,9 @@ fn configured<T: TimeTagger + Send + 'static>(
     // bench paced to it) does not wait for the engine: blocks it cannot analyse in time are
     // recorded and skipped, and the snapshot says so. The fast bench and a served bench run
     // as fast as we read wait, like a replay.
-    let pipeline = crate::pipeline::PipelineConfig { keep_up: live, ..plan.pipeline.clone() };
-    let drive = Drive { settings: s.clone(), engine_cfg, source, meta, pipeline: &pipeline, notes };
+    let pipeline = crate::pipeline::PipelineConfig { keep_up: source.live, ..plan.pipeline.clone() };
+    let drive =
+        Drive { settings: s.clone(), engine_cfg, source: source.name, meta, pipeline: &pipeline, notes: source.notes };
     tagger.start().map_err(device("starting the time tagger"))?;
     pattern_gen.start().map_err(device("starting the pattern generator"))?;
     let mut stop_error = None;
