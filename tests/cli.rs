@@ -639,9 +639,10 @@ fn bench_json_prints_figures_with_their_baseline() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(leftovers.is_empty(), "bench record removes its files: {leftovers:?}");
 
-    // bench engine: the figure, its decode-only and memcpy baselines, and the plain build
-    // measured on every CPU beside the one in use.
-    let out = q(&["bench", "engine", "--json", "--seconds", "0.05"]);
+    // bench engine: the figure on 2 threads and on one, the machine's ceiling, its
+    // decode-only and memcpy baselines, and the plain build measured on every CPU beside the
+    // one in use.
+    let out = q(&["bench", "engine", "--json", "--seconds", "0.05", "--threads", "2"]);
     assert!(out.status.success(), "bench engine: {}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let num = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("bench engine: no number {k} in {v}"));
@@ -651,7 +652,16 @@ fn bench_json_prints_figures_with_their_baseline() {
     assert!(num("stream_tags") > 1e5 && num("peak_rss_mib") > 0.0, "{v}");
     let simd = v["simd"].as_str().expect("simd");
     assert!(v["tags_per_s_by_simd"]["plain"].as_f64().is_some_and(|x| x > 0.0), "{v}");
-    assert_eq!(v["tags_per_s_by_simd"][simd].as_f64(), Some(tags), "the headline is the build in use: {v}");
+    let one = num("one_thread_tags_per_s");
+    assert_eq!(v["tags_per_s_by_simd"][simd].as_f64(), Some(one), "one thread's figure is the build in use: {v}");
+    assert_eq!(v["threads"].as_u64(), Some(2), "{v}");
+    // Ratios of figures measured in the same rounds (medians of per-round ratios): near
+    // the ratio of the medians, and positive; their size depends on the machine's load.
+    for (ratio, num_, den) in [("scaling", tags, one), ("ratio_to_decode", tags, num("decode_only_tags_per_s"))] {
+        let r = num(ratio);
+        assert!(r > 0.0 && (r / (num_ / den)).ln().abs() < 1.0, "{ratio} {r} against {}: {v}", num_ / den);
+    }
+    assert!(num("independent_engines_scaling") > 0.0, "{v}");
 
     // bench tui: the drawing thread's CPU against the same loop without drawing.
     let out = q(&["bench", "tui", "--json", "--seconds", "1"]);

@@ -162,12 +162,15 @@ impl TagColumns {
         rows
     }
 
-    /// Gives up the buffered rows and sets the extent to the rows really written (after a
-    /// failed write).
-    pub fn truncate_to_written(&mut self) {
+    /// Gives up the buffered rows and sets the extent to the rows really written and found
+    /// on the disk (after a failed write); those rows.
+    pub fn truncate_to_written(&mut self) -> usize {
         self.buf_time.clear();
         self.buf_channel.clear();
-        let _ = self.resize(self.written);
+        let rows = self.verified_rows();
+        self.written = rows;
+        let _ = self.resize(rows);
+        rows
     }
 
     /// After a failed write: the extent back to the rows really written, and the error.

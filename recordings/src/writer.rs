@@ -615,7 +615,8 @@ impl RecordingWriter {
     pub fn finish(mut self, status: &RunStatus) -> Result<(), RecordingError> {
         let path = self.path.clone();
         let flushed = if self.failed {
-            // The tags that could not be written stay out; the extent covers what is in.
+            // The tags that could not be written stay out; the extent covers what is in (the
+            // disk space held back was released when the write failed: room for this).
             self.tags.truncate_to_written();
             Err(RecordingError::Hdf5 {
                 path: path.clone(),

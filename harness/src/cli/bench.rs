@@ -35,7 +35,9 @@ enum BenchWhat {
     /// --threads one-thread engines on their own copies at once), memcpy_tags_per_s and decode_only_tags_per_s for the same bytes
     /// in the same run (ratio_to_memcpy, ratio_to_decode), peak_rss_mib, and
     /// tags_per_s_by_simd: one thread with each build of the block pass this CPU runs (plain,
-    /// avx2, avx512). Eleven rounds, each timing every figure back to back: the figures are
+    /// avx2, avx512); simd (the build behind the figures), block_pass_fraction (tags through
+    /// the block pass, the rest went tag by tag), gated_fraction (detections inside the gate
+    /// / tags), stream_tags (tags in the stream), rounds. Eleven rounds, each timing every figure back to back: the figures are
     /// medians, the ratios medians of the rounds' ratios, tags_per_s_min/max the slowest and
     /// fastest round (on a shared machine they show how much the figures move).
     Engine {
@@ -72,12 +74,24 @@ enum BenchWhat {
     /// The whole capture path at a tag rate: a synthetic tagger paced to RATE tags/s
     /// through the real reader, ring, engine and recorder (HDF5 into DIR).
     ///
-    /// Prints offered_tags_per_s, recorded_tags, lost_tags (offered minus recorded), split
-    /// into device_loss_in_band_tags (the tagger's FIFO overflowed and said so) and
-    /// silent_loss_tags (must be 0), analysed_fraction, engine_lag_s_max, peak_rss_mib, CPU
-    /// per thread (% of one core), bytes per tag; the baseline is source_only_tags_per_s,
-    /// the synthetic source drained alone in the same run. The recording is removed
-    /// afterwards.
+    /// Prints, per run:
+    ///  rate_tags_per_s (asked for), offered_tags_per_s and offered_tags (what the source
+    ///  offered while it ran), recorded_tags, lost_tags (offered minus recorded) split into
+    ///  device_loss_in_band_tags (the tagger's 32 Mi-tag FIFO overflowed and said so in
+    ///  band) and silent_loss_tags (must be 0);
+    ///  analysed_fraction (tags the engine analysed / tags read: it skips blocks it cannot
+    ///  analyse in time), gated_fraction (gated detections / tags analysed),
+    ///  engine_lag_s_max (most the engine was behind the reader, s of offered stream),
+    ///  engine_threads, engine_lock_at_end and engine_locks_and_frame_slips (locks, frame
+    ///  slips of the clock: the analysis was real);
+    ///  peak_rss_mib (the process's peak resident memory, MiB, source pool included) and
+    ///  source_pool_mib (the pool's share); cpu_pct_by_thread (% of one core per thread
+    ///  name: the engine's thread is the program's name, engine-worker-N its workers,
+    ///  recorder, tag-reader, writeback; "(process)" all together);
+    ///  compression, file_bytes_per_tag (bytes of the recording per tag), status (how the
+    ///  run ended), seconds (wall time).
+    /// The baseline is source_only_tags_per_s, the synthetic source drained alone in the
+    /// same run. The recording is removed afterwards.
     Capture {
         /// Tags per second offered.
         #[arg(long, default_value_t = 9e7)]
