@@ -9,8 +9,7 @@ pub enum Compress {
     /// gzip + shuffle: every HDF5 reader opens it, about 3 bytes per tag.
     Gzip,
     /// None: fastest, 9 bytes per tag; no checksum, so a damaged byte can change a tag
-    /// unnoticed (gzip's chunks carry zlib's checksum, which catches a damaged chunk but not
-    /// a stale one after a crash: docs/recording-schema.md, Crash safety).
+    /// unnoticed (gzip's chunks carry zlib's checksum).
     None,
 }
 
