@@ -6,7 +6,7 @@ use recordings::Compression;
 /// Compression of a qkdbench recording's datasets.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Compress {
-    /// gzip + shuffle: every HDF5 reader opens it, about 3 bytes per tag.
+    /// gzip + shuffle: every HDF5 1.10+ reader opens it, about 3 bytes per tag.
     Gzip,
     /// None: fastest, 9 bytes per tag; no checksum, so a damaged byte can change a tag
     /// unnoticed (gzip's chunks carry zlib's checksum).
