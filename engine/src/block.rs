@@ -12,6 +12,7 @@
 
 use std::ops::Range;
 
+use super::characterise::RunClicks;
 use super::fast::{self, Kernel, Out};
 
 /// Order-free sums a worker keeps across blocks (merged into the engine when its work is
@@ -27,11 +28,8 @@ pub(crate) struct Sums<'a> {
 /// What a block leaves for the in-order part.
 #[derive(Debug, Clone)]
 pub(crate) struct BlockResult {
-    /// Clicks per detector.
-    pub clicks: [u64; 4],
-    /// Time of each detector's first and last click (i64::MIN: none in the block).
-    pub first_click: [i64; 4],
-    pub last_click: [i64; 4],
+    /// Clicks per detector, and each detector's first and last.
+    pub clicks: RunClicks,
     /// Detections inside the gate, and their squared residuals (1/256 ps^2).
     pub gated: u64,
     pub res_sum2: u64,
@@ -59,9 +57,7 @@ pub(crate) struct BlockResult {
 impl Default for BlockResult {
     fn default() -> Self {
         BlockResult {
-            clicks: [0; 4],
-            first_click: [i64::MIN; 4],
-            last_click: [i64::MIN; 4],
+            clicks: RunClicks { clicks: [0; 4], first: [i64::MIN; 4], last: [i64::MIN; 4] },
             gated: 0,
             res_sum2: 0,
             entries: [0; fast::BLOCK],
@@ -101,27 +97,9 @@ pub(crate) fn compute(
     fast::run(k, t, ch, out);
     let n = t.len();
     let keys = &out.key[..n];
-    // Clicks and the intervals between clicks inside the block (`clicks_by_key`'s
-    // arithmetic; the interval from the previous block's last click is the in-order part's).
-    let mut last = [i64::MIN; 4];
-    let mut first = [i64::MIN; 4];
-    let mut clicks = [0u64; 4];
-    for (&key, &t) in keys.iter().zip(t) {
-        let d = usize::from(key & 3);
-        let prev = last[d];
-        last[d] = t;
-        clicks[d] += 1;
-        if prev != i64::MIN {
-            if let Some(h) = sums.intervals.get_mut(super::characterise::interval_bin(t, prev)) {
-                h[d] += 1;
-            }
-        } else {
-            first[d] = t;
-        }
-    }
-    r.clicks = clicks;
-    r.first_click = first;
-    r.last_click = last;
+    // Clicks, and the intervals between clicks inside the block (the interval from the
+    // previous block's last click is the in-order part's).
+    r.clicks = RunClicks::count(keys, t, sums.intervals);
     for (&b, &key) in out.bin[..n].iter().zip(keys) {
         if let Some(h) = sums.histogram.get_mut(b as usize) {
             h[usize::from(key & 3)] += 1;

@@ -61,52 +61,60 @@ impl CharacterisationData {
 
 /// The inter-click histogram's bin of the interval from `prev` to `t` (ps), as the block
 /// pass counts it: a negative interval gives a bin beyond the histogram (not counted). One
-/// definition for `clicks_by_key`, `stitch` and `block::compute`, which must agree.
+/// definition for `RunClicks::count` and `stitch`, which must agree.
 #[inline(always)]
-pub(crate) fn interval_bin(t: i64, prev: i64) -> usize {
+fn interval_bin(t: i64, prev: i64) -> usize {
     ((t - prev) / INTERVAL_BIN_PS as i64) as usize
 }
 
-impl CharacterisationData {
-    /// `click` for a run of clicks: detector `key & 3` of each key, at `t_ps` (the same
-    /// counts, with the per-detector state in registers for the run).
-    pub fn clicks_by_key(&mut self, keys: &[u8], t_ps: &[i64]) {
-        let mut last = self.last_click;
-        let mut clicks = self.clicks;
-        let intervals = &mut self.intervals[..];
+/// The clicks of a run (a block of the block pass), counted on their own: what joins them
+/// to the clicks before is [`CharacterisationData::stitch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunClicks {
+    /// Clicks per detector.
+    pub clicks: [u64; 4],
+    /// Time of each detector's first and last click (i64::MIN: none in the run).
+    pub first: [i64; 4],
+    pub last: [i64; 4],
+}
+
+impl RunClicks {
+    /// Counts the clicks of detector `key & 3` of each key at `t_ps`, and adds the intervals
+    /// between clicks of the run to `intervals` (the state in registers for the run).
+    #[inline]
+    pub(crate) fn count(keys: &[u8], t_ps: &[i64], intervals: &mut [[u64; 4]]) -> Self {
+        let (mut clicks, mut first, mut last) = ([0u64; 4], [i64::MIN; 4], [i64::MIN; 4]);
         for (&k, &t) in keys.iter().zip(t_ps) {
             let d = usize::from(k & 3);
             let prev = last[d];
             last[d] = t;
             clicks[d] += 1;
-            if prev != i64::MIN {
-                if let Some(h) = intervals.get_mut(interval_bin(t, prev)) {
-                    h[d] += 1;
-                }
+            if prev == i64::MIN {
+                first[d] = t;
+            } else if let Some(h) = intervals.get_mut(interval_bin(t, prev)) {
+                h[d] += 1;
             }
         }
-        self.last_click = last;
-        self.clicks = clicks;
+        RunClicks { clicks, first, last }
     }
 }
 
 impl CharacterisationData {
-    /// A block's clicks (`block::compute` counted the intervals inside it): its counts, and
-    /// the interval from each detector's previous click to its first in the block, with
-    /// `clicks_by_key`'s arithmetic.
-    pub(crate) fn stitch(&mut self, clicks: &[u64; 4], first: &[i64; 4], last: &[i64; 4]) {
+    /// A run's clicks (`RunClicks::count` counted the intervals inside it): its counts, and
+    /// the interval from each detector's previous click to its first in the run.
+    pub(crate) fn stitch(&mut self, run: &RunClicks) {
         for d in 0..4 {
-            self.clicks[d] += clicks[d];
-            if first[d] == i64::MIN {
+            self.clicks[d] += run.clicks[d];
+            if run.first[d] == i64::MIN {
                 continue;
             }
             let prev = self.last_click[d];
             if prev != i64::MIN {
-                if let Some(h) = self.intervals.get_mut(interval_bin(first[d], prev)) {
+                if let Some(h) = self.intervals.get_mut(interval_bin(run.first[d], prev)) {
                     h[d] += 1;
                 }
             }
-            self.last_click[d] = last[d];
+            self.last_click[d] = run.last[d];
         }
     }
 }
@@ -362,12 +370,21 @@ mod tests {
     }
 
     #[test]
-    fn clicks_by_key_bins_each_detectors_intervals_by_hand() {
+    fn a_runs_clicks_bin_each_detectors_intervals_by_hand() {
         let mut data = CharacterisationData::default();
         // Keys & 3 -> detectors 0, 0, 1, 0, 1. Detector 0 at 0, 1,500 and 5,000 ps:
         // intervals 1,500 (bin 1) and 3,500 (bin 3); detector 1 at 2,000 and 9,999 ps:
         // 7,999 (bin 7).
-        data.clicks_by_key(&[0, 4, 1, 8, 5], &[0, 1_500, 2_000, 5_000, 9_999]);
+        let run = RunClicks::count(&[0, 4, 1, 8, 5], &[0, 1_500, 2_000, 5_000, 9_999], &mut data.intervals);
+        assert_eq!(
+            run,
+            RunClicks {
+                clicks: [3, 2, 0, 0],
+                first: [0, 2_000, i64::MIN, i64::MIN],
+                last: [5_000, 9_999, i64::MIN, i64::MIN]
+            }
+        );
+        data.stitch(&run);
         assert_eq!(data.clicks, [3, 2, 0, 0]);
         let filled: Vec<(usize, [u64; 4])> =
             data.intervals.iter().enumerate().filter(|(_, h)| h.iter().any(|&n| n > 0)).map(|(i, h)| (i, *h)).collect();
@@ -375,6 +392,11 @@ mod tests {
         // The state carries on into single clicks: detector 0 again 1,000 ps later (bin 1).
         data.click(0, 6_000);
         assert_eq!((data.clicks[0], data.intervals[1][0]), (4, 2));
+        // And into the next run: detector 1's first click, 2,001 ps after its last (bin 2);
+        // detector 0's, 500 ps after 6,000 (bin 0).
+        let run = RunClicks::count(&[1, 0], &[12_000, 6_500], &mut data.intervals);
+        data.stitch(&run);
+        assert_eq!((data.intervals[2][1], data.intervals[0][0], data.clicks), (1, 1, [5, 3, 0, 0]));
     }
 
     #[test]

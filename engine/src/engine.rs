@@ -339,10 +339,10 @@ impl Engine {
     pub(super) fn apply_block(&mut self, r: &BlockResult, n: u64, period_ps: f64) {
         for (c, d) in self.channel_to_detector.iter().enumerate() {
             if let Some(d) = d {
-                self.stream.channel_tags[c] += r.clicks[usize::from(*d)];
+                self.stream.channel_tags[c] += r.clicks.clicks[usize::from(*d)];
             }
         }
-        self.chars.stitch(&r.clicks, &r.first_click, &r.last_click);
+        self.chars.stitch(&r.clicks);
         self.outside_gate += n - r.gated;
         self.gated += r.gated;
         self.res_n += r.gated;
