@@ -15,7 +15,7 @@ pub use super::snapshot::{LockEvent, Snapshot};
 use super::windows::{key_length, StreamCounters, WindowRecord, Windows};
 
 mod parallel;
-pub use parallel::WorkerPriority;
+pub use parallel::{set_thread_nice, WorkerPriority, BACKGROUND_NICE};
 
 /// Bin of the arrival-phase histogram, ps.
 pub const HISTOGRAM_BIN_PS: f64 = 10.0;

@@ -27,6 +27,8 @@ mod snapshot;
 pub mod windows;
 
 pub use self::config::{ConfigError, EngineConfig, SyncMode, PULSE_RATE_RANGE_HZ};
-pub use self::engine::{Engine, LockEvent, Snapshot, WorkerPriority, HISTOGRAM_BIN_PS};
+pub use self::engine::{
+    set_thread_nice, Engine, LockEvent, Snapshot, WorkerPriority, BACKGROUND_NICE, HISTOGRAM_BIN_PS,
+};
 pub use self::fast::{best_simd, limit_simd, simd_level, Simd};
 pub use self::key::SymbolKey;

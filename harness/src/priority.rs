@@ -7,12 +7,10 @@
 //! need most of both cores, and an engine at equal priority takes its fair share of them
 //! (`qkdbench bench capture`).
 
-/// Nice value of the engine's threads on a live run.
-const BACKGROUND_NICE: i32 = 10;
-
-/// The calling thread at nice +10 while this lives; its priority as before afterwards
-/// where the system allows (lowering a nice value needs privilege on Linux: an unprivileged
-/// process keeps +10 on that thread).
+/// The calling thread at nice +10 (`engine::BACKGROUND_NICE`, as the engine's background
+/// workers) while this lives; its priority as before afterwards where the system allows
+/// (lowering a nice value needs privilege on Linux: an unprivileged process keeps +10 on
+/// that thread).
 #[derive(Debug)]
 pub(crate) struct Background {
     before: Option<i32>,
@@ -21,45 +19,27 @@ pub(crate) struct Background {
 impl Background {
     /// Lowers the calling thread's priority.
     pub(crate) fn enter() -> Self {
-        Background { before: set_nice(BACKGROUND_NICE) }
+        Background { before: engine::set_thread_nice(engine::BACKGROUND_NICE) }
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
         if let Some(n) = self.before {
-            let _ = set_nice(n);
+            let _ = engine::set_thread_nice(n);
         }
     }
-}
-
-/// Sets the calling thread's nice value; the value before, when it was set.
-#[cfg(target_os = "linux")]
-fn set_nice(nice: i32) -> Option<i32> {
-    // SAFETY: plain system calls on this thread's own id; no memory is passed.
-    unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        *libc::__errno_location() = 0;
-        let before = libc::getpriority(libc::PRIO_PROCESS, tid);
-        if before == -1 && *libc::__errno_location() != 0 {
-            return None;
-        }
-        (libc::setpriority(libc::PRIO_PROCESS, tid, nice) == 0).then_some(before)
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_nice(_: i32) -> Option<i32> {
-    None
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
+    /// This thread's nice value, as the kernel reports it (field 19 of its stat line).
     fn nice_now() -> i32 {
-        // SAFETY: as in set_nice.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
     }
 
     #[test]
@@ -69,11 +49,11 @@ mod tests {
             let before = nice_now();
             {
                 let _g = Background::enter();
-                assert_eq!(nice_now(), BACKGROUND_NICE);
+                assert_eq!(nice_now(), engine::BACKGROUND_NICE);
             }
             // Restored where allowed (root, or a nice limit that permits it).
             let after = nice_now();
-            assert!(after == before || after == BACKGROUND_NICE, "{before} -> {after}");
+            assert!(after == before || after == engine::BACKGROUND_NICE, "{before} -> {after}");
         })
         .join()
         .unwrap();

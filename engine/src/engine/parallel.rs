@@ -200,16 +200,30 @@ pub enum WorkerPriority {
     Background,
 }
 
-/// Lowers the calling thread's priority to nice +10 (Linux: nice is per thread).
-fn background() {
+/// Sets the calling thread's nice value (Linux: nice is per thread); the value before, when
+/// it was set. Raising one's own nice needs no privilege; lowering it again may (then this
+/// fails and the priority stays as it was).
+pub fn set_thread_nice(nice: i32) -> Option<i32> {
     #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on this thread's id; no memory is passed.
+    // SAFETY: plain system calls on this thread's own id; no memory is passed.
     unsafe {
-        let tid = libc::gettid();
-        // Raising one's own nice needs no privilege; failing leaves the priority as it was.
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        let tid = libc::gettid() as libc::id_t;
+        *libc::__errno_location() = 0;
+        let before = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if before == -1 && *libc::__errno_location() != 0 {
+            return None;
+        }
+        (libc::setpriority(libc::PRIO_PROCESS, tid, nice) == 0).then_some(before)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = nice;
+        None
     }
 }
+
+/// Nice value of background workers.
+pub const BACKGROUND_NICE: i32 = 10;
 
 impl Threads {
     /// `n` threads in all (the caller's and `n - 1` workers).
@@ -219,7 +233,7 @@ impl Threads {
             .thread_name(|i| format!("engine-worker-{i}"))
             .start_handler(move |_| {
                 if priority == WorkerPriority::Background {
-                    background();
+                    set_thread_nice(BACKGROUND_NICE);
                 }
             })
             .build()
