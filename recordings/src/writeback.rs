@@ -12,12 +12,16 @@
 //! file system's block allocation in the caller, and the writer must never wait for it (an
 //! earlier version that paced the writer itself lost more tags).
 //!
-//! Measured on this project's 2-core machine (`bench capture --rate 9e7 --seconds 30`):
-//! it does not remove the loss there. The disk takes about 960 MB/s with direct I/O, but
-//! the buffered path (page cache, ext4's allocation, writeback) sustains 240-315 MB/s on
-//! cores the capture keeps busy, and 9e7 tags/s at 3.4 bytes a tag need 305 MB/s.
-//! (Linux's `sync_file_range`; elsewhere, and on file systems without writeback such as
-//! tmpfs, this does nothing.)
+//! Once a step is on the disk, its pages are dropped from the page cache. Why: a recording
+//! is written once and read later, and keeping 18 GB of it cached would push out everything
+//! else. And on a virtual machine, memory the guest has not used recently is backed by the
+//! host only on first touch: on this project's 2-core VM, page cache grown into fresh memory
+//! took 0.35 GB/s against 2.4 GB/s into reused pages, and `bench capture --rate 9e7` (305
+//! MB/s of recording) lost 8-13 % of its tags at the device from about 18 s on, whatever the
+//! disk (into tmpfs too, whose files are page cache and cannot be dropped). Dropping written
+//! steps keeps the recording in the same few hundred MiB: no loss at 9e7 tags/s for 60 s.
+//! (Linux's `sync_file_range` and `posix_fadvise`; elsewhere, and on file systems without
+//! writeback such as tmpfs, this does nothing.)
 
 use std::fs::File;
 use std::path::Path;
@@ -63,6 +67,7 @@ impl Pacer {
         while self.in_flight.len() > IN_FLIGHT {
             let (from, to) = self.in_flight.pop_front().expect("in flight");
             sync_range(&self.file, from, to - from, Flags::Wait)?;
+            drop_cached(&self.file, from, to - from);
         }
         Ok(())
     }
@@ -132,6 +137,20 @@ fn sync_range(f: &File, from: u64, bytes: u64, flags: Flags) -> std::io::Result<
     }
 }
 
+/// Drops the range's pages from the page cache once they are on the disk (dirty pages, e.g.
+/// HDF5 metadata rewritten in place since, stay: the kernel never drops those).
+#[cfg(target_os = "linux")]
+fn drop_cached(f: &File, from: u64, bytes: u64) {
+    use std::os::fd::AsRawFd;
+    let (from, bytes) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(bytes).unwrap_or(i64::MAX));
+    // SAFETY: the descriptor is `f`'s, open for the whole call; the call reads no memory.
+    // Advice only: a failure leaves the pages cached, which is what happens without it.
+    let _ = unsafe { libc::posix_fadvise(f.as_raw_fd(), from, bytes, libc::POSIX_FADV_DONTNEED) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_cached(_: &File, _: u64, _: u64) {}
+
 #[cfg(not(target_os = "linux"))]
 fn sync_range(_: &File, _: u64, _: u64, _: Flags) -> std::io::Result<()> {
     Ok(())
@@ -177,7 +196,44 @@ mod tests {
         let steps: Vec<_> = p.in_flight.iter().copied().collect();
         assert!(steps.windows(2).all(|w| w[0].1 == w[1].0), "{steps:?}");
         assert_eq!(steps.last().unwrap().1, p.started);
+        // The steps waited for left the page cache; the ones in flight may still be there.
+        let waited = steps[0].0;
+        if on_tmpfs(&path) {
+            eprintln!("skipping the page-cache check: {} is on tmpfs (its pages are the file)", dir.display());
+        } else {
+            let resident = resident_pages(&path, 0, waited);
+            assert_eq!(resident, 0, "{resident} pages of the first {waited} bytes still cached");
+            assert!(resident_pages(&path, p.started - (1 << 20), 1 << 20) > 0, "the last MiB written is cached");
+        }
         drop(w);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn on_tmpfs(path: &Path) -> bool {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path and a statfs the call fills.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+        r == 0 && st.f_type == libc::TMPFS_MAGIC
+    }
+
+    /// Pages of `path` in `[from, from + bytes)` in the page cache (mincore on a mapping).
+    fn resident_pages(path: &Path, from: u64, bytes: u64) -> usize {
+        use std::os::fd::AsRawFd;
+        let f = File::open(path).unwrap();
+        let page = 4096u64;
+        assert_eq!(from % page, 0);
+        let len = bytes as usize;
+        // SAFETY: a read-only shared mapping of an open file, unmapped below; mincore writes
+        // one byte per page into a vector of that many.
+        unsafe {
+            let at =
+                libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), from as i64);
+            assert_ne!(at, libc::MAP_FAILED);
+            let mut vec = vec![0u8; len.div_ceil(page as usize)];
+            assert_eq!(libc::mincore(at, len, vec.as_mut_ptr()), 0);
+            libc::munmap(at, len);
+            vec.iter().filter(|b| *b & 1 == 1).count()
+        }
     }
 }
