@@ -684,6 +684,24 @@ fn bench_json_prints_figures_with_their_baseline() {
     assert_eq!((v["engine_lock_at_end"].as_str(), v["status"].as_str()), (Some("locked"), Some("complete")));
     assert!(v["cpu_pct_by_thread"]["recorder"].as_f64().is_some(), "{v}");
     assert_eq!(std::fs::read_dir(&cap).map(|d| d.count()).unwrap_or(0), 0, "bench capture removes its file");
+    // A capture the folder's disk cannot hold (2.9 TB) is refused before it starts, saying how much
+    // it needs and has; the folder it would have made is not left behind.
+    let big = dir.join("capture-big");
+    let out = q(&[
+        "bench",
+        "capture",
+        "--rate",
+        "9e7",
+        "--seconds",
+        "3600",
+        "--compression",
+        "none",
+        "--dir",
+        big.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs about") && stderr(&out).contains("GB free"), "{}", stderr(&out));
+    assert!(!big.exists(), "bench capture removes the folder it made");
     let out = q(&["bench", "capture", "--rate", "5"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--rate 5"), "{}", stderr(&out));

@@ -279,6 +279,35 @@ fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
     out
 }
 
+/// Bytes of recording per tag, about (this stream; `file_bytes_per_tag` says what a run
+/// really took).
+fn bytes_per_tag(compression: Compression) -> f64 {
+    match compression {
+        Compression::Gzip => 3.4,
+        Compression::None => 9.0,
+    }
+}
+
+/// Whether the file system of `dir` has room for a recording of `tags` tags (with a 5 %
+/// margin); the error says how much is needed and free.
+fn room_for(dir: &std::path::Path, tags: f64, compression: Compression) -> Result<(), String> {
+    let need = tags * bytes_per_tag(compression) * 1.05;
+    let st = nix::sys::statvfs::statvfs(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let free = st.blocks_available() as f64 * st.fragment_size() as f64;
+    if need > free {
+        return Err(format!(
+            "{}: this capture needs about {:.1} GB ({tags:.3e} tags at about {} bytes a tag with {}), and its file \
+             system has {:.1} GB free: use --dir on a larger disk, fewer --seconds or a lower --rate",
+            dir.display(),
+            need / 1e9,
+            bytes_per_tag(compression),
+            format!("{compression:?}").to_lowercase(),
+            free / 1e9
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the capture path at `rate` tags/s for `seconds` of wall time, recording into `dir`
 /// (removed afterwards if this created it).
 pub fn run(
@@ -291,6 +320,20 @@ pub fn run(
     let (pool, settings) = pool();
     let pool_mib = pool.batches.iter().map(|b| b.len() * 9).sum::<usize>() as f64 / (1 << 20) as f64;
     let pool = Arc::new(pool);
+    // The folders this creates (the deepest first), to remove afterwards.
+    let made: Vec<std::path::PathBuf> =
+        dir.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).map(|p| p.to_path_buf()).collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let remove_made = || {
+        for d in &made {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
+    // A run that would fill the disk should say so now, not after most of a minute.
+    if let Err(e) = room_for(dir, rate * seconds, compression) {
+        remove_made();
+        return Err(e);
+    }
     // Baseline: the source alone, as fast as it goes, for a second.
     let source_only = {
         let mut s = Synthetic::new(pool.clone(), 1.0, 1.0);
@@ -304,15 +347,6 @@ pub fn run(
             n += b.len() as u64;
         }
         n as f64 / t0.elapsed().as_secs_f64()
-    };
-    // The folders this creates (the deepest first), to remove afterwards.
-    let made: Vec<std::path::PathBuf> =
-        dir.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).map(|p| p.to_path_buf()).collect();
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let remove_made = || {
-        for d in &made {
-            let _ = std::fs::remove_dir(d);
-        }
     };
     let path = dir.join(format!("capture-{}.h5", std::process::id()));
     let tagger = Synthetic::new(pool, rate, seconds);

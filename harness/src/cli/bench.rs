@@ -99,7 +99,10 @@ enum BenchWhat {
         /// Wall-clock seconds.
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
-        /// Folder to record into (default: a new temporary folder, removed afterwards).
+        /// Folder to record into (default: a new temporary folder, removed afterwards). Put
+        /// it on the disk a real capture would write to: a RAM-backed /tmp measures memory,
+        /// not the disk. The run is refused if the folder's file system has no room for it
+        /// (about 3.4 bytes a tag with gzip, 9 with none: 18 GB for 60 s at 9e7 tags/s).
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
         /// Compression of the recording.
