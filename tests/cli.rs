@@ -592,6 +592,36 @@ fn an_interrupted_convert_leaves_nothing_and_sim_serve_survives_a_closed_stdout(
     assert!(!sock.join("tagger.sock").exists(), "its sockets removed when it stopped");
 }
 
+/// Ctrl-C, SIGTERM or SIGHUP during `bench capture` ends it as cut short (exit 1) and
+/// removes its recording and the folder it made (it left GBs behind before, and died with
+/// the signal's code). Each signal is sent once the recording exists.
+#[test]
+fn an_interrupted_bench_capture_removes_its_recording() {
+    let dir = scratch("capture-signal");
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        let cap = dir.join(format!("cap{signal}")).join("deeper");
+        let mut child = Command::new(bin())
+            .args(["bench", "capture", "--rate", "1e7", "--seconds", "60", "--dir"])
+            .arg(&cap)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let recording = || std::fs::read_dir(&cap).map(|d| d.count() > 0).unwrap_or(false);
+        while !recording() && t0.elapsed().as_secs() < 30 && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(recording(), "{signal}: the capture started recording into {}", cap.display());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = Command::new("kill").arg(signal).arg(child.id().to_string()).status();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{signal}: {}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted") && stderr(&out).contains("removed"), "{}", stderr(&out));
+        assert!(!dir.join(format!("cap{signal}")).exists(), "{signal}: nothing left behind");
+    }
+}
+
 /// A closed stderr (`2>&1 | head -1`) loses messages, never the exit code (it was 101).
 #[test]
 fn a_closed_stderr_keeps_the_exit_code() {

@@ -18,6 +18,7 @@ pub mod table;
 mod writeback;
 pub mod writer;
 
+pub use chunks::TAG_CHUNK;
 pub use error::RecordingError;
 pub use event::{Event, EventKind};
 pub use import::{open, open_as, EventSource, Format};

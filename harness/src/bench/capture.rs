@@ -123,6 +123,8 @@ struct Synthetic {
     rate: f64,
     seconds: f64,
     next: usize,
+    /// Tags of batch `next` already handed over (a slow rate hands out parts).
+    offset: usize,
     loops: i64,
     started: Option<Instant>,
     offered: Arc<AtomicU64>,
@@ -143,6 +145,7 @@ impl Synthetic {
             rate,
             seconds,
             next: 0,
+            offset: 0,
             loops: 0,
             started: None,
             offered: Arc::new(AtomicU64::new(0)),
@@ -154,10 +157,12 @@ impl Synthetic {
         }
     }
 
-    /// The next pool batch, shifted to its loop, and the cursor moved on.
+    /// The next pool batch, shifted to its loop, and the cursor moved on (to the start of
+    /// the batch after it).
     fn advance(&mut self) -> (&TagBatch, i64) {
         let i = self.next;
         let shift = self.loops * self.pool.span_ps;
+        self.offset = 0;
         self.next += 1;
         if self.next == self.pool.batches.len() {
             self.next = 0;
@@ -198,15 +203,20 @@ impl TimeTagger for Synthetic {
         let due = (self.rate * elapsed) as u64;
         let mut backlog = due.saturating_sub(self.taken + self.dropped.load(Ordering::Relaxed));
         while backlog > self.fifo {
-            let n = self.advance().0.len() as u64;
+            // The rest of the batch under way, then whole batches.
+            let done = self.offset;
+            let n = (self.advance().0.len() - done) as u64;
             self.dropped.fetch_add(n, Ordering::Relaxed);
             self.pending_missed += n;
             backlog = backlog.saturating_sub(n);
         }
-        let next_len = self.pool.batches[self.next].len() as u64;
-        if backlog < next_len {
+        // The rest of the pool batch under way, handed over once due; at a low rate, what
+        // 10 ms of it brings (a slow stream still flows).
+        let rest = (self.pool.batches[self.next].len() - self.offset) as u64;
+        let want = rest.min(((self.rate * 0.01) as u64).max(1));
+        if backlog < want {
             // Not yet due: wait for it (at most the timeout).
-            let wait = (next_len - backlog) as f64 / self.rate;
+            let wait = (want - backlog) as f64 / self.rate;
             std::thread::sleep(Duration::from_secs_f64(wait.min(timeout.as_secs_f64())));
             return Ok(ReadState::Streaming);
         }
@@ -214,11 +224,16 @@ impl TimeTagger for Synthetic {
             out.events.push((out.len(), StreamEvent::Missed { channel: 0, count: self.pending_missed }));
             self.pending_missed = 0;
         }
-        let (b, shift) = self.advance();
-        let base = out.len();
-        out.time_ps.extend(b.time_ps.iter().map(|t| t + shift));
-        out.channel.extend_from_slice(&b.channel);
-        let n = (out.len() - base) as u64;
+        let n = rest.min(backlog) as usize;
+        let (from, shift) = (self.offset, self.loops * self.pool.span_ps);
+        let b = &self.pool.batches[self.next];
+        out.time_ps.extend(b.time_ps[from..from + n].iter().map(|t| t + shift));
+        out.channel.extend_from_slice(&b.channel[from..from + n]);
+        self.offset += n;
+        if self.offset == b.len() {
+            self.advance();
+        }
+        let n = n as u64;
         self.taken += n;
         self.offered.store(self.taken + self.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
         Ok(ReadState::Streaming)
@@ -288,21 +303,41 @@ fn bytes_per_tag(compression: Compression) -> f64 {
     }
 }
 
-/// Whether the file system of `dir` has room for a recording of `tags` tags (with a 5 %
-/// margin); the error says how much is needed and free.
-fn room_for(dir: &std::path::Path, tags: f64, compression: Compression) -> Result<(), String> {
-    let need = tags * bytes_per_tag(compression) * 1.05;
+/// Bytes of recording a run of `tags` tags over `seconds` may take, at most about: the tags,
+/// 10 % over the typical bytes a tag (a slow stream compresses less: 4-5 bytes a tag at
+/// 1e5 tags/s), a copy of the partial last chunk per second's flush (never written over),
+/// and the metadata.
+fn bytes_needed(tags: f64, seconds: f64, compression: Compression) -> f64 {
+    let per_tag = bytes_per_tag(compression);
+    let chunk = recordings::TAG_CHUNK as f64 * 9.0;
+    tags * per_tag * 1.1 + (seconds + 1.0) * chunk + 16e6
+}
+
+/// Bytes as GB or MB, whichever reads better.
+fn size_text(bytes: f64) -> String {
+    if bytes >= 1e9 {
+        format!("{:.1} GB", bytes / 1e9)
+    } else {
+        format!("{:.0} MB", (bytes / 1e6).ceil())
+    }
+}
+
+/// Whether the file system of `dir` has room for a capture of `tags` tags over `seconds`;
+/// the error says how much is needed and free.
+fn room_for(dir: &std::path::Path, tags: f64, seconds: f64, compression: Compression) -> Result<(), String> {
+    let need = bytes_needed(tags, seconds, compression);
     let st = nix::sys::statvfs::statvfs(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let free = st.blocks_available() as f64 * st.fragment_size() as f64;
     if need > free {
         return Err(format!(
-            "{}: this capture needs about {:.1} GB ({tags:.3e} tags at about {} bytes a tag with {}), and its file \
-             system has {:.1} GB free: use --dir on a larger disk, fewer --seconds or a lower --rate",
+            "{}: this capture needs up to about {} ({tags:.3e} tags at about {} bytes a tag with {}, and the \
+             file's overhead), and its file system has {} free: use --dir on a larger disk, fewer --seconds or \
+             a lower --rate",
             dir.display(),
-            need / 1e9,
+            size_text(need),
             bytes_per_tag(compression),
             format!("{compression:?}").to_lowercase(),
-            free / 1e9
+            size_text(free)
         ));
     }
     Ok(())
@@ -316,6 +351,7 @@ pub fn run(
     dir: &std::path::Path,
     compression: Compression,
     threads: usize,
+    stop: Arc<AtomicBool>,
 ) -> Result<CaptureBench, String> {
     let (pool, settings) = pool();
     let pool_mib = pool.batches.iter().map(|b| b.len() * 9).sum::<usize>() as f64 / (1 << 20) as f64;
@@ -323,6 +359,9 @@ pub fn run(
     // The folders this creates (the deepest first), to remove afterwards.
     let made: Vec<std::path::PathBuf> =
         dir.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).map(|p| p.to_path_buf()).collect();
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{}: not a folder (--dir names the folder to record into)", dir.display()));
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let remove_made = || {
         for d in &made {
@@ -330,7 +369,7 @@ pub fn run(
         }
     };
     // A run that would fill the disk should say so now, not after most of a minute.
-    if let Err(e) = room_for(dir, rate * seconds, compression) {
+    if let Err(e) = room_for(dir, rate * seconds, seconds, compression) {
         remove_made();
         return Err(e);
     }
@@ -391,7 +430,7 @@ pub fn run(
     let (t0, process0) = (Instant::now(), process_cpu_s());
     let mut tagger = tagger;
     tagger.start().map_err(|e| e.to_string())?;
-    let outcome = drive.go(tagger, &mut lag, Arc::new(AtomicBool::new(false)), || {});
+    let outcome = drive.go(tagger, &mut lag, stop.clone(), || {});
     let outcome = match outcome {
         Ok(o) => o,
         // A write error (a full disk) ends the run: the file is the bench's own, removed.
@@ -401,6 +440,14 @@ pub fn run(
             return Err(format!("{e} (after {:.1} s; the recording was removed)", t0.elapsed().as_secs_f64()));
         }
     };
+    if stop.load(Ordering::Relaxed) {
+        let _ = std::fs::remove_file(&path);
+        remove_made();
+        return Err(format!(
+            "interrupted after {:.1} s (Ctrl-C, SIGTERM or SIGHUP); the recording was removed",
+            t0.elapsed().as_secs_f64()
+        ));
+    }
     let wall = t0.elapsed().as_secs_f64();
     let process = process_cpu_s() - process0;
     let mut cpu_pct_by_thread: std::collections::BTreeMap<String, f64> = lag
@@ -488,5 +535,33 @@ mod tests {
         assert!(dropped >= 900 && dropped.is_multiple_of(10), "{dropped}");
         assert_eq!(b.events, vec![(0, StreamEvent::Missed { channel: 0, count: dropped })]);
         assert_eq!(s.offered.load(Ordering::Relaxed), dropped + b.len() as u64);
+    }
+
+    #[test]
+    fn a_slow_source_hands_out_parts_of_a_batch_and_drops_the_rest_of_one_whole() {
+        // 500 tags/s: 10 ms bring 5 tags, half a pool batch (the bench offered nothing at
+        // 1e3 tags/s for 2 s once: it waited for whole 65,536-tag batches).
+        let mut s = Synthetic::new(small(), 500.0, 10.0);
+        s.fifo = 12;
+        s.start().unwrap();
+        let mut b = TagBatch::default();
+        while b.is_empty() {
+            s.read_batch(&mut b, Duration::from_millis(20)).unwrap();
+        }
+        // (About 5; more if this thread was held up, never past the batch.)
+        assert!(b.len() <= 10, "at most the first batch: {:?}", b.time_ps);
+        assert_eq!(b.time_ps, (0..b.len() as i64).map(|i| i * 10).collect::<Vec<_>>());
+        let first = b.len() as u64;
+        // Far behind: the rest of the batch under way goes, then whole batches.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut c = TagBatch::default();
+        while c.is_empty() {
+            s.read_batch(&mut c, Duration::from_millis(20)).unwrap();
+        }
+        let dropped = s.dropped.load(Ordering::Relaxed);
+        assert_eq!(dropped % 10, (10 - first) % 10, "the rest of the first batch, then whole ones: {dropped}");
+        assert_eq!(c.events, vec![(0, StreamEvent::Missed { channel: 0, count: dropped })]);
+        assert_eq!(c.time_ps[0] % 100, 0, "the next tags start a batch: {:?}", c.time_ps);
+        assert_eq!(s.offered.load(Ordering::Relaxed), first + dropped + c.len() as u64);
     }
 }

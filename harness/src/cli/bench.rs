@@ -183,7 +183,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 "bench capture: {rate:e} tags/s for {seconds} s through reader, engine ({threads} threads) and recorder ({compression:?}) into {} ...",
                 dir.display()
             );
-            let r = harness::bench::capture::run(rate, seconds, &dir, compression.into(), threads)
+            // Ctrl-C, SIGTERM, SIGHUP: the run ends early, its recording is removed.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let s = stop.clone();
+            ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed))
+                .map_err(|e| super::Exit::cut_short(format!("bench capture: installing the signal handler: {e}")))?;
+            let r = harness::bench::capture::run(rate, seconds, &dir, compression.into(), threads, stop)
                 .map_err(|e| super::Exit::cut_short(format!("bench capture: {e}")))?;
             print(&r, args.json)
         }
