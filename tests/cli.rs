@@ -730,7 +730,7 @@ fn bench_json_prints_figures_with_their_baseline() {
         big.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("needs about") && stderr(&out).contains("GB free"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs up to about") && stderr(&out).contains("GB free"), "{}", stderr(&out));
     assert!(!big.exists(), "bench capture removes the folder it made");
     let out = q(&["bench", "capture", "--rate", "5"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
