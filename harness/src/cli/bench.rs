@@ -51,6 +51,11 @@ enum BenchWhat {
     },
     /// Recording speed: tags per second into HDF5 (gzip and uncompressed), bytes per tag,
     /// and plain write() of the same bytes to the same disk as the baseline.
+    ///
+    /// A burst: the default 2e7 tags (70-180 MB) take well under a second and land mostly in
+    /// the page cache, so this is the writer's own speed, not what a disk sustains. For the
+    /// rate a capture holds for minutes, with the reader, the engine and the disk in the
+    /// loop, use `bench capture`.
     Record {
         /// Folder on the disk to measure.
         #[arg(long, default_value = ".")]
