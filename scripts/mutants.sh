@@ -22,7 +22,7 @@ modules=(
   "drivers/src/protocol/tag_stream.rs drivers --lib"
   "recordings/src/import/ptu.rs recordings --test import --test ptu_built"
   "recordings/src/import/timestamp7.rs recordings --test import --test timestamp7_built"
-  "recordings/src/writer.rs workspace --test record --test mutants"
+  "recordings/src/writer.rs recordings,harness --lib --test record"
 )
 want=("$@")
 for m in "${modules[@]}"; do
@@ -30,9 +30,11 @@ for m in "${modules[@]}"; do
   if ((${#want[@]})) && [[ ! " ${want[*]} " == *" $file "* ]]; then continue; fi
   echo "== $file"
   start=$(date +%s)
-  # The writer's tests are the harness's (through the binary): cargo-mutants 27 runs the
-  # mutated package's with --test-package, so those run across the workspace.
-  if [[ $pkg == workspace ]]; then where=(--test-workspace true); else where=(--test-package "$pkg"); fi
+  # The writer's tests are also the harness's (through the binary): a comma-separated list
+  # names several packages (cargo-mutants 27 otherwise tests only the mutated package).
+  where=()
+  IFS=, read -ra pkgs <<<"$pkg"
+  for p in "${pkgs[@]}"; do where+=(--test-package "$p"); done
   # SHARD=i/n narrows a large module to a sample (e.g. SHARD=0/4).
   cargo mutants --in-place --no-shuffle -f "$file" "${where[@]}" ${SHARD:+--shard "$SHARD"} --timeout 300 -- $args \
     | tail -n 3 || true
