@@ -11,7 +11,7 @@ scratch="$(dirname "$root")/qkdbench-mutants"
 rm -rf "$scratch"
 git clone -q "$root" "$scratch"
 cd "$scratch"
-# module file, the package whose tests cover it (--test-package; "workspace": all), test
+# module file, the package whose tests cover it (--test-package; several separated by commas), test
 # arguments.
 modules=(
   "engine/src/finite_key.rs engine --test finite_key --lib"
