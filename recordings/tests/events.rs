@@ -42,5 +42,15 @@ fn every_event_kind_round_trips_through_a_recording() {
     let mut want = events;
     want.push((10, StreamEvent::OverflowBegin { time_ps: 1_999 }));
     assert_eq!(out.events, want);
+    // The columns as any HDF5 reader sees them (docs/recording-schema.md, /events): time -1
+    // where the kind has none, the byte offset for an error.
+    let f = hdf5::File::open(&path).unwrap();
+    let col = |name: &str| f.dataset(&format!("events/{name}")).unwrap();
+    assert_eq!(col("kind").read_raw::<u8>().unwrap(), [1, 3, 2, 4, 3, 1]);
+    assert_eq!(col("tag_index").read_raw::<u64>().unwrap(), [0, 3, 3, 7, 10, 10]);
+    assert_eq!(col("time_ps").read_raw::<i64>().unwrap(), [123_456_789, -1, 123_999_000, 4_242, -1, 1_999]);
+    assert_eq!(col("channel").read_raw::<u8>().unwrap(), [0, 5, 0, 0, 2, 0]);
+    assert_eq!(col("count").read_raw::<u64>().unwrap(), [0, 40_000_000_001, 0, 0xdead_beef, 3, 0]);
+    drop(f);
     std::fs::remove_dir_all(&dir).unwrap();
 }
