@@ -22,7 +22,7 @@ modules=(
   "drivers/src/protocol/tag_stream.rs drivers --lib"
   "recordings/src/import/ptu.rs recordings --test import --test ptu_built"
   "recordings/src/import/timestamp7.rs recordings --test import --test timestamp7_built"
-  "recordings/src/writer.rs recordings,harness --lib --test record --test events"
+  "recordings/src/writer.rs recordings,harness --lib --test record --test events --test reserve --test convert"
 )
 want=("$@")
 for m in "${modules[@]}"; do
