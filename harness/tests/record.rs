@@ -341,6 +341,7 @@ t = f["tags/time_ps"][:n]
 c = f["tags/channel"][:n]
 assert str(f.attrs["run_status"]).startswith("aborted: "), f.attrs["run_status"]
 assert "No space left on device" in f.attrs["run_status"] or "write" in f.attrs["run_status"]
+assert "an earlier write failed" not in f.attrs["run_status"], ("the first error is kept", f.attrs["run_status"])
 assert len(t) == n and len(c) == n
 assert n == 0 or (t[1:] >= t[:-1] - 10000).all(), "real, ordered tags only"
 assert n == 0 or (t[1:] != 0).all(), "no rows that read back as zeros"
