@@ -111,6 +111,12 @@ impl Drop for Flusher {
     }
 }
 
+/// A byte range as the system calls take it (`off_t`).
+#[cfg(target_os = "linux")]
+fn offsets(from: u64, bytes: u64) -> (i64, i64) {
+    (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(bytes).unwrap_or(i64::MAX))
+}
+
 enum Flags {
     /// Start writing the range's dirty pages.
     Start,
@@ -127,7 +133,7 @@ fn sync_range(f: &File, from: u64, bytes: u64, flags: Flags) -> std::io::Result<
             libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER
         }
     };
-    let (from, bytes) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(bytes).unwrap_or(i64::MAX));
+    let (from, bytes) = offsets(from, bytes);
     // SAFETY: the descriptor is `f`'s, open for the whole call; the call reads no memory.
     let r = unsafe { libc::sync_file_range(f.as_raw_fd(), from, bytes, flags) };
     if r == 0 {
@@ -142,7 +148,7 @@ fn sync_range(f: &File, from: u64, bytes: u64, flags: Flags) -> std::io::Result<
 #[cfg(target_os = "linux")]
 fn drop_cached(f: &File, from: u64, bytes: u64) {
     use std::os::fd::AsRawFd;
-    let (from, bytes) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(bytes).unwrap_or(i64::MAX));
+    let (from, bytes) = offsets(from, bytes);
     // SAFETY: the descriptor is `f`'s, open for the whole call; the call reads no memory.
     // Advice only: a failure leaves the pages cached, which is what happens without it.
     let _ = unsafe { libc::posix_fadvise(f.as_raw_fd(), from, bytes, libc::POSIX_FADV_DONTNEED) };

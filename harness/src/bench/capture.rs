@@ -368,9 +368,16 @@ pub fn run(
             let _ = std::fs::remove_dir(d);
         }
     };
+    let path = dir.join(format!("capture-{}.h5", std::process::id()));
+    // The recording and the folders this made, removed however the run ends (the file is
+    // the bench's own).
+    let discard = || {
+        let _ = std::fs::remove_file(&path);
+        remove_made();
+    };
     // A run that would fill the disk should say so now, not after most of a minute.
     if let Err(e) = room_for(dir, rate * seconds, seconds, compression) {
-        remove_made();
+        discard();
         return Err(e);
     }
     // Baseline: the source alone, as fast as it goes, for a second.
@@ -387,7 +394,6 @@ pub fn run(
         }
         n as f64 / t0.elapsed().as_secs_f64()
     };
-    let path = dir.join(format!("capture-{}.h5", std::process::id()));
     let tagger = Synthetic::new(pool, rate, seconds);
     let (offered, dropped) = (tagger.offered.clone(), tagger.dropped.clone());
     let s = Settings::default();
@@ -435,14 +441,12 @@ pub fn run(
         Ok(o) => o,
         // A write error (a full disk) ends the run: the file is the bench's own, removed.
         Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            remove_made();
+            discard();
             return Err(format!("{e} (after {:.1} s; the recording was removed)", t0.elapsed().as_secs_f64()));
         }
     };
     if stop.load(Ordering::Relaxed) {
-        let _ = std::fs::remove_file(&path);
-        remove_made();
+        discard();
         return Err(format!(
             "interrupted after {:.1} s (Ctrl-C, SIGTERM or SIGHUP); the recording was removed",
             t0.elapsed().as_secs_f64()
@@ -462,8 +466,7 @@ pub fn run(
     let dropped = dropped.load(Ordering::Relaxed);
     let analysed = outcome.pipeline.tags;
     let snap = outcome.engine.snapshot();
-    let _ = std::fs::remove_file(&path);
-    remove_made();
+    discard();
     let lost = offered.saturating_sub(recorded);
     Ok(CaptureBench {
         rate_tags_per_s: rate,

@@ -102,8 +102,6 @@ struct Source {
     notes: Vec<String>,
 }
 
-/// Configures both devices, derives the engine's settings from what the generator took,
-/// opens the recording, starts the devices and drives them.
 /// A note when a run paced to the wall clock (`--realtime`) fell behind it: the simulated
 /// bench computes its stream, and a dense one (a low loss) can take longer than the device
 /// time it covers. The data are right; the run only took longer than a live instrument's.
@@ -117,6 +115,8 @@ fn behind_the_clock(device_s: f64, wall_s: f64) -> Option<String> {
     })
 }
 
+/// Configures both devices, derives the engine's settings from what the generator took,
+/// opens the recording, starts the devices and drives them.
 fn configured<T: TimeTagger + Send + 'static>(
     plan: &RunPlan,
     mut pattern_gen: Box<dyn PatternGenerator + Send>,
