@@ -48,8 +48,11 @@ pub(crate) struct BlockResult {
     /// `max_pulse - reorder`, precounted below (empty when there is none or it was not
     /// counted).
     pub middle: Range<usize>,
-    /// The middle's pulses with one click and an index above 0, by key.
-    pub single: [u16; 256],
+    /// The middle's pulses with one click and an index above 0: their keys, the first
+    /// `singles` (a list, not a table by key: the in-order part reads a few cache lines per
+    /// block instead of a 256-entry table written on another core).
+    pub single_keys: [u8; fast::BLOCK],
+    pub singles: usize,
     /// The middle's other pulses, in pulse order: (pulse, detectors, first key).
     pub multi: Vec<(i64, u8, u8)>,
 }
@@ -67,7 +70,8 @@ impl Default for BlockResult {
             min_pulse: 0,
             max_pulse: 0,
             middle: 0..0,
-            single: [0; 256],
+            single_keys: [0; fast::BLOCK],
+            singles: 0,
             multi: Vec::new(),
         }
     }
@@ -142,7 +146,7 @@ pub(crate) fn compute(
 /// no pulse there can gain a click from another block (a later detection that low is a
 /// re-index, counted on its own).
 fn count_middle(r: &mut BlockResult, reorder: i64) {
-    r.single = [0; 256];
+    r.singles = 0;
     r.multi.clear();
     r.middle = 0..0;
     let s = &r.sorted[..r.len];
@@ -151,21 +155,25 @@ fn count_middle(r: &mut BlockResult, reorder: i64) {
     if a >= b {
         return;
     }
+    // (As `close_sorted_below`: a pulse whose neighbour has another pulse is a single
+    // click, the common case, taken without building its detector mask.)
     let mut j = a;
     while j < b {
-        let p = pulse_of(s[j]);
-        let key = s[j] as u8;
-        let mut mask = 1u8 << (key & 3);
+        let x = s[j];
+        let p = pulse_of(x);
+        if (j + 1 == b || (s[j + 1] ^ x) >> 8 != 0) && p > 0 {
+            r.single_keys[r.singles] = x as u8;
+            r.singles += 1;
+            j += 1;
+            continue;
+        }
+        let mut mask = 1u8 << (x as u8 & 3);
         let mut m = j + 1;
         while m < b && pulse_of(s[m]) == p {
             mask |= 1 << (s[m] as u8 & 3);
             m += 1;
         }
-        if m == j + 1 && p > 0 {
-            r.single[usize::from(key)] += 1;
-        } else {
-            r.multi.push((p, mask, key));
-        }
+        r.multi.push((p, mask, x as u8));
         j = m;
     }
     r.middle = a..b;

@@ -376,8 +376,8 @@ impl Engine {
                 self.close_sorted_below(block::pulse_of(sorted[a]));
                 rest = &sorted[a..];
                 if !self.windows.ends_before(block::pulse_of(sorted[b - 1])) {
-                    for (key, &k) in self.single.iter_mut().zip(&r.single) {
-                        *key += u64::from(k);
+                    for &key in &r.single_keys[..r.singles] {
+                        self.single[usize::from(key)] += 1;
                     }
                     for &(p, mask, key) in &r.multi {
                         self.count_pulse(p, mask, key);

@@ -16,6 +16,7 @@
 //! Why rayon: a pool of threads that stays up between batches, with the caller working
 //! in place (`in_place_scope`), so a batch costs no thread start.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -30,11 +31,19 @@ use super::Engine;
 /// Runs of tags shorter than this go on one thread: handing them out costs more than it
 /// saves.
 pub(super) const MIN_TAGS: usize = 4 * BLOCK;
-/// Slots for blocks written down and not yet taken (bounds the memory they hold).
-const RING: usize = 256;
+/// Slots for blocks written down and not yet taken (bounds the memory they hold: about
+/// 4.7 KiB a slot, 600 KiB in all, within a core's L2 cache).
+const RING: usize = 128;
 /// Blocks written down ahead of the last taken, at most (below `RING`: a slot is reused
 /// only once its block is taken).
 const AHEAD: usize = RING - 8;
+/// Blocks handed out at a time. Blocks end at every sync (about 100 detections each on a
+/// busy link), so handing them out one by one costs cache-line transfers between the cores
+/// per block (the count of blocks written down, the claim); in groups, per group.
+const GROUP: usize = 32;
+/// Rounds the caller spins on a result before it sleeps (a block takes about half a
+/// microsecond, a group some microseconds).
+const SPINS: u32 = 4096;
 
 /// The workers of a threaded engine.
 pub(crate) struct Threads {
@@ -67,12 +76,22 @@ struct Worker {
     used: bool,
 }
 
-/// A block's place in the ring: its job, then its result.
+/// A block's place in the ring: its job, then its result. No lock: the caller writes the
+/// job before it publishes the block (`Shared::published`), one thread claims it
+/// (`Shared::next`) and sets `ready` after its result, the caller reads the result after
+/// `ready` and writes a new job only after that (a slot is reused `RING` blocks later, and
+/// at most `AHEAD` are written down and not taken).
 #[derive(Default)]
+#[repr(align(128))]
 struct Slot {
     ready: AtomicBool,
-    work: Mutex<(Job, BlockResult)>,
+    job: UnsafeCell<Job>,
+    result: UnsafeCell<BlockResult>,
 }
+
+// SAFETY: the job and the result are reached by one thread at a time, handed over through
+// the atomics above (Release/Acquire), as the comment on `Slot` says.
+unsafe impl Sync for Slot {}
 
 /// A block written down: the clock fit it gets, where it is, and the pulse period then.
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,6 +121,9 @@ struct Shared<'a> {
     published: AtomicUsize,
     /// Blocks claimed.
     next: AtomicUsize,
+    /// The caller's thread, and whether it sleeps waiting for a result.
+    caller: std::thread::Thread,
+    caller_asleep: AtomicBool,
     /// Nothing more will be written down.
     done: AtomicBool,
     /// Workers asleep for want of blocks, and where they sleep.
@@ -111,25 +133,42 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    /// Claims and works out one block, if one is waiting.
-    fn work_one(&self, w: &mut Worker) -> bool {
+    /// Claims and works out up to `GROUP` blocks, if any wait.
+    fn work_some(&self, w: &mut Worker) -> bool {
         let j = self.next.load(Ordering::Relaxed);
-        if j >= self.published.load(Ordering::Acquire) {
+        let published = self.published.load(Ordering::Acquire);
+        if j >= published {
             return false;
         }
-        if self.next.compare_exchange_weak(j, j + 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        let end = published.min(j + GROUP);
+        if self.next.compare_exchange_weak(j, end, Ordering::AcqRel, Ordering::Relaxed).is_err() {
             return true;
         }
-        let slot = &self.slots[j % RING];
-        let mut guard = slot.work.lock().unwrap_or_else(PoisonError::into_inner);
-        let (job, r) = &mut *guard;
-        let sums = Sums { histogram: &mut w.histogram, intervals: &mut w.intervals, outside_gate: &mut w.outside_gate };
-        let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
-        block::compute(&job.k, t, ch, self.reorder, &mut w.out, sums, r, true);
         w.used = true;
-        drop(guard);
-        slot.ready.store(true, Ordering::Release);
+        for b in j..end {
+            let slot = &self.slots[b % RING];
+            // SAFETY: block `b` is this thread's from its claim until `ready` (see `Slot`).
+            let (job, r) = unsafe { (&*slot.job.get(), &mut *slot.result.get()) };
+            let sums =
+                Sums { histogram: &mut w.histogram, intervals: &mut w.intervals, outside_gate: &mut w.outside_gate };
+            let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
+            block::compute(&job.k, t, ch, self.reorder, &mut w.out, sums, r, true);
+            // (SeqCst with the caller's `caller_asleep` then `ready`: one of the two sees
+            // the other, so the caller never sleeps through its result.)
+            slot.ready.store(true, Ordering::SeqCst);
+            if self.caller_asleep.load(Ordering::SeqCst) {
+                self.caller.unpark();
+            }
+        }
         true
+    }
+
+    /// Lets the workers claim the blocks written down so far.
+    fn publish(&self, written: usize) {
+        if self.published.load(Ordering::Relaxed) < written {
+            self.published.store(written, Ordering::SeqCst);
+            self.wake_sleepers();
+        }
     }
 
     /// Whether a block waits to be claimed.
@@ -141,7 +180,7 @@ impl Shared<'_> {
     fn serve(&self, w: &mut Worker) {
         let mut idle = 0u32;
         loop {
-            if self.work_one(w) {
+            if self.work_some(w) {
                 idle = 0;
                 continue;
             }
@@ -176,15 +215,22 @@ impl Shared<'_> {
         }
     }
 
-    /// The caller waits for block `j`, claimed by a worker: on the block's lock, which the
-    /// worker holds while it works, so the caller sleeps instead of spinning (a worker of
-    /// lower priority then gets the core).
+    /// The caller waits for block `j`, claimed by a worker: a short spin, then asleep until
+    /// the worker has it (a worker of lower priority then gets the core).
     fn wait_for(&self, j: usize) {
         let slot = &self.slots[j % RING];
-        if !slot.ready.load(Ordering::Acquire) && j < self.next.load(Ordering::SeqCst) {
-            drop(slot.work.lock().unwrap_or_else(PoisonError::into_inner));
+        for _ in 0..SPINS {
+            if slot.ready.load(Ordering::Acquire) {
+                return;
+            }
+            std::hint::spin_loop();
         }
-        std::hint::spin_loop();
+        self.caller_asleep.store(true, Ordering::SeqCst);
+        if !slot.ready.load(Ordering::SeqCst) {
+            // (The timeout only guards against a wake-up this reasoning missed.)
+            std::thread::park_timeout(Duration::from_millis(5));
+        }
+        self.caller_asleep.store(false, Ordering::SeqCst);
     }
 }
 
@@ -294,6 +340,8 @@ impl Engine {
             reorder: self.reorder_pulses,
             published: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
+            caller: std::thread::current(),
+            caller_asleep: AtomicBool::new(false),
             done: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
             idle: Mutex::new(()),
@@ -331,8 +379,9 @@ impl Engine {
                             break;
                         }
                         slot.ready.store(false, Ordering::Relaxed);
-                        let guard = slot.work.lock().unwrap_or_else(PoisonError::into_inner);
-                        let (job, r) = &*guard;
+                        // SAFETY: the result is in (`ready`) and the slot is the caller's
+                        // until it writes the next job to it (see `Slot`).
+                        let (job, r) = unsafe { (&*slot.job.get(), &*slot.result.get()) };
                         self.apply_block(r, (job.to - job.from) as u64, job.period_ps);
                         taken += 1;
                     }
@@ -345,10 +394,11 @@ impl Engine {
                 _ => None,
             };
             if i >= t.len() || written - taken >= AHEAD {
+                shared.publish(written);
                 match pending {
                     None => return,
                     Some(j) => {
-                        if !shared.work_one(mine) {
+                        if !shared.work_some(mine) {
                             shared.wait_for(j);
                         }
                     }
@@ -377,12 +427,14 @@ impl Engine {
                 // (As in `tags`: the clock would go to holdover inside the run.)
                 if t[i + n - 1] as f64 - fit.last_sync_ps <= 3.5 * fit.sync_period_ps {
                     let slot = &shared.slots[written % RING];
-                    slot.work.lock().unwrap_or_else(PoisonError::into_inner).0 =
-                        Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() };
+                    // SAFETY: the slot's last block was taken (at most `AHEAD` are not), so
+                    // no other thread reaches it until it is published (see `Slot`).
+                    unsafe { *slot.job.get() = Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() } };
                     ops.push_back(Op::Block(written));
                     written += 1;
-                    shared.published.store(written, Ordering::SeqCst);
-                    shared.wake_sleepers();
+                    if written % GROUP == 0 {
+                        shared.publish(written);
+                    }
                     self.last_tag_ps = t[i + n - 1];
                     self.block_pass_tags += n as u64;
                     self.threaded_tags += n as u64;
@@ -392,7 +444,8 @@ impl Engine {
             }
             // A detection the block pass does not take: everything before it first.
             if let Some(j) = pending {
-                if !shared.work_one(mine) {
+                shared.publish(written);
+                if !shared.work_some(mine) {
                     shared.wait_for(j);
                 }
             } else {
