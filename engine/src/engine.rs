@@ -266,7 +266,7 @@ impl Engine {
                 continue;
             };
             let mask = self.detector_channel_mask;
-            let n = ch[i..].iter().take(BLOCK).take_while(|&&c| mask >> (c & 7) & 1 != 0).count();
+            let n = fast::leading_detections(&ch[i..], mask, BLOCK);
             // The clock would go to holdover inside the run: one by one.
             let fit = self.clock.locked_fit().expect("kernel() checked the lock");
             if n == 0 || t[i + n - 1] as f64 - fit.last_sync_ps > 3.5 * fit.sync_period_ps {

@@ -102,6 +102,35 @@ pub fn key_for(s: &PatternSettings, pulse: i64, d: u8) -> u8 {
     symbol_key(s.seed, s.class_thr, s.basis_thr, pulse, d)
 }
 
+/// How many of the first `max` channel bytes `ch` are detections (bit `c & 7` of `mask`
+/// set), up to the first that is not: where a block ends.
+///
+/// Written by hand because it runs once per tag on the engine's sequential path (with
+/// threads, the caller's): eight bytes at a time, a byte stops the block when its channel
+/// equals one of the channels outside `mask` (a zero byte of the word xor that channel,
+/// found with the borrow trick; the lowest hit is exact). About 4x the plain scan.
+#[inline]
+pub fn leading_detections(ch: &[u8], mask: u8, max: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let ch = &ch[..ch.len().min(max)];
+    let mut words = ch.chunks_exact(8);
+    let mut i = 0;
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes")) & (7 * ONES);
+        let (mut hit, mut others) = (0u64, !mask);
+        while others != 0 {
+            let x = w ^ (u64::from(others.trailing_zeros()) * ONES);
+            hit |= x.wrapping_sub(ONES) & !x & (0x80 * ONES);
+            others &= others - 1;
+        }
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + words.remainder().iter().take_while(|&&c| mask >> (c & 7) & 1 != 0).count()
+}
+
 /// Truncation towards zero that the compiler vectorises: the value is clamped into i64's
 /// range first (NaN goes to the lower end), so the unchecked conversion is sound for every
 /// input. Saturating `as i64` would be the same for in-range values but blocks the
@@ -302,6 +331,21 @@ mod tests {
             assert_eq!(dispatched.r2[..n], plain.r2[..n]);
             assert_eq!(dispatched.gated[..n], plain.gated[..n]);
             assert_eq!(dispatched.key[..n], plain.key[..n]);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_scan_finds_the_end_of_a_block_as_the_plain_scan(
+            mask in proptest::prelude::any::<u8>(),
+            // (Mostly a detector's channel, the odd other byte; high bits at times.)
+            bytes in proptest::collection::vec((0u8..12, proptest::prelude::any::<u8>()), 0..300),
+            max in 0usize..320,
+        ) {
+            let det = mask.trailing_zeros().min(7) as u8;
+            let ch: Vec<u8> = bytes.iter().map(|&(r, b)| if r < 11 { det | (b & 0xf8) } else { b }).collect();
+            let plain = ch.iter().take(max).take_while(|&&c| mask >> (c & 7) & 1 != 0).count();
+            proptest::prop_assert_eq!(leading_detections(&ch, mask, max), plain);
         }
     }
 

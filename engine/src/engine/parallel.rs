@@ -25,7 +25,7 @@ use std::time::Duration;
 use super::super::block::{self, BlockResult, Sums};
 use super::super::characterise::INTERVAL_BINS;
 use super::super::config::ConfigError;
-use super::super::fast::{Kernel, Out, BLOCK};
+use super::super::fast::{self, Kernel, Out, BLOCK};
 use super::Engine;
 
 /// Runs of tags shorter than this go on one thread: handing them out costs more than it
@@ -422,7 +422,7 @@ impl Engine {
                 continue;
             }
             if let Some(k) = self.kernel() {
-                let n = ch[i..].iter().take(BLOCK).take_while(|&&c| mask >> (c & 7) & 1 != 0).count();
+                let n = fast::leading_detections(&ch[i..], mask, BLOCK);
                 let fit = self.clock.locked_fit().expect("kernel() checked the lock");
                 // (As in `tags`: the clock would go to holdover inside the run.)
                 if t[i + n - 1] as f64 - fit.last_sync_ps <= 3.5 * fit.sync_period_ps {
