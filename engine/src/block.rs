@@ -150,8 +150,11 @@ fn count_middle(r: &mut BlockResult, reorder: i64) {
     r.multi.clear();
     r.middle = 0..0;
     let s = &r.sorted[..r.len];
-    let a = s.partition_point(|&x| pulse_of(x) <= r.min_pulse.saturating_add(reorder));
-    let b = s.partition_point(|&x| pulse_of(x) < r.max_pulse.saturating_sub(reorder));
+    // (The edges hold a few entries: found from each end, without a binary search's
+    // unpredictable branches.)
+    let (lo, hi) = (r.min_pulse.saturating_add(reorder), r.max_pulse.saturating_sub(reorder));
+    let a = s.iter().take_while(|&&x| pulse_of(x) <= lo).count();
+    let b = s.len() - s.iter().rev().take_while(|&&x| pulse_of(x) >= hi).count();
     if a >= b {
         return;
     }
