@@ -22,6 +22,8 @@ use super::fast::{self, Kernel, Out};
 pub(crate) struct Sums<'a> {
     pub histogram: &'a mut [[u64; 4]],
     pub intervals: &'a mut [[u64; 4]],
+    /// Above the highest bin of `intervals` added to (raised as bins are).
+    pub intervals_top: &'a mut usize,
     pub outside_gate: &'a mut [u64; 4],
 }
 
@@ -103,7 +105,7 @@ pub(crate) fn compute(
     let keys = &out.key[..n];
     // Clicks, and the intervals between clicks inside the block (the interval from the
     // previous block's last click is the in-order part's).
-    r.clicks = RunClicks::count(keys, t, sums.intervals);
+    r.clicks = RunClicks::count(keys, t, sums.intervals, sums.intervals_top);
     for (&b, &key) in out.bin[..n].iter().zip(keys) {
         if let Some(h) = sums.histogram.get_mut(b as usize) {
             h[usize::from(key & 3)] += 1;

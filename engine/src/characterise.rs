@@ -80,10 +80,13 @@ pub(crate) struct RunClicks {
 
 impl RunClicks {
     /// Counts the clicks of detector `key & 3` of each key at `t_ps`, and adds the intervals
-    /// between clicks of the run to `intervals` (the state in registers for the run).
+    /// between clicks of the run to `intervals` (the state in registers for the run). Raises
+    /// `top` to above the highest bin it added to (a worker's table is merged up to there:
+    /// the whole table is 640 KB, most intervals fall in its first few thousand bins).
     #[inline]
-    pub(crate) fn count(keys: &[u8], t_ps: &[i64], intervals: &mut [[u64; 4]]) -> Self {
+    pub(crate) fn count(keys: &[u8], t_ps: &[i64], intervals: &mut [[u64; 4]], top: &mut usize) -> Self {
         let (mut clicks, mut first, mut last) = ([0u64; 4], [i64::MIN; 4], [i64::MIN; 4]);
+        let mut high = *top;
         for (&k, &t) in keys.iter().zip(t_ps) {
             let d = usize::from(k & 3);
             let prev = last[d];
@@ -91,10 +94,15 @@ impl RunClicks {
             clicks[d] += 1;
             if prev == i64::MIN {
                 first[d] = t;
-            } else if let Some(h) = intervals.get_mut(interval_bin(t, prev)) {
-                h[d] += 1;
+            } else {
+                let bin = interval_bin(t, prev);
+                if let Some(h) = intervals.get_mut(bin) {
+                    h[d] += 1;
+                    high = high.max(bin + 1);
+                }
             }
         }
+        *top = high;
         RunClicks { clicks, first, last }
     }
 }
@@ -375,7 +383,7 @@ mod tests {
         // Keys & 3 -> detectors 0, 0, 1, 0, 1. Detector 0 at 0, 1,500 and 5,000 ps:
         // intervals 1,500 (bin 1) and 3,500 (bin 3); detector 1 at 2,000 and 9,999 ps:
         // 7,999 (bin 7).
-        let run = RunClicks::count(&[0, 4, 1, 8, 5], &[0, 1_500, 2_000, 5_000, 9_999], &mut data.intervals);
+        let run = RunClicks::count(&[0, 4, 1, 8, 5], &[0, 1_500, 2_000, 5_000, 9_999], &mut data.intervals, &mut 0);
         assert_eq!(
             run,
             RunClicks {
@@ -394,7 +402,7 @@ mod tests {
         assert_eq!((data.clicks[0], data.intervals[1][0]), (4, 2));
         // And into the next run: detector 1's first click, 2,001 ps after its last (bin 2);
         // detector 0's, 500 ps after 6,000 (bin 0).
-        let run = RunClicks::count(&[1, 0], &[12_000, 6_500], &mut data.intervals);
+        let run = RunClicks::count(&[1, 0], &[12_000, 6_500], &mut data.intervals, &mut 0);
         data.stitch(&run);
         assert_eq!((data.intervals[2][1], data.intervals[0][0], data.clicks), (1, 1, [5, 3, 0, 0]));
     }

@@ -64,6 +64,8 @@ pub struct Engine {
     window_period_ps: Option<f64>,
     /// Workers of the block pass, when the engine runs on several threads.
     threads: Option<std::sync::Arc<parallel::Threads>>,
+    /// Their order-free sums, one per thread, added to `histogram` and `chars` when read.
+    thread_sums: Vec<parallel::ThreadSums>,
     /// Arrival-phase histogram per detector: residuals from -T/2 to T/2 in 10 ps bins.
     histogram: Vec<[u64; 4]>,
     stream_errors: u64,
@@ -132,6 +134,7 @@ impl Engine {
             block_result: Some(Box::default()),
             window_period_ps: None,
             threads: None,
+            thread_sums: Vec::new(),
             histogram: vec![[0; 4]; bins],
             stream_errors: 0,
             lock_events: Vec::new(),
@@ -319,6 +322,7 @@ impl Engine {
         let sums = Sums {
             histogram: &mut self.histogram,
             intervals: &mut self.chars.intervals,
+            intervals_top: &mut 0,
             outside_gate: &mut self.chars.outside_gate,
         };
         block::compute(k, t, ch, self.reorder_pulses, &mut out, sums, &mut r, false);
@@ -740,9 +744,9 @@ impl Engine {
             gate_width_ps: self.cfg.gate_width_ps,
             duration_ps: (self.last_tag_ps - self.first_tag_ps.unwrap_or(self.last_tag_ps)) as f64,
         };
-        let mut chars = self.chars.clone();
+        let mut chars = self.merged_chars();
         chars.after_class = self.after_class();
-        characterise(&self.total_counts(), &chars, &self.histogram, HISTOGRAM_BIN_PS, &facts)
+        characterise(&self.total_counts(), &chars, &self.histogram(), HISTOGRAM_BIN_PS, &facts)
     }
 
     /// Calibrates every detector from the detections buffered so far, then indexes them.
@@ -776,9 +780,13 @@ impl Engine {
         self.windows.close(&total, &self.stream, self.class_p, &self.cfg.key);
     }
 
-    /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector.
-    pub fn histogram(&self) -> &[[u64; 4]] {
-        &self.histogram
+    /// The arrival-phase histogram: per 10 ps bin from -T/2, clicks of each detector
+    /// (with threads, summed over them here).
+    pub fn histogram(&self) -> std::borrow::Cow<'_, [[u64; 4]]> {
+        match self.merged_histogram() {
+            Some(h) => std::borrow::Cow::Owned(h),
+            None => std::borrow::Cow::Borrowed(&self.histogram),
+        }
     }
 
     /// The state now.

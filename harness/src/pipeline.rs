@@ -324,7 +324,7 @@ where
         let flow = observer.update(&Update {
             snapshot: &s,
             windows: &new,
-            histogram,
+            histogram: histogram.as_deref(),
             wall: started.elapsed(),
             tags_read: tags_read.load(Ordering::Relaxed),
             last,

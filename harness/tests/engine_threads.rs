@@ -134,6 +134,47 @@ fn threads_equal_one_thread_on_a_pass() {
     assert_threads_agree(&cfg, &whole);
 }
 
+/// The threads' sums stay with the engine they were counted for: a clone taken mid-run and
+/// the engine it was taken from each end with one thread's result, and so does an engine
+/// whose thread count changes mid-run (the sums are kept apart until read).
+#[test]
+fn clones_and_thread_changes_mid_run_keep_one_threads_result() {
+    let optics = OpticsConfig { channel: ChannelModel::Constant { loss_db: 3.0, range_km: 0.0 }, ..Default::default() };
+    let (whole, settings) = stream(optics, &PatternConfig { sync_period_pulses: 1000, ..Default::default() }, 0.05);
+    let cfg = EngineConfig::new(settings, 100e6);
+    let chunk = 65_536;
+    let pieces: Vec<TagBatch> = pieces::in_pieces(&whole, chunk).collect();
+    let (reference, _) = run(&cfg, &whole, chunk, 1);
+    let half = pieces.len() / 2;
+    assert!(half >= 2, "{} batches", pieces.len());
+
+    let mut a = Engine::new(cfg.clone());
+    a.set_threads(2).unwrap();
+    for p in &pieces[..half] {
+        a.process(p);
+    }
+    let mut b = a.clone();
+    // The histogram read mid-run (as the live view does) changes nothing.
+    assert!(b.histogram().iter().flatten().sum::<u64>() > 0);
+    for e in [&mut a, &mut b] {
+        for p in &pieces[half..] {
+            e.process(p);
+        }
+        e.flush();
+    }
+    assert!(a.threaded_tags() > 0);
+    assert!(fingerprint(&a) == reference, "the engine a clone was taken from differs from one thread");
+    assert!(fingerprint(&b) == reference, "a clone taken mid-run differs from one thread");
+
+    let mut c = Engine::new(cfg.clone());
+    for (i, p) in pieces.iter().enumerate() {
+        c.set_threads([2, 1, 3][i % 3]).unwrap();
+        c.process(p);
+    }
+    c.flush();
+    assert!(fingerprint(&c) == reference, "changing the threads mid-run differs from one thread");
+}
+
 #[test]
 fn zero_threads_is_refused() {
     let mut e = Engine::new(EngineConfig::new(PatternSettings::default(), 100e6));
