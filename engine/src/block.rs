@@ -55,8 +55,12 @@ pub(crate) struct BlockResult {
     /// block instead of a 256-entry table written on another core).
     pub single_keys: [u8; fast::BLOCK],
     pub singles: usize,
-    /// The middle's other pulses, in pulse order: (pulse, detectors, first key).
-    pub multi: Vec<(i64, u8, u8)>,
+    /// The middle's other pulses, in pulse order: the place in `sorted` of each one's first
+    /// detection, times 16, plus its detectors (bit d for detector d); the first `multis`.
+    /// (Inline, not a `Vec`: a small heap buffer written by one thread may share a cache
+    /// line with data another thread writes: false sharing.)
+    pub multi: [u16; fast::BLOCK],
+    pub multis: usize,
 }
 
 impl Default for BlockResult {
@@ -74,7 +78,8 @@ impl Default for BlockResult {
             middle: 0..0,
             single_keys: [0; fast::BLOCK],
             singles: 0,
-            multi: Vec::new(),
+            multi: [0; fast::BLOCK],
+            multis: 0,
         }
     }
 }
@@ -149,7 +154,7 @@ pub(crate) fn compute(
 /// re-index, counted on its own).
 fn count_middle(r: &mut BlockResult, reorder: i64) {
     r.singles = 0;
-    r.multi.clear();
+    r.multis = 0;
     r.middle = 0..0;
     let s = &r.sorted[..r.len];
     // (The edges hold a few entries: found from each end, without a binary search's
@@ -178,7 +183,8 @@ fn count_middle(r: &mut BlockResult, reorder: i64) {
             mask |= 1 << (s[m] as u8 & 3);
             m += 1;
         }
-        r.multi.push((p, mask, x as u8));
+        r.multi[r.multis] = (j as u16) << 4 | u16::from(mask);
+        r.multis += 1;
         j = m;
     }
     r.middle = a..b;

@@ -383,8 +383,9 @@ impl Engine {
                     for &key in &r.single_keys[..r.singles] {
                         self.single[usize::from(key)] += 1;
                     }
-                    for &(p, mask, key) in &r.multi {
-                        self.count_pulse(p, mask, key);
+                    for &m in &r.multi[..r.multis] {
+                        let x = sorted[usize::from(m >> 4)];
+                        self.count_pulse(block::pulse_of(x), (m & 15) as u8, x as u8);
                     }
                     rest = &sorted[b..];
                 }

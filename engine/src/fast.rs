@@ -41,8 +41,10 @@ pub struct Kernel {
     pub basis_thr: u32,
 }
 
-/// Per detection of a block.
+/// Per detection of a block. (On cache lines of its own: with threads, each writes its
+/// own per block, and a line shared with another thread's data would be false sharing.)
 #[derive(Debug, Clone)]
+#[repr(align(128))]
 pub struct Out {
     /// Pulse index.
     pub pulse: [i64; BLOCK],

@@ -78,11 +78,28 @@ struct Inner {
 #[derive(Debug, Clone)]
 #[repr(align(128))]
 pub(crate) struct ThreadSums {
+    /// Each with `PAD` unused entries at both ends (see `PAD`).
     histogram: Vec<[u64; 4]>,
     intervals: Vec<[u64; 4]>,
     /// Above the highest bin of `intervals` that is not zero.
     intervals_top: usize,
     outside_gate: [u64; 4],
+}
+
+/// Entries (128 bytes) left unused at each end of a thread's tables: the heap may put
+/// another thread's data right beside them, and a cache line written by two threads
+/// (false sharing) costs a transfer between the cores at every write.
+const PAD: usize = 4;
+
+impl ThreadSums {
+    fn new(bins: usize) -> Self {
+        ThreadSums {
+            histogram: vec![[0; 4]; bins + 2 * PAD],
+            intervals: vec![[0; 4]; INTERVAL_BINS + 2 * PAD],
+            intervals_top: 0,
+            outside_gate: [0; 4],
+        }
+    }
 }
 
 /// What a thread works with: its scratch and its sums.
@@ -172,12 +189,13 @@ impl Shared<'_> {
             let slot = &self.slots[b % RING];
             // SAFETY: block `b` is this thread's from its claim until `ready` (see `Slot`).
             let (job, r) = unsafe { (&*slot.job.get(), &mut *slot.result.get()) };
-            let sums = Sums {
-                histogram: &mut w.sums.histogram,
-                intervals: &mut w.sums.intervals,
-                intervals_top: &mut w.sums.intervals_top,
-                outside_gate: &mut w.sums.outside_gate,
-            };
+            let ws = &mut *w.sums;
+            let (top, gate) = (&mut ws.intervals_top, &mut ws.outside_gate);
+            let n = ws.histogram.len();
+            let histogram = &mut ws.histogram[PAD..n - PAD];
+            let n = ws.intervals.len();
+            let intervals = &mut ws.intervals[PAD..n - PAD];
+            let sums = Sums { histogram, intervals, intervals_top: top, outside_gate: gate };
             let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
             block::compute(&job.k, t, ch, self.reorder, w.out, sums, r, true);
             // (SeqCst with the caller's `caller_asleep` then `ready`: one of the two sees
@@ -355,12 +373,7 @@ impl Engine {
         let bins = self.histogram.len();
         // (Out of the engine while the threads add to them: the caller's part borrows it.)
         let mut sums = std::mem::take(&mut self.thread_sums);
-        sums.resize_with(threads.n, || ThreadSums {
-            histogram: vec![[0; 4]; bins],
-            intervals: vec![[0; 4]; INTERVAL_BINS],
-            intervals_top: 0,
-            outside_gate: [0; 4],
-        });
+        sums.resize_with(threads.n, || ThreadSums::new(bins));
         let mut workers: Vec<Worker<'_>> =
             inner.outs.iter_mut().zip(sums.iter_mut()).map(|(out, sums)| Worker { out, sums }).collect();
         let shared = Shared {
@@ -505,7 +518,7 @@ impl Engine {
         }
         let mut h = self.histogram.clone();
         for w in &self.thread_sums {
-            for (a, b) in h.iter_mut().zip(&w.histogram) {
+            for (a, b) in h.iter_mut().zip(&w.histogram[PAD..]) {
                 add(a, b);
             }
         }
@@ -516,7 +529,7 @@ impl Engine {
     pub(super) fn merged_chars(&self) -> CharacterisationData {
         let mut chars = self.chars.clone();
         for w in &self.thread_sums {
-            for (a, b) in chars.intervals.iter_mut().zip(&w.intervals[..w.intervals_top]) {
+            for (a, b) in chars.intervals.iter_mut().zip(&w.intervals[PAD..PAD + w.intervals_top]) {
                 add(a, b);
             }
             add(&mut chars.outside_gate, &w.outside_gate);
