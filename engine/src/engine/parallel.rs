@@ -125,13 +125,16 @@ struct Slot {
 // the atomics above (Release/Acquire), as the comment on `Slot` says.
 unsafe impl Sync for Slot {}
 
-/// A block written down: the clock fit it gets, where it is, and the pulse period then.
+/// A block written down: the clock fit it gets, where it is, and the pulse period and the
+/// reorder bound then (the calibration raises the bound inside a run of tags: the block is
+/// worked out with the bound it is taken with, as on one thread).
 #[derive(Debug, Clone, Copy, Default)]
 struct Job {
     k: Kernel,
     from: usize,
     to: usize,
     period_ps: f64,
+    reorder: i64,
 }
 
 /// The block pass's work in stream order.
@@ -148,7 +151,6 @@ struct Shared<'a> {
     slots: &'a [Slot],
     t: &'a [i64],
     ch: &'a [u8],
-    reorder: i64,
     caller: std::thread::Thread,
     // Each counter the threads write on a cache line of its own (and none shares one with
     // the caller's stack): a line written by one core and read by the other per block
@@ -197,7 +199,7 @@ impl Shared<'_> {
             let intervals = &mut ws.intervals[PAD..n - PAD];
             let sums = Sums { histogram, intervals, intervals_top: top, outside_gate: gate };
             let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
-            block::compute(&job.k, t, ch, self.reorder, w.out, sums, r, true);
+            block::compute(&job.k, t, ch, job.reorder, w.out, sums, r, true);
             // (SeqCst with the caller's `caller_asleep` then `ready`: one of the two sees
             // the other, so the caller never sleeps through its result.)
             slot.ready.store(true, Ordering::SeqCst);
@@ -380,7 +382,6 @@ impl Engine {
             slots: &inner.slots,
             t,
             ch,
-            reorder: self.reorder_pulses,
             caller: std::thread::current(),
             published: CachePadded::new(AtomicUsize::new(0)),
             next: CachePadded::new(AtomicUsize::new(0)),
@@ -475,7 +476,15 @@ impl Engine {
                     let slot = &shared.slots[written % RING];
                     // SAFETY: the slot's last block was taken (at most `AHEAD` are not), so
                     // no other thread reaches it until it is published (see `Slot`).
-                    unsafe { *slot.job.get() = Job { k, from: i, to: i + n, period_ps: self.pulse_period_ps() } };
+                    unsafe {
+                        *slot.job.get() = Job {
+                            k,
+                            from: i,
+                            to: i + n,
+                            period_ps: self.pulse_period_ps(),
+                            reorder: self.reorder_pulses,
+                        }
+                    };
                     ops.push_back(Op::Block(written));
                     written += 1;
                     if written % GROUP == 0 {
