@@ -170,12 +170,34 @@ struct Shared<'a> {
 /// Where workers sleep for want of blocks.
 struct Sleep {
     done: AtomicBool,
+    /// A worker panicked: its blocks will never be ready (the caller panics too, instead of
+    /// waiting for ever; the scope then passes the worker's panic on).
+    failed: AtomicBool,
     sleeping: AtomicUsize,
     idle: Mutex<()>,
     wake: Condvar,
 }
 
-impl Shared<'_> {
+impl<'a> Shared<'a> {
+    fn new(slots: &'a [Slot], t: &'a [i64], ch: &'a [u8]) -> Self {
+        Shared {
+            slots,
+            t,
+            ch,
+            caller: std::thread::current(),
+            published: CachePadded::new(AtomicUsize::new(0)),
+            next: CachePadded::new(AtomicUsize::new(0)),
+            caller_asleep: CachePadded::new(AtomicBool::new(false)),
+            sleep: CachePadded::new(Sleep {
+                done: AtomicBool::new(false),
+                failed: AtomicBool::new(false),
+                sleeping: AtomicUsize::new(0),
+                idle: Mutex::new(()),
+                wake: Condvar::new(),
+            }),
+        }
+    }
+
     /// Claims and works out up to `GROUP` blocks, if any wait.
     fn work_some(&self, w: &mut Worker) -> bool {
         let j = self.next.load(Ordering::Relaxed);
@@ -225,6 +247,7 @@ impl Shared<'_> {
 
     /// A worker: blocks until nothing more is written down.
     fn serve(&self, w: &mut Worker) {
+        let _failed = FailOnUnwind(self);
         let mut idle = 0u32;
         loop {
             if self.work_some(w) {
@@ -278,6 +301,32 @@ impl Shared<'_> {
             std::thread::park_timeout(Duration::from_millis(5));
         }
         self.caller_asleep.store(false, Ordering::SeqCst);
+        if self.sleep.failed.load(Ordering::SeqCst) {
+            panic!("an engine worker thread panicked");
+        }
+    }
+}
+
+/// Ends the workers' loop when dropped: after the caller's part, or while it unwinds.
+struct EndOnDrop<'a, 'b>(&'a Shared<'b>);
+
+impl Drop for EndOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.sleep.done.store(true, Ordering::SeqCst);
+        self.0.wake_sleepers();
+    }
+}
+
+/// Tells the caller when a worker unwinds (a panic), so it does not wait for the worker's
+/// blocks for ever.
+struct FailOnUnwind<'a, 'b>(&'a Shared<'b>);
+
+impl Drop for FailOnUnwind<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.sleep.failed.store(true, Ordering::SeqCst);
+            self.0.caller.unpark();
+        }
     }
 }
 
@@ -378,30 +427,16 @@ impl Engine {
         sums.resize_with(threads.n, || ThreadSums::new(bins));
         let mut workers: Vec<Worker<'_>> =
             inner.outs.iter_mut().zip(sums.iter_mut()).map(|(out, sums)| Worker { out, sums }).collect();
-        let shared = Shared {
-            slots: &inner.slots,
-            t,
-            ch,
-            caller: std::thread::current(),
-            published: CachePadded::new(AtomicUsize::new(0)),
-            next: CachePadded::new(AtomicUsize::new(0)),
-            caller_asleep: CachePadded::new(AtomicBool::new(false)),
-            sleep: CachePadded::new(Sleep {
-                done: AtomicBool::new(false),
-                sleeping: AtomicUsize::new(0),
-                idle: Mutex::new(()),
-                wake: Condvar::new(),
-            }),
-        };
+        let shared = Shared::new(&inner.slots, t, ch);
         let (mine, others) = workers.split_first_mut().expect("one worker per thread");
         threads.pool.in_place_scope(|s| {
             for w in others.iter_mut() {
                 let shared = &shared;
                 s.spawn(move |_| shared.serve(w));
             }
+            // (The workers end when the caller's part does, even by a panic.)
+            let _end = EndOnDrop(&shared);
             self.write_down_and_take(&shared, mine);
-            shared.sleep.done.store(true, Ordering::SeqCst);
-            shared.wake_sleepers();
         });
         drop(workers);
         self.thread_sums = sums;
@@ -566,5 +601,58 @@ fn prefetch<T>(x: &T) {
 fn add(a: &mut [u64; 4], b: &[u64; 4]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += *y;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that panics makes the caller panic instead of waiting for its blocks for
+    /// ever (the scope would never end).
+    #[test]
+    fn a_worker_that_panics_does_not_hang_the_caller() {
+        let slots: Vec<Slot> = (0..RING).map(|_| Slot::default()).collect();
+        // A job past the end of the tags: working it out panics.
+        // SAFETY: no other thread exists yet.
+        unsafe { *slots[0].job.get() = Job { from: 1, to: 9, ..Job::default() } };
+        let (t, ch) = ([0i64; 4], [0u8; 4]);
+        let shared = Shared::new(&slots, &t, &ch);
+        let mut out = Box::<Out>::default();
+        let mut sums = ThreadSums::new(8);
+        let mut caller = None;
+        // (The scope passes the worker's panic on when it ends: caught here.)
+        let scope = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|s| {
+                let shared = &shared;
+                let w = Worker { out: &mut out, sums: &mut sums };
+                s.spawn(move || {
+                    let mut w = w;
+                    shared.serve(&mut w)
+                });
+                let _end = EndOnDrop(shared);
+                shared.publish(1);
+                caller = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // (Bounded: without the unwind flag this would wait for ever.)
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < Duration::from_secs(10) {
+                        if shared.slots[0].ready.load(Ordering::Acquire) {
+                            return "ready";
+                        }
+                        if shared.next.load(Ordering::SeqCst) > 0 {
+                            shared.wait_for(0);
+                        } else {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                    "still waiting"
+                })));
+            })
+        }));
+        assert!(scope.is_err(), "the worker did not panic");
+        let caller = caller.expect("the caller ran");
+        let message = caller.expect_err("the caller went on").downcast::<&str>().map(|m| *m);
+        assert_eq!(message.ok(), Some("an engine worker thread panicked"));
+        assert!(shared.sleep.failed.load(Ordering::SeqCst));
     }
 }
