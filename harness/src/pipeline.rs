@@ -242,8 +242,6 @@ where
     let halt_reader = halt.clone();
     let to_recorder = recorder.clone();
     let (keep_up, detectors) = (cfg.keep_up, engine.detector_channels());
-    // A live run: the engine (this thread, and its workers) below the reader and recorder.
-    let _background = keep_up.then(crate::priority::Background::enter);
     let reader = thread::Builder::new()
         .name("tag-reader".into())
         .spawn(move || {
@@ -309,6 +307,9 @@ where
             }
         })
         .expect("spawn the reader thread");
+    // A live run: the engine (this thread, and its workers) below the reader and recorder.
+    // (After the reader's spawn: a thread starts at its parent's nice value.)
+    let _background = keep_up.then(crate::priority::Background::enter);
 
     let started = Instant::now();
     let (mut batches, mut tags, mut updates, mut skipped_tags) = (0u64, 0u64, 0u64, 0u64);

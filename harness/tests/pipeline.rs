@@ -307,3 +307,61 @@ fn a_slow_engine_skips_blocks_but_the_recording_gets_every_tag() {
         assert!((q - q_full).abs() < 5.0 * sigma, "QBER {q} vs {q_full} (sigma {sigma}, {n} sifted)");
     }
 }
+
+/// The nice value of each of this process's threads named `name` (field 19 of their stat
+/// lines), read now.
+#[cfg(target_os = "linux")]
+fn nices_of(name: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        found.push(after_name.split(' ').nth(16).unwrap().parse().unwrap());
+    }
+    found
+}
+
+/// Notes the threads' nice values at the first update.
+#[cfg(target_os = "linux")]
+#[derive(Default)]
+struct Nices(Option<(Vec<i32>, Vec<i32>)>);
+
+#[cfg(target_os = "linux")]
+impl Observer for Nices {
+    fn update(&mut self, _u: &Update<'_>) -> Flow {
+        if self.0.is_none() {
+            self.0 = Some((nices_of("tag-reader"), nices_of("engine-worker-0")));
+        }
+        Flow::Continue
+    }
+}
+
+/// On a live run the engine (its thread and its workers) runs below the reader: the reader
+/// must not inherit the engine thread's nice +10 (found by review: it was spawned after the
+/// engine's thread had lowered itself).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_live_runs_reader_keeps_its_priority_and_the_engine_runs_below_it() {
+    // A thread of its own: the engine's thread keeps +10 where the system does not allow
+    // raising it again.
+    std::thread::spawn(|| {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let before: i32 = stat[stat.rfind(')').unwrap() + 2..].split(' ').nth(16).unwrap().parse().unwrap();
+        let (dev, cfg) = devices(vec![]);
+        let mut engine = Engine::new(cfg);
+        engine.set_threads_with(2, engine::WorkerPriority::Background).unwrap();
+        let cfg = PipelineConfig { update_interval: Duration::from_millis(1), keep_up: true, ..Default::default() };
+        let mut nices = Nices::default();
+        let report = pipeline::run(dev.tagger, &mut engine, &cfg, None, &mut nices, Arc::new(AtomicBool::new(false)));
+        assert_eq!(report.end, EndReason::Complete);
+        let (reader, workers) = nices.0.expect("an update");
+        assert_eq!(reader, vec![before], "the reader's nice value");
+        assert_eq!(workers, vec![before.max(engine::BACKGROUND_NICE)], "the engine worker's nice value");
+    })
+    .join()
+    .unwrap();
+}
