@@ -28,7 +28,8 @@ pub struct EngineBench {
     pub one_thread_tags_per_s: f64,
     /// tags_per_s / one_thread_tags_per_s, per round, median over the rounds.
     pub scaling: f64,
-    /// The ceiling of `scaling` on this machine: `threads` one-thread engines, each on its
+    /// About the ceiling of `scaling` on this machine (itself a measurement: a run's scaling
+    /// may come out a little above it): `threads` one-thread engines, each on its
     /// own copy of the stream, run at once; their combined tags per second over
     /// one_thread_tags_per_s, per round, median over the rounds. Work that shares nothing
     /// scales this far here (cores shared with other guests, memory bandwidth, clocks that
