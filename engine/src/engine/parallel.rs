@@ -100,6 +100,17 @@ impl ThreadSums {
             outside_gate: [0; 4],
         }
     }
+
+    /// What `block::compute` adds to: the tables without their padding.
+    fn as_sums(&mut self) -> Sums<'_> {
+        let (h, i) = (self.histogram.len(), self.intervals.len());
+        Sums {
+            histogram: &mut self.histogram[PAD..h - PAD],
+            intervals: &mut self.intervals[PAD..i - PAD],
+            intervals_top: &mut self.intervals_top,
+            outside_gate: &mut self.outside_gate,
+        }
+    }
 }
 
 /// What a thread works with: its scratch and its sums.
@@ -153,9 +164,9 @@ struct Shared<'a> {
     ch: &'a [u8],
     caller: std::thread::Thread,
     // Each counter the threads write on a cache line of its own (and none shares one with
-    // the caller's stack): a line written by one core and read by the other per block
-    // costs a transfer each time, and one that only looked shared (false sharing) slowed
-    // the threaded engine below one thread in one build of `bench engine`.
+    // the caller's stack): a line written by one core and read by the other costs a
+    // transfer each time, and a line shared only by accident (false sharing) costs the same
+    // for nothing.
     /// Blocks written down (the first `published` may be claimed).
     published: CachePadded<AtomicUsize>,
     /// Blocks claimed.
@@ -213,13 +224,7 @@ impl<'a> Shared<'a> {
             let slot = &self.slots[b % RING];
             // SAFETY: block `b` is this thread's from its claim until `ready` (see `Slot`).
             let (job, r) = unsafe { (&*slot.job.get(), &mut *slot.result.get()) };
-            let ws = &mut *w.sums;
-            let (top, gate) = (&mut ws.intervals_top, &mut ws.outside_gate);
-            let n = ws.histogram.len();
-            let histogram = &mut ws.histogram[PAD..n - PAD];
-            let n = ws.intervals.len();
-            let intervals = &mut ws.intervals[PAD..n - PAD];
-            let sums = Sums { histogram, intervals, intervals_top: top, outside_gate: gate };
+            let sums = w.sums.as_sums();
             let (t, ch) = (&self.t[job.from..job.to], &self.ch[job.from..job.to]);
             block::compute(&job.k, t, ch, job.reorder, w.out, sums, r, true);
             // (SeqCst with the caller's `caller_asleep` then `ready`: one of the two sees
