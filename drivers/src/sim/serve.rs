@@ -56,6 +56,10 @@ const WRITE_SLICE: std::time::Duration = std::time::Duration::from_millis(100);
 pub const PACING_FILE: &str = "pacing";
 
 /// Whether the peer of `s` has closed it (it never sends, so a ready read is end-of-file).
+/// A peer that closed with tags still unread in its buffer (a client that stopped reading
+/// mid-stream, e.g. a scenario phase that ended at lock) reads as an error, not as
+/// end-of-file (Linux: ECONNRESET): closed too. Taken for alive, it got the next client
+/// refused.
 fn closed(s: &UnixStream) -> bool {
     use std::os::fd::AsRawFd;
     let mut probe = [0u8; 1];
@@ -64,6 +68,10 @@ fn closed(s: &UnixStream) -> bool {
     let n = unsafe {
         nix::libc::recv(s.as_raw_fd(), probe.as_mut_ptr().cast(), 1, nix::libc::MSG_PEEK | nix::libc::MSG_DONTWAIT)
     };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted);
+    }
     n == 0
 }
 
@@ -325,5 +333,26 @@ impl Server {
             Err(rtl::RtlError::Status { status, .. }) => encode_reply(status, addr, 0),
             Err(_) => encode_reply(status::BAD_OP, addr, 0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_gone_is_closed_whether_or_not_it_read_everything() {
+        // Alive: nothing to read, no end-of-file.
+        let (server, client) = UnixStream::pair().unwrap();
+        assert!(!closed(&server));
+        // Gone after reading everything: end-of-file.
+        drop(client);
+        assert!(closed(&server));
+        // Gone with tags unread in its buffer (a client that stopped reading mid-stream):
+        // an error, not end-of-file, but gone all the same.
+        let (mut server, client) = UnixStream::pair().unwrap();
+        server.write_all(&[7u8; 4096]).unwrap();
+        drop(client);
+        assert!(closed(&server));
     }
 }
